@@ -1,0 +1,210 @@
+import { join } from 'node:path';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import type { Deps } from './deps.ts';
+import { can, type Access, type AuthContext } from './auth/permissions.ts';
+import { resolveSession } from './auth/auth.service.ts';
+import { pickLocale, translator, type Locale, type Translate } from './platform/i18n/index.ts';
+import { securityHeaders } from './platform/security.ts';
+import { assetUrls } from './platform/assets.ts';
+import { formatters, type BaseViewData } from './platform/views.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from './platform/errors.ts';
+import { randomToken, safeEqual } from './platform/crypto.ts';
+import { wantsFragment } from './platform/htmx.ts';
+import { authRoutes } from './auth/auth.routes.ts';
+import { settingsRoutes } from './auth/settings.routes.ts';
+import { liveRoutes } from './platform/live/live.routes.ts';
+import { healthRoutes } from './platform/health.routes.ts';
+import { crmRoutes } from './crm/crm.routes.ts';
+import { homeRoutes } from './home.routes.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+    /** Set false only where another check replaces CSRF (signed webhooks). */
+    csrf?: boolean;
+  }
+  interface FastifyRequest {
+    auth: AuthContext | null;
+    locale: Locale;
+    t: Translate;
+    /** The token forms and htmx must send back on state changes. */
+    csrfToken: string;
+  }
+  interface FastifyReply {
+    /** Render a template with the common view data (a page calls layout(); a partial does not). */
+    view(template: string, data?: Record<string, unknown>, status?: number): FastifyReply;
+  }
+}
+
+export const SESSION_COOKIE = 'parley_session';
+/** Anonymous forms (setup, login) use a double-submit cookie until a session exists. */
+export const PRE_CSRF_COOKIE = 'parley_csrf';
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A hook may compute the side menu's red dot (chats feature); false until then. */
+export type RedDotFn = (auth: AuthContext) => Promise<boolean>;
+
+export interface AppOptions {
+  redDot?: RedDotFn;
+}
+
+export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    // Fastify's own request logs include URLs (which can carry tokens); app.ts logs its own.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: process.env.TRUST_PROXY === '1',
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  });
+  const assets = assetUrls(join(deps.root, 'public'));
+  const redDot: RedDotFn = opts.redDot ?? (async () => false);
+
+  // Every route must say who may use it; a route without a declaration is a boot error.
+  const routes: Array<{ method: string; url: string; access: Access }> = [];
+  app.decorate('routeTable', routes);
+  app.addHook('onRoute', (r) => {
+    if (r.url.startsWith('/static')) return;
+    const access = r.config?.access;
+    if (!access) throw new Error(`Route ${String(r.method)} ${r.url} has no config.access`);
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const m of methods) if (m !== 'HEAD') routes.push({ method: m, url: r.url, access });
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
+  await app.register(fastifyStatic, {
+    root: join(deps.root, 'public'),
+    prefix: '/static/',
+    maxAge: '365d',
+    immutable: true,
+    decorateReply: false,
+  });
+  securityHeaders(app);
+
+  app.decorateRequest('auth', null);
+  app.decorateRequest('locale', 'en');
+  app.decorateRequest('t', null as unknown as Translate);
+  app.decorateRequest('csrfToken', '');
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url.startsWith('/static/')) return;
+    const token = req.cookies[SESSION_COOKIE];
+    req.auth = token ? await resolveSession(deps.db, token, deps.sessionPolicy) : null;
+    if (token && !req.auth) reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    req.locale = pickLocale(req.auth?.locale, req.headers['accept-language']);
+    req.t = translator(req.locale);
+    if (req.auth) req.csrfToken = req.auth.csrfToken;
+    else {
+      let pre = req.cookies[PRE_CSRF_COOKIE];
+      if (!pre || pre.length < 20) {
+        pre = randomToken(24);
+        reply.setCookie(PRE_CSRF_COOKIE, pre, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.config.secureCookies });
+      }
+      req.csrfToken = pre;
+    }
+  });
+
+  app.addHook('preHandler', async (req, reply) => {
+    const access = req.routeOptions.config?.access;
+    if (!access) return; // 404 handler
+    if (!can(req.auth, access)) {
+      if (!req.auth) {
+        if (req.method === 'GET' && !wantsFragment(req) && !req.url.startsWith('/events')) {
+          return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
+        }
+        reply.header('HX-Redirect', '/login');
+        return reply.code(401).view('errors/error', { code: 401, title: req.t('auth.login_title'), body: '' }, 401);
+      }
+      throw new ForbiddenError();
+    }
+    if (STATE_CHANGING.has(req.method) && req.routeOptions.config?.csrf !== false) {
+      const body = req.body as Record<string, unknown> | undefined;
+      const sent = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? req.headers['x-csrf-token'];
+      if (typeof sent !== 'string' || !safeEqual(sent, req.csrfToken)) {
+        req.log.info({ route: req.routeOptions.url }, 'csrf token missing or wrong');
+        return reply.view('errors/error', { code: 403, title: req.t('error.csrf.title'), body: req.t('error.csrf.body') }, 403);
+      }
+    }
+  });
+
+  app.decorateReply('view', function (this: FastifyReply, template: string, data: Record<string, unknown> = {}, status?: number) {
+    const req = this.request;
+    const base: BaseViewData = {
+      t: req.t ?? translator('en'),
+      locale: req.locale ?? 'en',
+      csrf: req.csrfToken ?? '',
+      fmt: formatters(req.locale ?? 'en'),
+      me: req.auth
+        ? {
+            id: req.auth.employeeId,
+            name: req.auth.name,
+            isAdmin: req.auth.isAdmin,
+            can: (p: string) => can(req.auth, p as Access),
+          }
+        : null,
+      redDot: Boolean((req as FastifyRequest & { redDot?: boolean }).redDot),
+      lastEventId: deps.live.lastEventId,
+      path: req.url.split('?')[0] ?? '/',
+      assets,
+    };
+    const html = deps.eta.render(template, { ...base, ...data });
+    if (status) this.code(status);
+    this.header('Vary', 'HX-Request').type('text/html; charset=utf-8').send(html);
+    return this;
+  });
+
+  // The red dot is part of every full page with the side menu; fragments don't need it.
+  app.addHook('preHandler', async (req) => {
+    if (req.auth && req.method === 'GET' && !wantsFragment(req) && can(req.auth, 'chats')) {
+      (req as FastifyRequest & { redDot?: boolean }).redDot = await redDot(req.auth);
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.url.startsWith('/static/')) return;
+    req.log.info({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setErrorHandler(async (err: Error, req, reply) => {
+    const t = req.t ?? translator('en');
+    if (err instanceof NotFoundError) {
+      return reply.view('errors/error', { code: 404, title: t('error.404.title'), body: t('error.404.body') }, 404);
+    }
+    if (err instanceof ForbiddenError) {
+      return reply.view('errors/error', { code: 403, title: t('error.403.title'), body: t('error.403.body') }, 403);
+    }
+    if (err instanceof ValidationError) {
+      // Routes render their own form with errors; this is the fallback for the rest.
+      return reply.view('errors/error', { code: 422, title: t('common.form_errors'), body: Object.values(err.fields).map((k) => t(k as any)).join(' ') }, 422);
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return reply.code(status).type('text/plain; charset=utf-8').send(err.message);
+    }
+    req.log.error({ err: { message: err.message, stack: err.stack }, route: req.routeOptions?.url }, 'unhandled error');
+    return reply.view('errors/error', { code: 500, title: t('error.500.title'), body: t('error.500.body') }, 500);
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    return reply.view('errors/error', { code: 404, title: req.t('error.404.title'), body: req.t('error.404.body') }, 404);
+  });
+
+  await app.register(healthRoutes(deps));
+  await app.register(authRoutes(deps));
+  await app.register(settingsRoutes(deps));
+  await app.register(liveRoutes(deps));
+  await app.register(crmRoutes(deps));
+  await app.register(homeRoutes(deps));
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: Array<{ method: string; url: string; access: Access }>;
+  }
+}

@@ -1,0 +1,164 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Tx } from '../platform/tx.ts';
+
+type Conn = Db | Tx['db'];
+
+export async function countEmployees(db: Conn): Promise<number> {
+  const r = await db.selectFrom('employees').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function findEmployeeByEmail(db: Conn, email: string) {
+  return db
+    .selectFrom('employees')
+    .selectAll()
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+}
+
+export async function findEmployee(db: Conn, id: number) {
+  return db.selectFrom('employees').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertEmployee(
+  db: Conn,
+  e: { email: string; name: string; passwordHash: string; roleId: number; locale?: string | null },
+): Promise<number> {
+  const r = await db
+    .insertInto('employees')
+    .values({ email: e.email, name: e.name, password_hash: e.passwordHash, role_id: e.roleId, locale: e.locale ?? null })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return r.id;
+}
+
+export async function listEmployeesWithRoles(db: Conn) {
+  return db
+    .selectFrom('employees as e')
+    .innerJoin('roles as r', 'r.id', 'e.role_id')
+    .select(['e.id', 'e.name', 'e.email', 'e.disabled_at', 'e.role_id', 'r.name as role_name', 'r.is_admin'])
+    .orderBy('e.name')
+    .execute();
+}
+
+export async function setEmployeeDisabled(db: Conn, id: number, disabled: boolean) {
+  await db
+    .updateTable('employees')
+    .set({ disabled_at: disabled ? new Date() : null })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function setEmployeeRole(db: Conn, id: number, roleId: number) {
+  await db.updateTable('employees').set({ role_id: roleId }).where('id', '=', id).execute();
+}
+
+export async function setEmployeeLocale(db: Conn, id: number, locale: string | null) {
+  await db.updateTable('employees').set({ locale }).where('id', '=', id).execute();
+}
+
+export async function countActiveAdmins(db: Conn, exceptEmployeeId?: number): Promise<number> {
+  let q = db
+    .selectFrom('employees as e')
+    .innerJoin('roles as r', 'r.id', 'e.role_id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('r.is_admin', '=', true)
+    .where('e.disabled_at', 'is', null);
+  if (exceptEmployeeId !== undefined) q = q.where('e.id', '<>', exceptEmployeeId);
+  const r = await q.executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+// Roles
+
+export async function listRoles(db: Conn) {
+  return db.selectFrom('roles').selectAll().orderBy('is_admin', 'desc').orderBy('name').execute();
+}
+
+export async function findRole(db: Conn, id: number) {
+  return db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findRoleByName(db: Conn, name: string) {
+  return db.selectFrom('roles').selectAll().where(sql<string>`lower(name)`, '=', name.toLowerCase()).executeTakeFirst();
+}
+
+export async function insertRole(db: Conn, r: { name: string; isAdmin: boolean; permissions: string[] }): Promise<number> {
+  const row = await db
+    .insertInto('roles')
+    .values({ name: r.name, is_admin: r.isAdmin, permissions: r.permissions })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function updateRole(db: Conn, id: number, r: { name: string; isAdmin: boolean; permissions: string[] }) {
+  await db.updateTable('roles').set({ name: r.name, is_admin: r.isAdmin, permissions: r.permissions }).where('id', '=', id).execute();
+}
+
+// Sessions
+
+export async function insertSession(db: Conn, s: { idHash: string; employeeId: number; csrfToken: string; expiresAt: Date }) {
+  await db
+    .insertInto('sessions')
+    .values({ id_hash: s.idHash, employee_id: s.employeeId, csrf_token: s.csrfToken, expires_at: s.expiresAt })
+    .execute();
+}
+
+/** The session with its employee and role, in one query (runs on every request). */
+export async function findSessionContext(db: Conn, idHash: string) {
+  return db
+    .selectFrom('sessions as s')
+    .innerJoin('employees as e', 'e.id', 's.employee_id')
+    .innerJoin('roles as r', 'r.id', 'e.role_id')
+    .select([
+      's.id_hash', 's.csrf_token', 's.created_at', 's.last_seen_at', 's.expires_at',
+      'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at',
+      'r.id as role_id', 'r.name as role_name', 'r.is_admin', 'r.permissions',
+    ])
+    .where('s.id_hash', '=', idHash)
+    .executeTakeFirst();
+}
+
+export async function touchSession(db: Conn, idHash: string, at: Date) {
+  await db.updateTable('sessions').set({ last_seen_at: at }).where('id_hash', '=', idHash).execute();
+}
+
+export async function deleteSession(db: Conn, idHash: string) {
+  await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+}
+
+export async function deleteEmployeeSessions(db: Conn, employeeId: number) {
+  await db.deleteFrom('sessions').where('employee_id', '=', employeeId).execute();
+}
+
+export async function deleteExpiredSessions(db: Conn, now: Date, idleCutoff: Date) {
+  await db.deleteFrom('sessions').where((eb) => eb.or([eb('expires_at', '<', now), eb('last_seen_at', '<', idleCutoff)])).execute();
+}
+
+// Login throttling
+
+export async function findThrottle(db: Conn, key: string) {
+  return db.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst();
+}
+
+/** Count a failure inside the window; lock the key once it reaches `limit`. */
+export async function recordLoginFailure(db: Conn, key: string, now: Date, windowMs: number, limit: number, lockMs: number) {
+  const windowStart = new Date(now.getTime() - windowMs);
+  await db
+    .insertInto('login_throttle')
+    .values({ key, failures: 1, window_started_at: now, locked_until: limit <= 1 ? new Date(now.getTime() + lockMs) : null })
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet((eb) => ({
+        failures: sql<number>`case when ${eb.ref('login_throttle.window_started_at')} < ${windowStart} then 1 else ${eb.ref('login_throttle.failures')} + 1 end`,
+        window_started_at: sql<Date>`case when ${eb.ref('login_throttle.window_started_at')} < ${windowStart} then ${now} else ${eb.ref('login_throttle.window_started_at')} end`,
+        locked_until: sql<Date | null>`case when (case when ${eb.ref('login_throttle.window_started_at')} < ${windowStart} then 1 else ${eb.ref('login_throttle.failures')} + 1 end) >= ${limit} then ${new Date(now.getTime() + lockMs)}::timestamptz else ${eb.ref('login_throttle.locked_until')} end`,
+      })),
+    )
+    .execute();
+}
+
+export async function clearThrottle(db: Conn, key: string) {
+  await db.deleteFrom('login_throttle').where('key', '=', key).execute();
+}

@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Deps } from '../deps.ts';
+import { PRE_CSRF_COOKIE, SESSION_COOKIE } from '../app.ts';
+import { ValidationError } from '../platform/errors.ts';
+import { countEmployees } from './auth.repository.ts';
+import { login, logout, setupOwner, type NewSession } from './auth.service.ts';
+
+type Form = Record<string, string | undefined>;
+
+/** Only same-site relative paths are followed after login (no open redirect). */
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?!\/)[^\s\\]*$/.test(next) ? next : '/';
+}
+
+export function authRoutes(deps: Deps) {
+  const setSessionCookie = (reply: FastifyReply, s: NewSession) => {
+    reply.setCookie(SESSION_COOKIE, s.token, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: deps.config.secureCookies,
+      maxAge: Math.floor(deps.sessionPolicy.absoluteMs / 1000),
+    });
+    reply.clearCookie(PRE_CSRF_COOKIE, { path: '/' });
+  };
+
+  return async (app: FastifyInstance) => {
+    app.get('/setup', { config: { access: 'public' } }, async (req, reply) => {
+      if ((await countEmployees(deps.db)) > 0) return reply.redirect('/login', 303);
+      return reply.view('auth/setup', { values: {}, errors: {} });
+    });
+
+    app.post('/setup', { config: { access: 'public' } }, async (req: FastifyRequest<{ Body: Form }>, reply) => {
+      const body = req.body ?? {};
+      try {
+        const session = await setupOwner(deps.db, deps.logger, body, deps.sessionPolicy);
+        if (!session) return reply.redirect('/login', 303);
+        setSessionCookie(reply, session);
+        return reply.redirect('/', 303);
+      } catch (err) {
+        if (err instanceof ValidationError) {
+          return reply.view('auth/setup', { values: { name: body.name, email: body.email }, errors: err.fields }, 422);
+        }
+        throw err;
+      }
+    });
+
+    app.get('/login', { config: { access: 'public' } }, async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
+      if ((await countEmployees(deps.db)) === 0) return reply.redirect('/setup', 303);
+      if (req.auth) return reply.redirect(safeNext(req.query.next), 303);
+      return reply.view('auth/login', { values: {}, failed: false, next: safeNext(req.query.next) });
+    });
+
+    app.post('/login', { config: { access: 'public' } }, async (req: FastifyRequest<{ Body: Form }>, reply) => {
+      const body = req.body ?? {};
+      const result = await login(
+        deps.db,
+        { email: body.email, password: body.password, ip: req.ip, previousSessionToken: req.cookies[SESSION_COOKIE] },
+        deps.sessionPolicy,
+      );
+      if (!result.ok) {
+        return reply.view('auth/login', { values: { email: body.email }, failed: true, next: safeNext(body.next) }, 401);
+      }
+      setSessionCookie(reply, result.session);
+      return reply.redirect(safeNext(body.next), 303);
+    });
+
+    app.post('/logout', { config: { access: 'login' } }, async (req, reply) => {
+      if (req.auth) await logout(deps.db, req.auth.sessionHash);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.redirect('/login', 303);
+    });
+  };
+}

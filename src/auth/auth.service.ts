@@ -1,0 +1,147 @@
+import type { Db } from '../db/database.ts';
+import { randomToken, sha256 } from '../platform/crypto.ts';
+import { ValidationError } from '../platform/errors.ts';
+import type { Logger } from '../platform/logger.ts';
+import { inTransaction, type Tx } from '../platform/tx.ts';
+import { sql } from 'kysely';
+import * as repo from './auth.repository.ts';
+import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
+import type { AuthContext } from './permissions.ts';
+
+export interface SessionPolicy {
+  /** A session unused this long ends. */
+  idleMs: number;
+  /** A session ends this long after login, used or not. */
+  absoluteMs: number;
+}
+
+export const DEFAULT_SESSION_POLICY: SessionPolicy = { idleMs: 12 * 3600_000, absoluteMs: 14 * 24 * 3600_000 };
+
+export const THROTTLE = {
+  windowMs: 15 * 60_000,
+  lockMs: 15 * 60_000,
+  perAccount: 5,
+  perIp: 20,
+};
+
+/** Last-seen is written at most this often, so reading a page is not a write. */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface NewSession {
+  token: string;
+  csrfToken: string;
+}
+
+export async function createSession(db: Db | Tx['db'], employeeId: number, policy: SessionPolicy, now = new Date()): Promise<NewSession> {
+  const token = randomToken(32);
+  const csrfToken = randomToken(32);
+  await repo.insertSession(db, {
+    idHash: sha256(token),
+    employeeId,
+    csrfToken,
+    expiresAt: new Date(now.getTime() + policy.absoluteMs),
+  });
+  return { token, csrfToken };
+}
+
+/** Resolves a session cookie to its employee, or null when missing, expired, idle or disabled. */
+export async function resolveSession(db: Db, token: string, policy: SessionPolicy, now = new Date()): Promise<AuthContext | null> {
+  const idHash = sha256(token);
+  const row = await repo.findSessionContext(db, idHash);
+  if (!row) return null;
+  const expired =
+    row.expires_at.getTime() <= now.getTime() || now.getTime() - row.last_seen_at.getTime() > policy.idleMs || row.disabled_at !== null;
+  if (expired) {
+    await repo.deleteSession(db, idHash);
+    return null;
+  }
+  if (now.getTime() - row.last_seen_at.getTime() > TOUCH_EVERY_MS) await repo.touchSession(db, idHash, now);
+  return {
+    employeeId: row.employee_id,
+    name: row.name,
+    email: row.email,
+    locale: row.locale,
+    roleId: row.role_id,
+    roleName: row.role_name,
+    isAdmin: row.is_admin,
+    permissions: new Set(row.permissions),
+    sessionHash: idHash,
+    csrfToken: row.csrf_token,
+  };
+}
+
+export function validateEmployeeInput(input: { name?: string; email?: string; password?: string }): { name: string; email: string; password: string } {
+  const errors: Record<string, string> = {};
+  const name = (input.name ?? '').trim();
+  const email = (input.email ?? '').trim();
+  const password = input.password ?? '';
+  if (!name) errors.name = 'validation.required';
+  else if (name.length > 120) errors.name = 'validation.too_long';
+  if (!email) errors.email = 'validation.required';
+  else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254) errors.email = 'validation.email';
+  if (password.length < MIN_PASSWORD_LENGTH) errors.password = 'validation.password_short';
+  else if (password.length > 1024) errors.password = 'validation.too_long';
+  if (Object.keys(errors).length) throw new ValidationError(errors);
+  return { name, email, password };
+}
+
+/**
+ * First run: creates the owner (admin) only while no employee exists. The table lock makes two
+ * simultaneous setup submissions create one owner, not two.
+ */
+export async function setupOwner(
+  db: Db,
+  logger: Logger,
+  input: { name?: string; email?: string; password?: string },
+  policy: SessionPolicy,
+): Promise<NewSession | null> {
+  const v = validateEmployeeInput(input);
+  const passwordHash = await hashPassword(v.password);
+  return inTransaction(db, logger, async (tx) => {
+    await sql`lock table employees in exclusive mode`.execute(tx.db);
+    if ((await repo.countEmployees(tx.db)) > 0) return null;
+    const adminRole = await tx.db.selectFrom('roles').select('id').where('is_admin', '=', true).orderBy('id').executeTakeFirst();
+    const roleId = adminRole?.id ?? (await repo.insertRole(tx.db, { name: 'Admin', isAdmin: true, permissions: [] }));
+    const id = await repo.insertEmployee(tx.db, { email: v.email, name: v.name, passwordHash, roleId });
+    return createSession(tx.db, id, policy);
+  });
+}
+
+export type LoginResult = { ok: true; session: NewSession; employeeId: number } | { ok: false };
+
+/**
+ * Login with per-account and per-IP throttling. Every failure (unknown email, wrong password,
+ * disabled account, throttled) gives the same answer and takes about the same time (S6).
+ */
+export async function login(
+  db: Db,
+  input: { email?: string; password?: string; ip: string; previousSessionToken?: string | undefined },
+  policy: SessionPolicy,
+  now = new Date(),
+): Promise<LoginResult> {
+  const email = (input.email ?? '').trim().toLowerCase();
+  const password = input.password ?? '';
+  const accountKey = `account:${email}`;
+  const ipKey = `ip:${input.ip}`;
+  const [acct, ip] = await Promise.all([repo.findThrottle(db, accountKey), repo.findThrottle(db, ipKey)]);
+  const locked = [acct, ip].some((t) => t?.locked_until && t.locked_until.getTime() > now.getTime());
+
+  const employee = email ? await repo.findEmployeeByEmail(db, email) : undefined;
+  const passwordOk = await verifyPassword(employee?.password_hash ?? null, password);
+  if (locked || !employee || !passwordOk || employee.disabled_at) {
+    if (!locked) {
+      await repo.recordLoginFailure(db, accountKey, now, THROTTLE.windowMs, THROTTLE.perAccount, THROTTLE.lockMs);
+      await repo.recordLoginFailure(db, ipKey, now, THROTTLE.windowMs, THROTTLE.perIp, THROTTLE.lockMs);
+    }
+    return { ok: false };
+  }
+  await repo.clearThrottle(db, accountKey);
+  // Rotation: whatever session the browser had before is ended; the new id is fresh.
+  if (input.previousSessionToken) await repo.deleteSession(db, sha256(input.previousSessionToken));
+  const session = await createSession(db, employee.id, policy, now);
+  return { ok: true, session, employeeId: employee.id };
+}
+
+export async function logout(db: Db, sessionHash: string) {
+  await repo.deleteSession(db, sessionHash);
+}

@@ -1,0 +1,117 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Deps } from '../deps.ts';
+import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import { redirect } from '../platform/htmx.ts';
+import * as repo from './auth.repository.ts';
+import { PERMISSIONS } from './permissions.ts';
+import * as settings from './settings.service.ts';
+
+type Form = Record<string, string | undefined>;
+type Params = { id: string };
+
+function idParam(req: FastifyRequest<{ Params: Params }>): number {
+  const id = Number(req.params.id);
+  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError();
+  return id;
+}
+
+/** Settings › Employees, Settings › Roles (admins) and My profile (everyone). */
+export function settingsRoutes(deps: Deps) {
+  const ctx = { db: deps.db, logger: deps.logger, live: deps.live };
+
+  const employeesPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
+    const [employees, roles] = await Promise.all([repo.listEmployeesWithRoles(deps.db), repo.listRoles(deps.db)]);
+    return reply.view('settings/employees', { employees, roles, values: {}, errors: {}, ...extra }, status);
+  };
+  const rolesPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
+    const roles = await repo.listRoles(deps.db);
+    return reply.view('settings/roles', { roles, permissions: PERMISSIONS, values: {}, errors: {}, editing: null, ...extra }, status);
+  };
+
+  return async (app: FastifyInstance) => {
+    app.get('/settings', { config: { access: 'login' } }, async (req, reply) =>
+      reply.redirect(req.auth!.isAdmin ? '/settings/employees' : '/settings/profile', 303),
+    );
+
+    app.get('/settings/employees', { config: { access: 'admin' } }, async (_req, reply) => employeesPage(reply));
+
+    app.post('/settings/employees', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Body: Form }>, reply) => {
+      const b = req.body ?? {};
+      try {
+        await settings.createEmployee(ctx, { name: b.name, email: b.email, password: b.password, roleId: b.role_id });
+        return redirect(req, reply, '/settings/employees');
+      } catch (err) {
+        if (err instanceof ValidationError) return employeesPage(reply, { values: { name: b.name, email: b.email, role_id: b.role_id }, errors: err.fields }, 422);
+        throw err;
+      }
+    });
+
+    for (const [path, disabled] of [['disable', true], ['enable', false]] as const) {
+      app.post(`/settings/employees/:id/${path}`, { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) => {
+        try {
+          await settings.setDisabled(ctx, req.auth!.employeeId, idParam(req), disabled);
+          return redirect(req, reply, '/settings/employees');
+        } catch (err) {
+          if (err instanceof ValidationError) return employeesPage(reply, { rowErrors: { [req.params.id]: err.fields } }, 422);
+          throw err;
+        }
+      });
+    }
+
+    app.post('/settings/employees/:id/role', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params; Body: Form }>, reply) => {
+      try {
+        await settings.changeRole(ctx, idParam(req), req.body?.role_id);
+        return redirect(req, reply, '/settings/employees');
+      } catch (err) {
+        if (err instanceof ValidationError) return employeesPage(reply, { rowErrors: { [req.params.id]: err.fields } }, 422);
+        throw err;
+      }
+    });
+
+    app.get('/settings/roles', { config: { access: 'admin' } }, async (_req, reply) => rolesPage(reply));
+
+    app.post('/settings/roles', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Body: Form & { permissions?: string | string[] } }>, reply) => {
+      const b = req.body ?? {};
+      try {
+        await settings.createRole(ctx, b);
+        return redirect(req, reply, '/settings/roles');
+      } catch (err) {
+        if (err instanceof ValidationError) return rolesPage(reply, { values: b, errors: err.fields }, 422);
+        throw err;
+      }
+    });
+
+    app.get('/settings/roles/:id/edit', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) => {
+      const role = await repo.findRole(deps.db, idParam(req));
+      if (!role) throw new NotFoundError();
+      return rolesPage(reply, { editing: role });
+    });
+
+    app.post('/settings/roles/:id', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params; Body: Form & { permissions?: string | string[] } }>, reply) => {
+      const id = idParam(req);
+      const role = await repo.findRole(deps.db, id);
+      if (!role) throw new NotFoundError();
+      try {
+        await settings.updateRole(ctx, id, req.body ?? {});
+        return redirect(req, reply, '/settings/roles');
+      } catch (err) {
+        if (err instanceof ValidationError) return rolesPage(reply, { editing: role, errors: err.fields }, 422);
+        throw err;
+      }
+    });
+
+    app.get('/settings/profile', { config: { access: 'login' } }, async (req, reply) =>
+      reply.view('settings/profile', { current: req.auth!.locale ?? '', errors: {} }),
+    );
+
+    app.post('/settings/profile', { config: { access: 'login' } }, async (req: FastifyRequest<{ Body: Form }>, reply) => {
+      try {
+        await settings.setLocale(deps.db, req.auth!.employeeId, req.body?.locale);
+        return redirect(req, reply, '/settings/profile');
+      } catch (err) {
+        if (err instanceof ValidationError) return reply.view('settings/profile', { current: req.auth!.locale ?? '', errors: err.fields }, 422);
+        throw err;
+      }
+    });
+  };
+}

@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util';
+import { loadConfigOrExit } from './runtime.ts';
+import { createDeps, type Deps } from './deps.ts';
+import { migrateToLatest } from './db/migrator.ts';
+import { createEmployee } from './auth/settings.service.ts';
+import { createRole } from './auth/settings.service.ts';
+import { findRoleByName } from './auth/auth.repository.ts';
+import { PERMISSIONS } from './auth/permissions.ts';
+import { ValidationError } from './platform/errors.ts';
+import { translator } from './platform/i18n/index.ts';
+import { seedDemo } from './crm/seed.ts';
+
+type Command = { usage: string; run(deps: Deps, args: string[]): Promise<void> };
+
+const t = translator('en');
+
+function fail(message: string): never {
+  throw new CliError(message);
+}
+class CliError extends Error {}
+
+function explain(err: ValidationError): string {
+  return Object.entries(err.fields)
+    .map(([field, key]) => `--${field.replace('Id', '').replace('_id', '')}: ${t(key as never, { max: '' })}`)
+    .join('\n');
+}
+
+const commands: Record<string, Command> = {
+  migrate: {
+    usage: 'parley migrate',
+    async run(deps) {
+      const applied = await migrateToLatest(deps.db);
+      console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.');
+    },
+  },
+  'employee:create': {
+    usage: 'parley employee:create --email EMAIL --name NAME --password PASSWORD --role admin|agent|ROLE',
+    async run(deps, argv) {
+      const { values } = parseArgs({ args: argv, options: { email: { type: 'string' }, name: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' } } });
+      const role = await findRoleByName(deps.db, values.role ?? '');
+      if (!role) fail(`--role: no role named "${values.role ?? ''}" (the defaults are admin and agent; see role:create).`);
+      const id = await createEmployee({ db: deps.db, logger: deps.logger, live: deps.live }, { ...values, roleId: role.id });
+      console.log(`Employee #${id} created: ${values.email} (${role.name}).`);
+    },
+  },
+  'role:create': {
+    usage: `parley role:create --name NAME [--admin] [--permissions ${PERMISSIONS.join(',')}]`,
+    async run(deps, argv) {
+      const { values } = parseArgs({ args: argv, options: { name: { type: 'string' }, admin: { type: 'boolean' }, permissions: { type: 'string' } } });
+      const perms = (values.permissions ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+      const unknown = perms.filter((p) => !(PERMISSIONS as readonly string[]).includes(p));
+      if (unknown.length) fail(`--permissions: unknown ${unknown.join(', ')} (choose from ${PERMISSIONS.join(', ')}).`);
+      const id = await createRole({ db: deps.db, logger: deps.logger, live: deps.live }, { name: values.name, is_admin: values.admin ? 'on' : undefined, permissions: perms });
+      console.log(`Role #${id} created: ${values.name}.`);
+    },
+  },
+  seed: {
+    usage: 'parley seed --demo [--force]',
+    async run(deps, argv) {
+      const { values } = parseArgs({ args: argv, options: { demo: { type: 'boolean' }, force: { type: 'boolean' } } });
+      if (!values.demo) fail('seed: only --demo is available (demo clients, documents and calls).');
+      const summary = await seedDemo(deps.db, { force: Boolean(values.force) });
+      console.log(summary);
+    },
+  },
+};
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    console.log(`Usage:\n${Object.values(commands).map((c) => '  ' + c.usage).join('\n')}`);
+    return name && name !== 'help' && name !== '--help' ? 2 : 0;
+  }
+  const deps = await createDeps(loadConfigOrExit(), { migrate: name !== 'migrate' });
+  try {
+    await command.run(deps, rest);
+    return 0;
+  } catch (err) {
+    if (err instanceof ValidationError) console.error(explain(err));
+    else if (err instanceof CliError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') console.error((err as Error).message);
+    else throw err;
+    return 1;
+  } finally {
+    await deps.close();
+  }
+}
+
+if (process.argv[1] && /cli\.(ts|js)$|parley(\.js)?$/.test(process.argv[1])) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

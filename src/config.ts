@@ -1,0 +1,164 @@
+import { randomBytes, scryptSync } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+
+export type ProcessRole = 'web' | 'worker';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  /** 32 bytes derived from SECRET_KEY; encrypts secrets at rest and signs nothing else. */
+  readonly secretKey: Buffer;
+  readonly processRoles: readonly ProcessRole[];
+  readonly meta: {
+    readonly graphUrl: string;
+    readonly graphVersion: string;
+    readonly appId: string | undefined;
+    readonly appSecret: string | undefined;
+    readonly verifyToken: string | undefined;
+  };
+  readonly logLevel: string;
+  /** True when PUBLIC_URL is https: cookies get the Secure flag. */
+  readonly secureCookies: boolean;
+  readonly embedded: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the whole configuration once, at boot. Every bad value is reported
+ * together, each with the variable's name, so an operator fixes them in one go.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string) => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+
+  const port = parsePort(str('PORT') ?? '3000', 'PORT', problems);
+  const host = str('HOST') ?? '0.0.0.0';
+  const dataDir = resolve(str('DATA_DIR') ?? './data');
+
+  const publicUrlRaw = str('PUBLIC_URL') ?? `http://localhost:${port}`;
+  const publicUrl = parseUrl(publicUrlRaw, 'PUBLIC_URL', ['http:', 'https:'], problems);
+
+  const databaseUrl = str('DATABASE_URL');
+  if (databaseUrl) parseUrl(databaseUrl, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems);
+  const redisUrl = str('REDIS_URL');
+  if (redisUrl) parseUrl(redisUrl, 'REDIS_URL', ['redis:', 'rediss:'], problems);
+
+  let secretKey: Buffer | undefined;
+  const secretRaw = str('SECRET_KEY');
+  if (secretRaw) {
+    if (secretRaw.length < 32) problems.push('SECRET_KEY must be at least 32 characters (use `openssl rand -hex 32`).');
+    else secretKey = deriveKey(secretRaw);
+  } else if (databaseUrl) {
+    problems.push('SECRET_KEY is required when DATABASE_URL is set (generate one with `openssl rand -hex 32`).');
+  }
+
+  const rolesRaw = (str('PROCESS_ROLES') ?? 'web,worker').split(',').map((r) => r.trim()).filter(Boolean);
+  const processRoles: ProcessRole[] = [];
+  for (const r of rolesRaw) {
+    if (r === 'web' || r === 'worker') processRoles.push(r);
+    else problems.push(`PROCESS_ROLES: unknown role "${r}" (expected web, worker or both, comma-separated).`);
+  }
+  if (rolesRaw.length === 0) problems.push('PROCESS_ROLES must name at least one role: web, worker.');
+  if (processRoles.includes('worker') && !processRoles.includes('web') && !redisUrl) {
+    problems.push('PROCESS_ROLES=worker alone needs REDIS_URL: without Redis, jobs run inside the web process.');
+  }
+
+  const graphUrl = (str('META_GRAPH_URL') ?? 'https://graph.facebook.com').replace(/\/+$/, '');
+  parseUrl(graphUrl, 'META_GRAPH_URL', ['http:', 'https:'], problems);
+  const graphVersion = str('META_GRAPH_VERSION') ?? 'v23.0';
+  if (!/^v\d+\.\d+$/.test(graphVersion)) problems.push(`META_GRAPH_VERSION must look like v23.0 (got "${graphVersion}").`);
+
+  const logLevel = str('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}").`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  if (!secretKey) secretKey = deriveKey(embeddedSecret(dataDir));
+
+  return Object.freeze({
+    port,
+    host,
+    publicUrl: publicUrlRaw.replace(/\/+$/, ''),
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    secretKey,
+    processRoles: Object.freeze(processRoles),
+    meta: Object.freeze({
+      graphUrl,
+      graphVersion,
+      appId: str('META_APP_ID'),
+      appSecret: str('META_APP_SECRET'),
+      verifyToken: str('META_VERIFY_TOKEN'),
+    }),
+    logLevel,
+    secureCookies: publicUrl?.protocol === 'https:',
+    embedded: !databaseUrl,
+  });
+}
+
+function parsePort(raw: string, name: string, problems: string[]): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    problems.push(`${name} must be a whole number from 0 to 65535 (got "${raw}").`);
+    return 0;
+  }
+  return n;
+}
+
+function parseUrl(raw: string, name: string, protocols: string[], problems: string[]): URL | undefined {
+  try {
+    const u = new URL(raw);
+    if (!protocols.includes(u.protocol)) {
+      problems.push(`${name} must start with ${protocols.map((p) => p + '//').join(' or ')} (got "${redact(raw)}").`);
+      return undefined;
+    }
+    return u;
+  } catch {
+    problems.push(`${name} is not a valid URL (got "${redact(raw)}").`);
+    return undefined;
+  }
+}
+
+/** Never echo a password from a connection string into logs or error messages. */
+function redact(raw: string): string {
+  return raw.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function deriveKey(secret: string): Buffer {
+  // A fixed-salt scrypt turns any long string into a 256-bit key; the salt only separates
+  // Parley's use of the secret from any other use an operator might make of it.
+  return scryptSync(secret, 'parley/secrets-at-rest/v1', 32);
+}
+
+/**
+ * Embedded mode has no operator to hand out a secret, so Parley makes one on first start and
+ * keeps it beside the data it protects, readable by the owner only.
+ */
+function embeddedSecret(dataDir: string): string {
+  const file = join(isAbsolute(dataDir) ? dataDir : resolve(dataDir), 'secret.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return secret;
+}

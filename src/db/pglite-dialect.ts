@@ -1,0 +1,38 @@
+import { PGlite } from '@electric-sql/pglite';
+import { PostgresDialect } from 'kysely';
+
+/**
+ * PGlite is one in-process connection. Kysely's Postgres dialect wants a pg-style pool, so this
+ * hands the single connection out to one borrower at a time (a FIFO mutex): a transaction owns
+ * it from BEGIN to COMMIT and everyone else waits. Code that opens a transaction and then uses
+ * the outer `db` inside it deadlocks here; that is a bug in that code under PostgreSQL too.
+ */
+export function pgliteDialect(pg: PGlite): PostgresDialect {
+  let busy = false;
+  const waiters: Array<() => void> = [];
+
+  const client = {
+    async query(sql: string, params: unknown[] = []) {
+      const res = await pg.query(sql, params as any[], { rowMode: 'object' });
+      const command = sql.trimStart().slice(0, 6).toUpperCase();
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length, command };
+    },
+    release() {
+      const next = waiters.shift();
+      if (next) next();
+      else busy = false;
+    },
+  };
+
+  const pool = {
+    async connect() {
+      if (busy) await new Promise<void>((r) => waiters.push(r));
+      busy = true;
+      return client;
+    },
+    async end() {
+      /* the PGlite instance is closed by its owner */
+    },
+  };
+  return new PostgresDialect({ pool: pool as any });
+}

@@ -1,0 +1,89 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Eta } from 'eta';
+import type { Config } from './config.ts';
+import { openDatabase, pgliteDirFor, type Database, type Db } from './db/database.ts';
+import { migrateToLatest } from './db/migrator.ts';
+import { LocalBus, RedisBus, type Bus } from './platform/bus.ts';
+import { BullQueue } from './platform/jobs/bullmq-queue.ts';
+import { LocalQueue } from './platform/jobs/local-queue.ts';
+import type { JobDefinition, JobQueue } from './platform/jobs/types.ts';
+import { LiveHub } from './platform/live/hub.ts';
+import { createLogger, type Logger } from './platform/logger.ts';
+import { createEta } from './platform/views.ts';
+import { DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/auth.service.ts';
+import { loadViewer } from './auth/viewer.ts';
+import { createJobRegistry } from './jobs.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Everything a route, job or command needs, built once (house style 1). */
+export interface Deps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly database: Database;
+  readonly db: Db;
+  readonly queue: JobQueue;
+  readonly bus: Bus;
+  readonly live: LiveHub;
+  readonly eta: Eta;
+  readonly sessionPolicy: SessionPolicy;
+  readonly jobs: ReturnType<typeof createJobRegistry>;
+  readonly root: string;
+  close(): Promise<void>;
+}
+
+export interface DepsOptions {
+  logger?: Logger;
+  /** Redis key prefix for queues and pub/sub (tests use one per file). */
+  redisPrefix?: string;
+  /** PGlite location; defaults to DATA_DIR/pglite. `memory://` for tests. */
+  pgliteDir?: string;
+  sessionPolicy?: SessionPolicy;
+  /** Skip migrations (the CLI's migrate command runs them itself). */
+  migrate?: boolean;
+}
+
+export async function createDeps(config: Config, opts: DepsOptions = {}): Promise<Deps> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: opts.pgliteDir ?? pgliteDirFor(config.dataDir),
+  });
+  const db = database.db;
+  if (opts.migrate !== false) {
+    const applied = await migrateToLatest(db);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+  }
+  const prefix = opts.redisPrefix ?? 'parley';
+  const queue: JobQueue = config.redisUrl ? new BullQueue({ redisUrl: config.redisUrl, prefix }, logger) : new LocalQueue(logger);
+  const bus: Bus = config.redisUrl ? new RedisBus(config.redisUrl, `${prefix}:bus:`, logger) : new LocalBus();
+  const live = new LiveHub(db, bus, logger, (id) => loadViewer(db, id));
+  const eta = createEta(ROOT, process.env.NODE_ENV !== 'development');
+
+  const deps: Deps = {
+    config,
+    logger,
+    database,
+    db,
+    queue,
+    bus,
+    live,
+    eta,
+    sessionPolicy: opts.sessionPolicy ?? DEFAULT_SESSION_POLICY,
+    jobs: undefined as unknown as ReturnType<typeof createJobRegistry>,
+    root: ROOT,
+    async close() {
+      await live.close();
+      await queue.close();
+      await bus.close();
+      await database.close();
+    },
+  };
+  (deps as { jobs: ReturnType<typeof createJobRegistry> }).jobs = createJobRegistry(deps);
+  return deps;
+}
+
+export function registryList(deps: Deps): JobDefinition[] {
+  return Object.values(deps.jobs);
+}

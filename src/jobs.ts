@@ -1,0 +1,12 @@
+import type { Deps } from './deps.ts';
+import { maintenanceJob } from './platform/maintenance.jobs.ts';
+
+/**
+ * The one job registry: every background job Parley runs, by name. Both runners (BullMQ and
+ * the embedded one) take their processors from here.
+ */
+export function createJobRegistry(deps: Deps) {
+  return {
+    maintenance: maintenanceJob(deps),
+  };
+}

@@ -1,0 +1,62 @@
+import { en, fr, type MessageKey } from './dictionaries.ts';
+
+export type Locale = 'en' | 'fr';
+export const LOCALES: readonly Locale[] = ['en', 'fr'];
+export type { MessageKey };
+export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
+
+const dictionaries: Record<Locale, Record<MessageKey, string>> = { en, fr };
+
+export function translator(locale: Locale): Translate {
+  const dict = dictionaries[locale];
+  return (key, params) => {
+    const s = dict[key] ?? en[key] ?? key;
+    if (!params) return s;
+    return s.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+  };
+}
+
+export function isLocale(v: unknown): v is Locale {
+  return v === 'en' || v === 'fr';
+}
+
+/** The employee's setting wins; otherwise the first supported language the browser prefers. */
+export function pickLocale(employeeLocale: string | null | undefined, acceptLanguage: string | undefined): Locale {
+  if (isLocale(employeeLocale)) return employeeLocale;
+  if (acceptLanguage) {
+    const prefs = acceptLanguage
+      .split(',')
+      .map((part) => {
+        const [tag = '', ...rest] = part.trim().split(';');
+        const q = rest.find((r) => r.trim().startsWith('q='));
+        return { lang: tag.trim().toLowerCase().split('-')[0] ?? '', q: q ? Number(q.trim().slice(2)) || 0 : 1 };
+      })
+      .sort((a, b) => b.q - a.q);
+    for (const p of prefs) if (isLocale(p.lang)) return p.lang;
+  }
+  return 'en';
+}
+
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+/** Cached formatters: building an Intl formatter per row is the slow part of a list page. */
+export function formatDateTime(locale: Locale, d: Date, style: 'datetime' | 'date' | 'time' = 'datetime'): string {
+  const k = `${locale}|${style}`;
+  let f = dateTimeFormats.get(k);
+  if (!f) {
+    const opts: Intl.DateTimeFormatOptions =
+      style === 'date' ? { dateStyle: 'medium' } : style === 'time' ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' };
+    f = new Intl.DateTimeFormat(locale === 'fr' ? 'fr-FR' : 'en-GB', opts);
+    dateTimeFormats.set(k, f);
+  }
+  return f.format(d);
+}
+
+const moneyFormats = new Map<Locale, Intl.NumberFormat>();
+export function formatAmount(locale: Locale, cents: number): string {
+  let f = moneyFormats.get(locale);
+  if (!f) {
+    f = new Intl.NumberFormat(locale === 'fr' ? 'fr-FR' : 'en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    moneyFormats.set(locale, f);
+  }
+  return f.format(cents / 100);
+}

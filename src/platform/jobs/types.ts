@@ -1,0 +1,69 @@
+/**
+ * One job registry for both runners. A job carries ids, never documents; its id comes from the
+ * domain key so the same work enqueued twice is one job; its processor re-reads state and skips
+ * what no longer applies (house style 6).
+ */
+export interface JobOptions {
+  /** Total tries, the first included. */
+  attempts: number;
+  /** Base of the exponential backoff between tries, in ms (jittered). */
+  backoffMs: number;
+}
+
+export interface JobDefinition<P = any> {
+  readonly name: string;
+  /** Derive the job id from the domain key (e.g. `send-42`), so duplicates collapse. */
+  jobId(payload: P): string;
+  readonly options: JobOptions;
+  /** Runs the job. Throw `PermanentJobError` for failures a retry cannot fix. */
+  process(payload: P, ctx: JobContext): Promise<void>;
+}
+
+export interface JobContext {
+  attempt: number;
+  jobId: string;
+}
+
+/** A failure no retry can fix (maps to BullMQ's UnrecoverableError). */
+export class PermanentJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentJobError';
+  }
+}
+
+export interface EnqueueOptions {
+  delayMs?: number;
+}
+
+export interface JobQueue {
+  readonly kind: 'bullmq' | 'local';
+  /** Fails fast (throws) when the queue backend is unreachable. */
+  enqueue<P>(def: JobDefinition<P>, payload: P, opts?: EnqueueOptions): Promise<void>;
+  /** Start processing (worker role) the jobs of this registry. */
+  startWorkers(registry: JobDefinition[]): Promise<void>;
+  /** Resolves when no job is queued or running (tests, demo). */
+  idle(): Promise<void>;
+  /** Stop taking new jobs, let active ones finish, release connections. */
+  close(): Promise<void>;
+}
+
+export function defineJob<P>(def: {
+  name: string;
+  jobId: (payload: P) => string;
+  options?: Partial<JobOptions>;
+  process: (payload: P, ctx: JobContext) => Promise<void>;
+}): JobDefinition<P> {
+  return {
+    name: def.name,
+    jobId: def.jobId,
+    options: { attempts: 5, backoffMs: 1000, ...def.options },
+    process: def.process,
+  };
+}
+
+export function backoffDelay(base: number, attempt: number): number {
+  const exp = base * 2 ** Math.max(0, attempt - 1);
+  // Full jitter keeps retries of many jobs that failed together from stampeding together.
+  return Math.round(exp / 2 + Math.random() * (exp / 2));
+}

@@ -1,0 +1,199 @@
+import type { ServerResponse } from 'node:http';
+import type { Db } from '../../db/database.ts';
+import type { Bus } from '../bus.ts';
+import type { Logger } from '../logger.ts';
+import type { Tx } from '../tx.ts';
+import { insertLiveEvent, listLiveEventsAfter, oldestLiveEventId, type LiveEventInput, type LiveEventRow } from './live.repository.ts';
+
+/** What an SSE connection may receive; rebuilt when access changes. */
+export interface Viewer {
+  employeeId: number;
+  isAdmin: boolean;
+  canChats: boolean;
+  channelIds: ReadonlySet<number>;
+}
+
+/** Returns null when the employee is gone or disabled: their streams are closed. */
+export type ViewerLoader = (employeeId: number) => Promise<Viewer | null>;
+
+export function canSee(v: Viewer, e: Pick<LiveEventRow, 'audience' | 'employee_id' | 'channel_id'>): boolean {
+  switch (e.audience) {
+    case 'all':
+      return true;
+    case 'admins':
+      return v.isAdmin;
+    case 'employee':
+      return e.employee_id === v.employeeId;
+    case 'channel':
+      return v.canChats && e.channel_id !== null && v.channelIds.has(e.channel_id);
+  }
+}
+
+interface Connection {
+  viewer: Viewer;
+  res: ServerResponse;
+  /** Events that arrived while the replay query ran. */
+  buffer: LiveEventRow[] | null;
+  sentUpTo: number;
+}
+
+const TOPIC = 'live';
+/** Internal signal: reload viewers (role, channel access or employee state changed). */
+export const ACCESS_CHANGED = 'access-changed';
+const HEARTBEAT_MS = 20_000;
+const MAX_REPLAY = 500;
+/** A client that cannot keep up is dropped; it reconnects and replays from its last id. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+
+/**
+ * Live updates for one web process. Events are rows in `live_events` (written in the same
+ * transaction as the change they describe); after commit the row is published on the bus as a
+ * wake-up carrying the row. Each process keeps a cursor and, when a notification skips ids,
+ * reads the missing range from PostgreSQL, so its stream is complete and in id order.
+ */
+export class LiveHub {
+  private readonly conns = new Set<Connection>();
+  private cursor = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private started = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly bus: Bus,
+    private readonly logger: Logger,
+    private readonly loadViewer: ViewerLoader,
+  ) {}
+
+  get lastEventId(): number {
+    return this.cursor;
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Record an event in `tx`; it is published when the transaction commits. */
+  async record(tx: Tx, event: LiveEventInput): Promise<void> {
+    const row = await insertLiveEvent(tx, event);
+    tx.afterCommit(() => this.bus.publish(TOPIC, JSON.stringify(row)));
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const r = await this.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
+    this.cursor = Number(r?.max ?? 0);
+    await this.bus.subscribe(TOPIC, (msg) => {
+      let row: LiveEventRow;
+      try {
+        row = JSON.parse(msg);
+      } catch {
+        return;
+      }
+      this.chain = this.chain.then(() => this.advance(row)).catch((err) => this.logger.warn({ err: err.message }, 'live catch-up failed'));
+    });
+    this.heartbeat = setInterval(() => {
+      for (const c of this.conns) this.write(c, ': hb\n\n');
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private async advance(row: LiveEventRow) {
+    if (row.id <= this.cursor) return;
+    let rows: LiveEventRow[] = [row];
+    if (row.id > this.cursor + 1) {
+      // Ids were skipped: read the gap from the database (they may be rollbacks' burnt ids).
+      rows = await listLiveEventsAfter(this.db, this.cursor, 10_000, row.id);
+    }
+    for (const r of rows) await this.dispatch(r);
+    this.cursor = row.id;
+  }
+
+  private async dispatch(row: LiveEventRow) {
+    if (row.name === ACCESS_CHANGED) {
+      const target = (row.data as { employeeId?: number } | null)?.employeeId;
+      await this.refreshViewers(target);
+      return;
+    }
+    for (const c of this.conns) {
+      if (c.buffer) c.buffer.push(row);
+      else if (canSee(c.viewer, row)) this.send(c, row);
+    }
+  }
+
+  private async refreshViewers(employeeId?: number) {
+    const cache = new Map<number, Viewer | null>();
+    for (const c of this.conns) {
+      const id = c.viewer.employeeId;
+      if (employeeId !== undefined && id !== employeeId) continue;
+      if (!cache.has(id)) cache.set(id, await this.loadViewer(id));
+      const v = cache.get(id);
+      if (v) c.viewer = v;
+      else this.drop(c);
+    }
+  }
+
+  /**
+   * Attach a response to the stream. Replays events after `lastEventId` that the viewer may
+   * see, or tells the browser to reload when it is too far behind to replay.
+   */
+  async connect(res: ServerResponse, viewer: Viewer, lastEventId: number | null): Promise<void> {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    const conn: Connection = { viewer, res, buffer: [], sentUpTo: lastEventId ?? this.cursor };
+    this.conns.add(conn);
+    res.on('close', () => this.conns.delete(conn));
+
+    if (lastEventId !== null && lastEventId < this.cursor) {
+      const oldest = await oldestLiveEventId(this.db);
+      const missed = await listLiveEventsAfter(this.db, lastEventId, MAX_REPLAY + 1, this.cursor);
+      if ((oldest !== null && lastEventId < oldest - 1) || missed.length > MAX_REPLAY) {
+        this.write(conn, `event: reload\ndata: {}\n\n`);
+        this.drop(conn);
+        return;
+      }
+      for (const r of missed) if (canSee(conn.viewer, r)) this.send(conn, r);
+    }
+    const buffered = conn.buffer ?? [];
+    conn.buffer = null;
+    for (const r of buffered) if (canSee(conn.viewer, r)) this.send(conn, r);
+  }
+
+  private send(c: Connection, row: LiveEventRow) {
+    if (row.id <= c.sentUpTo) return;
+    c.sentUpTo = row.id;
+    const body = row.name === 'ui' ? row.html : JSON.stringify(row.data ?? {});
+    const data = body.split('\n').map((l) => `data: ${l}`).join('\n');
+    this.write(c, `id: ${row.id}\nevent: ${row.name}\n${data}\n\n`);
+  }
+
+  private write(c: Connection, chunk: string) {
+    if (c.res.writableLength > MAX_BUFFERED_BYTES) {
+      this.drop(c);
+      return;
+    }
+    c.res.write(chunk);
+  }
+
+  private drop(c: Connection) {
+    this.conns.delete(c);
+    c.res.end();
+  }
+
+  /** Wait until every published event has been dispatched (tests). */
+  async settle(): Promise<void> {
+    await this.chain;
+  }
+
+  /** End every stream; browsers reconnect (to another process) and replay. */
+  async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const c of this.conns) this.drop(c);
+  }
+}

@@ -1,0 +1,45 @@
+import { Eta } from 'eta';
+import { join } from 'node:path';
+import { formatAmount, formatDateTime, type Locale, type Translate } from './i18n/index.ts';
+
+export function createEta(root: string, cache: boolean): Eta {
+  return new Eta({
+    views: join(root, 'views'),
+    cache,
+    autoEscape: true,
+    autoTrim: false,
+    defaultExtension: '.eta',
+  });
+}
+
+/** Data every template receives as `it` (pages and partials alike). */
+export interface BaseViewData {
+  t: Translate;
+  locale: Locale;
+  csrf: string;
+  fmt: Formatters;
+  me: { id: number; name: string; isAdmin: boolean; can: (perm: string) => boolean } | null;
+  redDot: boolean;
+  lastEventId: number;
+  path: string;
+  assets: Record<string, string>;
+}
+
+export interface Formatters {
+  dateTime(d: Date | string | null | undefined): string;
+  date(d: Date | string | null | undefined): string;
+  time(d: Date | string | null | undefined): string;
+  amount(cents: number): string;
+  iso(d: Date | string | null | undefined): string;
+}
+
+export function formatters(locale: Locale): Formatters {
+  const toDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
+  return {
+    dateTime: (d) => (d ? formatDateTime(locale, toDate(d)) : ''),
+    date: (d) => (d ? formatDateTime(locale, toDate(d), 'date') : ''),
+    time: (d) => (d ? formatDateTime(locale, toDate(d), 'time') : ''),
+    amount: (c) => formatAmount(locale, c),
+    iso: (d) => (d ? toDate(d).toISOString() : ''),
+  };
+}

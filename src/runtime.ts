@@ -1,0 +1,87 @@
+import type { FastifyInstance } from 'fastify';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { buildApp } from './app.ts';
+import { createDeps, registryList, type Deps } from './deps.ts';
+
+export interface Running {
+  deps: Deps;
+  app: FastifyInstance | undefined;
+  url: string | undefined;
+  stop(): Promise<void>;
+}
+
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n');
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+const SHUTDOWN_BUDGET_MS = 9_000;
+
+/**
+ * Starts the roles this process was given. Without Redis the job runner lives in the web
+ * process (embedded); with Redis, `web` only produces jobs and `worker` processes them.
+ */
+export async function start(config: Config, roles = config.processRoles): Promise<Running> {
+  const deps = await createDeps(config);
+  let app: FastifyInstance | undefined;
+  let url: string | undefined;
+  const runJobs = roles.includes('worker') || deps.queue.kind === 'local';
+  if (runJobs) await deps.queue.startWorkers(registryList(deps));
+
+  let maintenance: NodeJS.Timeout | undefined;
+  if (runJobs) {
+    const tick = () =>
+      deps.queue.enqueue(deps.jobs.maintenance, { hour: new Date().toISOString().slice(0, 13) }).catch((e) =>
+        deps.logger.warn({ err: (e as Error).message }, 'maintenance not enqueued'),
+      );
+    void tick();
+    maintenance = setInterval(tick, 15 * 60_000);
+    maintenance.unref();
+  }
+
+  if (roles.includes('web')) {
+    app = await buildApp(deps);
+    await deps.live.start();
+    url = await app.listen({ port: config.port, host: config.host });
+    deps.logger.info({ url, mode: config.embedded ? 'embedded' : 'postgres', queue: deps.queue.kind, roles }, 'Parley is listening');
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (maintenance) clearInterval(maintenance);
+      // Live streams first: they never finish on their own and would hold app.close() open.
+      await deps.live.close();
+      await app?.close(); // waits for in-flight requests
+      await deps.close(); // waits for active jobs, then closes Redis and the database
+    })());
+  return { deps, app, url, stop };
+}
+
+/** SIGTERM/SIGINT: finish in-flight work and exit within 10 s whatever happens. */
+export function exitOnSignals(running: Running) {
+  const onSignal = (signal: string) => {
+    running.deps.logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      running.deps.logger.warn('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_BUDGET_MS);
+    force.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (err) => {
+        running.deps.logger.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+}
