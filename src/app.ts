@@ -19,6 +19,9 @@ import { liveRoutes } from './platform/live/live.routes.ts';
 import { healthRoutes } from './platform/health.routes.ts';
 import { crmRoutes } from './crm/crm.routes.ts';
 import { homeRoutes } from './home.routes.ts';
+import { chatsRoutes } from './chats/chats.routes.ts';
+import { mediaRoutes } from './chats/media.routes.ts';
+import { redDotOf } from './chats/access.repository.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -62,7 +65,7 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
     forceCloseConnections: false,
   });
   const assets = assetUrls(join(deps.root, 'public'));
-  const redDot: RedDotFn = opts.redDot ?? (async () => false);
+  const redDot: RedDotFn = opts.redDot ?? ((auth) => redDotOf(deps.db, auth.employeeId));
 
   // Every route must say who may use it; a route without a declaration is a boot error.
   const routes: Array<{ method: string; url: string; access: Access }> = [];
@@ -152,7 +155,8 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
       path: req.url.split('?')[0] ?? '/',
       assets,
     };
-    const html = deps.eta.render(template, { ...base, ...data });
+    const extras = (req as FastifyRequest & { viewExtras?: Record<string, unknown> }).viewExtras;
+    const html = deps.eta.render(template, { ...base, ...extras, ...data });
     if (status) this.code(status);
     this.header('Vary', 'HX-Request').type('text/html; charset=utf-8').send(html);
     return this;
@@ -199,6 +203,8 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   await app.register(settingsRoutes(deps));
   await app.register(liveRoutes(deps));
   await app.register(crmRoutes(deps));
+  await app.register(chatsRoutes(deps));
+  await app.register(mediaRoutes(deps));
   await app.register(homeRoutes(deps));
   return app;
 }

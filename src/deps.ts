@@ -14,6 +14,10 @@ import { createEta } from './platform/views.ts';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/auth.service.ts';
 import { loadViewer } from './auth/viewer.ts';
 import { createJobRegistry } from './jobs.ts';
+import type { AdapterRegistry, ChannelAdapter } from './channels/adapter.ts';
+import { createAdapters } from './channels/registry.ts';
+import { MediaStorage } from './platform/storage.ts';
+import { RateLimiter } from './chats/rate-limiter.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -29,6 +33,10 @@ export interface Deps {
   readonly eta: Eta;
   readonly sessionPolicy: SessionPolicy;
   readonly jobs: ReturnType<typeof createJobRegistry>;
+  /** One adapter per channel kind; domain code asks them, never branches on a platform. */
+  readonly adapters: AdapterRegistry;
+  readonly storage: MediaStorage;
+  readonly rateLimiter: RateLimiter;
   readonly root: string;
   close(): Promise<void>;
 }
@@ -42,6 +50,8 @@ export interface DepsOptions {
   sessionPolicy?: SessionPolicy;
   /** Skip migrations (the CLI's migrate command runs them itself). */
   migrate?: boolean;
+  /** Extra or replacement channel adapters (tests register a test adapter). */
+  adapters?: ChannelAdapter[];
 }
 
 export async function createDeps(config: Config, opts: DepsOptions = {}): Promise<Deps> {
@@ -58,7 +68,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const prefix = opts.redisPrefix ?? 'parley';
   const queue: JobQueue = config.redisUrl ? new BullQueue({ redisUrl: config.redisUrl, prefix }, logger) : new LocalQueue(logger);
   const bus: Bus = config.redisUrl ? new RedisBus(config.redisUrl, `${prefix}:bus:`, logger) : new LocalBus();
-  const live = new LiveHub(db, bus, logger, (id) => loadViewer(db, id));
+  const live = new LiveHub(db, bus, logger, (id, acceptLanguage) => loadViewer(db, id, acceptLanguage));
   const eta = createEta(ROOT, process.env.NODE_ENV !== 'development');
 
   const deps: Deps = {
@@ -72,6 +82,9 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     eta,
     sessionPolicy: opts.sessionPolicy ?? DEFAULT_SESSION_POLICY,
     jobs: undefined as unknown as ReturnType<typeof createJobRegistry>,
+    adapters: undefined as unknown as AdapterRegistry,
+    storage: new MediaStorage(join(config.dataDir, 'media')),
+    rateLimiter: new RateLimiter(),
     root: ROOT,
     async close() {
       await live.close();
@@ -80,6 +93,9 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       await database.close();
     },
   };
+  const adapters = new Map<string, ChannelAdapter>(createAdapters(deps).map((a) => [a.kind, a]));
+  for (const a of opts.adapters ?? []) adapters.set(a.kind, a);
+  (deps as { adapters: AdapterRegistry }).adapters = adapters;
   (deps as { jobs: ReturnType<typeof createJobRegistry> }).jobs = createJobRegistry(deps);
   return deps;
 }

@@ -36,6 +36,7 @@ export async function start(config: Config, roles = config.processRoles): Promis
   if (runJobs) await deps.queue.startWorkers(registryList(deps));
 
   let maintenance: NodeJS.Timeout | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   if (runJobs) {
     const tick = () =>
       deps.queue.enqueue(deps.jobs.maintenance, { hour: new Date().toISOString().slice(0, 13) }).catch((e) =>
@@ -44,6 +45,15 @@ export async function start(config: Config, roles = config.processRoles): Promis
     void tick();
     maintenance = setInterval(tick, 15 * 60_000);
     maintenance.unref();
+    // The outbox sweeper: anything still queued after a crash or a Redis outage goes out.
+    sweeper = setInterval(
+      () =>
+        deps.queue.enqueue(deps.jobs.outboxSweep, { slot: String(Math.floor(Date.now() / 15_000)) }).catch((e) =>
+          deps.logger.debug({ err: (e as Error).message }, 'outbox sweep not enqueued'),
+        ),
+      15_000,
+    );
+    sweeper.unref();
   }
 
   if (roles.includes('web')) {
@@ -57,6 +67,7 @@ export async function start(config: Config, roles = config.processRoles): Promis
   const stop = () =>
     (stopping ??= (async () => {
       if (maintenance) clearInterval(maintenance);
+      if (sweeper) clearInterval(sweeper);
       // Live streams first: they never finish on their own and would hold app.close() open.
       await deps.live.close();
       await app?.close(); // waits for in-flight requests

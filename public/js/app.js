@@ -16,6 +16,10 @@
       if (window.htmx) window.htmx.swap(document.body, e.data, { swapStyle: 'none' });
       document.dispatchEvent(new CustomEvent('parley:live', { detail: { id: e.lastEventId } }));
     });
+    es.addEventListener('red-dot', function (e) {
+      var link = document.getElementById('nav-chats');
+      if (link) link.setAttribute('data-red-dot', JSON.parse(e.data).on ? 'true' : 'false');
+    });
     es.addEventListener('reload', function () {
       es.close();
       window.location.reload();
@@ -23,5 +27,87 @@
     window.parleyLive = es;
   }
 
-  document.addEventListener('DOMContentLoaded', connectLive);
+  // Out-of-band inserts (a message appended to a thread, a chat moved to the top of a list)
+  // may carry an element the page already shows: drop the old copy so it is replaced, not
+  // doubled. A list showing search results only updates items it already has.
+  document.addEventListener('htmx:oobBeforeSwap', function (e) {
+    var fragment = e.detail.fragment;
+    var target = e.detail.target;
+    if (!fragment || !target) return;
+    var searching = target.getAttribute && target.getAttribute('data-search') === '1';
+    var children = fragment.children ? Array.prototype.slice.call(fragment.children) : [];
+    children.forEach(function (child) {
+      if (!child.id) return;
+      var existing = document.getElementById(child.id);
+      if (searching && !existing) child.remove();
+      else if (existing) existing.remove();
+    });
+    var empty = target.querySelector && target.querySelector('.chat-list__empty');
+    if (empty && children.length) empty.remove();
+  });
+
+  function threadOf(el) {
+    return el && el.closest ? el.closest('.thread') : null;
+  }
+
+  function scrollToEnd(thread, force) {
+    if (!thread) return;
+    var nearEnd = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 160;
+    if (force || nearEnd) thread.scrollTop = thread.scrollHeight;
+  }
+
+  function markSelected() {
+    var pane = document.getElementById('chat-pane');
+    var id = pane ? pane.getAttribute('data-chat-id') : '';
+    document.querySelectorAll('.chat-item').forEach(function (li) {
+      if (li.getAttribute('data-chat-id') === id) li.setAttribute('aria-current', 'true');
+      else li.removeAttribute('aria-current');
+    });
+  }
+
+  function updateCounter(textarea) {
+    var form = textarea.form;
+    var counter = form && form.querySelector('[data-counter]');
+    if (!counter) return;
+    var max = Number(textarea.getAttribute('data-max')) || 1000;
+    var n = Array.from(textarea.value).length;
+    counter.textContent = n + ' / ' + max;
+    counter.classList.toggle('composer__counter--over', n > max);
+  }
+
+  document.addEventListener('input', function (e) {
+    if (e.target.matches && e.target.matches('[data-composer] textarea')) updateCounter(e.target);
+  });
+
+  // Enter sends, Shift+Enter adds a line (E1). Without JavaScript the button still sends.
+  document.addEventListener('keydown', function (e) {
+    var t = e.target;
+    if (e.key !== 'Enter' || e.shiftKey || e.isComposing || !t.matches || !t.matches('[data-composer] textarea')) return;
+    e.preventDefault();
+    if (t.value.trim() !== '' && t.form.requestSubmit) t.form.requestSubmit();
+  });
+
+  document.addEventListener('htmx:afterSettle', function (e) {
+    markSelected();
+    var elt = e.detail.elt;
+    if (elt && elt.id === 'chat-pane') scrollToEnd(elt.querySelector('.thread'), true);
+    if (elt && elt.matches && elt.matches('[data-composer]')) {
+      var ta = elt.querySelector('textarea');
+      if (ta && !ta.disabled) ta.focus();
+    }
+  });
+
+  document.addEventListener('htmx:oobAfterSwap', function (e) {
+    var target = e.detail.target;
+    if (target && target.classList && target.classList.contains('thread__messages')) scrollToEnd(threadOf(target), false);
+    markSelected();
+  });
+
+  document.addEventListener('DOMContentLoaded', function () {
+    connectLive();
+    markSelected();
+    document.querySelectorAll('.thread').forEach(function (t) {
+      scrollToEnd(t, true);
+    });
+  });
 })();

@@ -32,6 +32,9 @@ export function authRoutes(deps: Deps) {
 
     app.post('/setup', { config: { access: 'public' } }, async (req: FastifyRequest<{ Body: Form }>, reply) => {
       const body = req.body ?? {};
+      // Once an owner exists, setup is closed: answer before validating or hashing, so an
+      // anonymous POST can neither see the setup form again nor make the server run argon2.
+      if ((await countEmployees(deps.db)) > 0) return reply.redirect('/login', 303);
       try {
         const session = await setupOwner(deps.db, deps.logger, body, deps.sessionPolicy);
         if (!session) return reply.redirect('/login', 303);

@@ -24,6 +24,7 @@ export interface EmployeesTable {
   locale: string | null;
   disabled_at: NullableTimestamp;
   created_at: Timestamp;
+  red_dot: Default<boolean>;
 }
 
 export interface SessionsTable {
@@ -53,6 +54,8 @@ export interface LiveEventsTable {
   name: string;
   html: Default<string>;
   data: unknown;
+  /** Set when the HTML was rendered for one language: only viewers of it receive the event. */
+  locale: string | null;
 }
 
 export interface ClientsTable {
@@ -98,7 +101,126 @@ export interface CallsTable {
   duration_seconds: Default<number>;
 }
 
+export type ChannelState = 'connected' | 'needs_reconnect' | 'disabled';
+
+export interface ChannelsTable {
+  id: Generated<number>;
+  kind: string;
+  name: string;
+  external_id: string;
+  parent_external_id: string | null;
+  credentials_enc: string | null;
+  settings: ColumnType<Record<string, unknown>, string | undefined, string>;
+  state: Default<ChannelState>;
+  state_reason: string | null;
+  access_all: Default<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ChannelAccessTable {
+  channel_id: number;
+  employee_id: number;
+}
+
+export interface ContactsTable {
+  id: Generated<number>;
+  channel_id: number;
+  external_id: string;
+  name: string | null;
+  username: string | null;
+  phone: string | null;
+  phone_normalized: string | null;
+  avatar_url: string | null;
+  avatar_key: string | null;
+  profile_hidden: Default<boolean>;
+  profile_fetched_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export type Indicator = 'unread' | 'unanswered' | 'none';
+
+export interface ChatsTable {
+  id: Generated<number>;
+  channel_id: number;
+  contact_id: number;
+  client_id: number | null;
+  status: Default<'open' | 'archived'>;
+  archived_at: NullableTimestamp;
+  archived_by: number | null;
+  last_message_at: Timestamp;
+  last_message_id: number | null;
+  last_direction: 'in' | 'out' | null;
+  last_inbound_at: NullableTimestamp;
+  preview_kind: string | null;
+  preview_text: string | null;
+  unread_count: Default<number>;
+  indicator: Default<Indicator>;
+  read_up_to_message_id: number | null;
+  lead_read_watermark: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export type MessageStatus = 'received' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface MessagesTable {
+  id: Generated<number>;
+  chat_id: number;
+  channel_id: number;
+  direction: 'in' | 'out';
+  kind: string;
+  text: string | null;
+  external_id: string | null;
+  sender_employee_id: number | null;
+  status: MessageStatus;
+  status_reason: string | null;
+  idempotency_key: string | null;
+  sort_at: Timestamp;
+  created_at: Timestamp;
+  sent_at: NullableTimestamp;
+  delivered_at: NullableTimestamp;
+  read_at: NullableTimestamp;
+  deleted_at: NullableTimestamp;
+  reply_to_message_id: number | null;
+  reactions: ColumnType<Record<string, string> | null, string | null | undefined, string | null>;
+  meta: ColumnType<Record<string, unknown>, string | undefined, string>;
+  attempts: Default<number>;
+}
+
+export interface AttachmentsTable {
+  id: Generated<number>;
+  message_id: number;
+  kind: string;
+  mime: string | null;
+  size_bytes: number | null;
+  duration_ms: number | null;
+  file_name: string | null;
+  source_url: string | null;
+  storage_key: string | null;
+  status: Default<'pending' | 'stored' | 'failed'>;
+  status_reason: string | null;
+  transcription: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+}
+
+export interface WebhookInboxTable {
+  id: Generated<number>;
+  source: string;
+  received_at: Timestamp;
+  body: string;
+  processed_at: NullableTimestamp;
+  attempts: Default<number>;
+  error: string | null;
+}
+
 export interface DB {
+  channels: ChannelsTable;
+  channel_access: ChannelAccessTable;
+  contacts: ContactsTable;
+  chats: ChatsTable;
+  messages: MessagesTable;
+  attachments: AttachmentsTable;
+  webhook_inbox: WebhookInboxTable;
   roles: RolesTable;
   employees: EmployeesTable;
   sessions: SessionsTable;

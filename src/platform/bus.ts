@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { redisReady } from './redis.ts';
 
 /** Fan-out between processes: Redis pub/sub in production, an EventEmitter when embedded. */
 export interface Bus {
@@ -35,7 +36,7 @@ export class RedisBus implements Bus {
   }
 
   async publish(topic: string, message: string) {
-    if (this.pub.status !== 'ready') throw new Error('Redis is unavailable; live event not published');
+    if (!(await redisReady(this.pub))) throw new Error('Redis is unavailable; live event not published');
     await this.pub.publish(this.prefix + topic, message);
   }
 

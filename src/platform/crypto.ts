@@ -15,7 +15,9 @@ export function encryptSecret(key: Buffer, plaintext: string): string {
 export function decryptSecret(key: Buffer, stored: string): string {
   const [v, iv, tag, ct] = stored.split('.');
   if (v !== 'v1' || !iv || !tag || ct === undefined) throw new Error('Unrecognised encrypted secret format');
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  // authTagLength pins the tag to 16 bytes: without it Node accepts a truncated (4-byte) tag,
+  // which makes forging a value a matter of 2^32 tries.
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
 }

@@ -43,3 +43,26 @@ export function formatters(locale: Locale): Formatters {
     iso: (d) => (d ? toDate(d).toISOString() : ''),
   };
 }
+
+import type { Eta as EtaType } from 'eta';
+import { translator, type Locale as L } from './i18n/index.ts';
+
+/**
+ * Renders a partial outside a request (live events, jobs): the same templates, with the
+ * language-dependent helpers and no per-employee data (no CSRF token: htmx sends it from the
+ * page's hx-headers).
+ */
+export function renderPartial(eta: EtaType, template: string, locale: L, data: Record<string, unknown>): string {
+  const base = {
+    t: translator(locale),
+    locale,
+    csrf: '',
+    fmt: formatters(locale),
+    me: null,
+    redDot: false,
+    lastEventId: 0,
+    path: '',
+    assets: {},
+  };
+  return eta.render(template, { ...base, ...data });
+}

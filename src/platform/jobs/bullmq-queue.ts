@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
+import { redisReady } from '../redis.ts';
 import { PermanentJobError, type EnqueueOptions, type JobDefinition, type JobQueue } from './types.ts';
 
 export interface BullOptions {
@@ -39,7 +40,7 @@ export class BullQueue implements JobQueue {
   }
 
   async enqueue<P>(def: JobDefinition<P>, payload: P, opts: EnqueueOptions = {}): Promise<void> {
-    if (this.producerConn.status !== 'ready') {
+    if (!(await redisReady(this.producerConn))) {
       throw new Error(`Redis is unavailable (${this.producerConn.status}); job ${def.name} not enqueued`);
     }
     await this.queue.add(def.name, payload, {

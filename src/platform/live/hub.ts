@@ -11,12 +11,15 @@ export interface Viewer {
   isAdmin: boolean;
   canChats: boolean;
   channelIds: ReadonlySet<number>;
+  /** The language the employee's pages are in: events rendered for one language go to it. */
+  locale: string;
 }
 
 /** Returns null when the employee is gone or disabled: their streams are closed. */
-export type ViewerLoader = (employeeId: number) => Promise<Viewer | null>;
+export type ViewerLoader = (employeeId: number, acceptLanguage?: string) => Promise<Viewer | null>;
 
-export function canSee(v: Viewer, e: Pick<LiveEventRow, 'audience' | 'employee_id' | 'channel_id'>): boolean {
+export function canSee(v: Viewer, e: Pick<LiveEventRow, 'audience' | 'employee_id' | 'channel_id' | 'locale'>): boolean {
+  if (e.locale && e.locale !== v.locale) return false;
   switch (e.audience) {
     case 'all':
       return true;
@@ -31,6 +34,7 @@ export function canSee(v: Viewer, e: Pick<LiveEventRow, 'audience' | 'employee_i
 
 interface Connection {
   viewer: Viewer;
+  acceptLanguage: string | undefined;
   res: ServerResponse;
   /** Events that arrived while the replay query ran. */
   buffer: LiveEventRow[] | null;
@@ -127,7 +131,7 @@ export class LiveHub {
     for (const c of this.conns) {
       const id = c.viewer.employeeId;
       if (employeeId !== undefined && id !== employeeId) continue;
-      if (!cache.has(id)) cache.set(id, await this.loadViewer(id));
+      if (!cache.has(id)) cache.set(id, await this.loadViewer(id, c.acceptLanguage));
       const v = cache.get(id);
       if (v) c.viewer = v;
       else this.drop(c);
@@ -138,7 +142,7 @@ export class LiveHub {
    * Attach a response to the stream. Replays events after `lastEventId` that the viewer may
    * see, or tells the browser to reload when it is too far behind to replay.
    */
-  async connect(res: ServerResponse, viewer: Viewer, lastEventId: number | null): Promise<void> {
+  async connect(res: ServerResponse, viewer: Viewer, lastEventId: number | null, acceptLanguage?: string): Promise<void> {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -146,7 +150,7 @@ export class LiveHub {
       'x-accel-buffering': 'no',
     });
     res.write('retry: 2000\n\n');
-    const conn: Connection = { viewer, res, buffer: [], sentUpTo: lastEventId ?? this.cursor };
+    const conn: Connection = { viewer, acceptLanguage, res, buffer: [], sentUpTo: lastEventId ?? this.cursor };
     this.conns.add(conn);
     res.on('close', () => this.conns.delete(conn));
 

@@ -11,6 +11,8 @@ export interface LiveEventInput {
   name: string;
   html?: string;
   data?: unknown;
+  /** Only viewers whose pages are in this language receive it (HTML rendered per language). */
+  locale?: string | null;
 }
 
 export interface LiveEventRow {
@@ -21,6 +23,7 @@ export interface LiveEventRow {
   name: string;
   html: string;
   data: unknown;
+  locale: string | null;
 }
 
 const LIVE_EVENT_LOCK = 0x7061726c; // 'parl'
@@ -43,8 +46,9 @@ export async function insertLiveEvent(tx: Tx, e: LiveEventInput): Promise<LiveEv
       name: e.name,
       html: e.html ?? '',
       data: e.data === undefined ? null : JSON.stringify(e.data),
+      locale: e.locale ?? null,
     })
-    .returning(['id', 'audience', 'employee_id', 'channel_id', 'name', 'html', 'data'])
+    .returning(['id', 'audience', 'employee_id', 'channel_id', 'name', 'html', 'data', 'locale'])
     .executeTakeFirstOrThrow();
 }
 
@@ -61,7 +65,7 @@ export async function oldestLiveEventId(db: Db): Promise<number | null> {
 export async function listLiveEventsAfter(db: Db, afterId: number, limit: number, upToId?: number): Promise<LiveEventRow[]> {
   let q = db
     .selectFrom('live_events')
-    .select(['id', 'audience', 'employee_id', 'channel_id', 'name', 'html', 'data'])
+    .select(['id', 'audience', 'employee_id', 'channel_id', 'name', 'html', 'data', 'locale'])
     .where('id', '>', afterId)
     .orderBy('id')
     .limit(limit);

@@ -10,13 +10,14 @@ import { loadViewer } from '../../auth/viewer.ts';
 export function liveRoutes(deps: Deps) {
   return async (app: FastifyInstance) => {
     app.get('/events', { config: { access: 'login' } }, async (req: FastifyRequest<{ Querystring: { after?: string } }>, reply) => {
-      const viewer = await loadViewer(deps.db, req.auth!.employeeId);
+      const acceptLanguage = req.headers['accept-language'];
+      const viewer = await loadViewer(deps.db, req.auth!.employeeId, acceptLanguage);
       if (!viewer) return reply.code(401).send();
       const raw = req.headers['last-event-id'] ?? req.query.after;
       const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : null;
       reply.hijack();
       // Headers set by hooks (CSP etc.) are not sent on a hijacked reply; SSE needs none of them.
-      await deps.live.connect(reply.raw, viewer, n);
+      await deps.live.connect(reply.raw, viewer, n, acceptLanguage);
     });
   };
 }

@@ -1,0 +1,155 @@
+/**
+ * The channel adapter contract: everything platform-specific lives behind it. Domain code
+ * (chats, outbox, ingest) never branches on a platform's name; it asks the adapter.
+ */
+import type { MessageKey } from '../platform/i18n/index.ts';
+
+export type ChannelKind = 'messenger' | 'instagram' | 'whatsapp' | (string & {});
+
+/** A channel as adapters see it: ids, decrypted credentials and settings. */
+export interface ChannelRuntime {
+  id: number;
+  kind: ChannelKind;
+  name: string;
+  externalId: string;
+  parentExternalId: string | null;
+  credentials: { accessToken?: string; [k: string]: unknown };
+  settings: ChannelSettings;
+}
+
+export interface ChannelSettings {
+  /** F1: receive post comments in the chat feed. */
+  comments?: boolean;
+  /** Messenger: the app has the human_agent permission (24 h – 7 d replies). */
+  humanAgent?: boolean;
+  /** Messenger: H1 legacy message tags (retired by Meta; off by default). */
+  legacyTags?: boolean;
+  /** Sends per second this channel may make (P8). */
+  rateLimitPerSecond?: number;
+}
+
+export type AttachmentKind = 'image' | 'audio' | 'video' | 'file' | 'sticker';
+
+export interface InboundAttachment {
+  kind: AttachmentKind;
+  url?: string;
+  /** WhatsApp media id, fetched with the token. */
+  mediaId?: string;
+  mime?: string;
+  fileName?: string;
+  sizeBytes?: number;
+}
+
+/** Normalized platform events; a webhook delivery becomes a list of these. */
+export type ChannelEvent =
+  | {
+      type: 'message';
+      /** The account the event belongs to (Page id, IG account id, phone number id). */
+      channelExternalId: string;
+      contactExternalId: string;
+      /** 'out' for echoes: messages the account sent (from Parley or elsewhere). */
+      direction: 'in' | 'out';
+      externalId: string;
+      timestamp: Date;
+      kind: 'text' | AttachmentKind | 'unsupported' | 'comment';
+      text?: string;
+      attachments?: InboundAttachment[];
+      contactName?: string;
+      contactUsername?: string;
+      contactPhone?: string;
+      /** A reply's parent (comment replies). */
+      replyToExternalId?: string;
+      meta?: Record<string, unknown>;
+    }
+  | { type: 'delivery'; channelExternalId: string; contactExternalId: string; externalIds?: string[]; watermark?: Date; timestamp: Date }
+  | { type: 'read'; channelExternalId: string; contactExternalId: string; externalId?: string; watermark?: Date; timestamp: Date }
+  | {
+      type: 'reaction';
+      channelExternalId: string;
+      contactExternalId: string;
+      targetExternalId: string;
+      action: 'react' | 'unreact';
+      emoji?: string;
+      timestamp: Date;
+    }
+  | { type: 'deleted'; channelExternalId: string; contactExternalId: string; externalId: string; timestamp: Date }
+  | {
+      type: 'status';
+      channelExternalId: string;
+      externalId: string;
+      status: 'sent' | 'delivered' | 'read' | 'failed';
+      reason?: string;
+      timestamp: Date;
+    };
+
+/** What the composer may do now, given the chat's windows (H1–H4). */
+export type SendPolicy =
+  | { action: 'send'; messagingType: string; tag?: string; closesAt?: Date; noteKey?: MessageKey }
+  | { action: 'tag-required'; reasonKey: MessageKey; closedAt?: Date; tags: string[]; tagsUsable: boolean }
+  | { action: 'template-required'; reasonKey: MessageKey; closedAt?: Date }
+  | { action: 'refuse'; reasonKey: MessageKey; closedAt?: Date };
+
+export interface SendPolicyInput {
+  channel: ChannelRuntime;
+  /** The lead's last message (windows are counted from it). */
+  lastInboundAt: Date | null;
+  now: Date;
+}
+
+export interface OutboundMessage {
+  messageId: number;
+  recipientExternalId: string;
+  text?: string;
+  attachment?: { kind: AttachmentKind; url?: string; fileName?: string; mime?: string; data?: Buffer };
+  messagingType?: string;
+  tag?: string;
+  /** Reply publicly under a comment (F2). */
+  commentExternalId?: string;
+}
+
+export interface SendResult {
+  externalId: string;
+  sentAt: Date;
+}
+
+/**
+ * A platform refusal or failure. `retryable` errors are retried with backoff; others mark the
+ * message failed with `reason`; `reconnect` also marks the channel as needing reconnection.
+ */
+export class PlatformError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly opts: { retryable: boolean; reconnect?: boolean; code?: number; subcode?: number; retryAfterMs?: number },
+  ) {
+    super(reason);
+    this.name = 'PlatformError';
+  }
+}
+
+export interface Profile {
+  name?: string;
+  username?: string;
+  avatarUrl?: string;
+  phone?: string;
+  hidden: boolean;
+}
+
+export interface ChannelAdapter {
+  readonly kind: ChannelKind;
+  /** Labels for the UI (channel icon and kind name). */
+  readonly labelKey: MessageKey;
+  readonly capabilities: {
+    markSeen: boolean;
+    comments: boolean;
+    templates: boolean;
+    history: boolean;
+    /** Longest text the platform takes, in its own unit. */
+    maxTextLength: number;
+  };
+  sendPolicy(input: SendPolicyInput): SendPolicy;
+  send(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult>;
+  markSeen?(channel: ChannelRuntime, contactExternalId: string): Promise<void>;
+  fetchProfile?(channel: ChannelRuntime, contactExternalId: string): Promise<Profile>;
+}
+
+export type AdapterRegistry = ReadonlyMap<string, ChannelAdapter>;

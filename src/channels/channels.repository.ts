@@ -1,0 +1,77 @@
+import type { Db } from '../db/database.ts';
+import type { Tx } from '../platform/tx.ts';
+import type { ChannelState } from '../db/schema.ts';
+
+type Conn = Db | Tx['db'];
+
+export async function findChannel(db: Conn, id: number) {
+  return db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findChannelByExternal(db: Conn, kind: string, externalId: string) {
+  return db.selectFrom('channels').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
+}
+
+export async function findChannelsByExternalIds(db: Conn, externalIds: string[]) {
+  if (externalIds.length === 0) return [];
+  return db.selectFrom('channels').selectAll().where('external_id', 'in', externalIds).execute();
+}
+
+export async function listChannels(db: Conn) {
+  return db.selectFrom('channels').selectAll().orderBy('name').orderBy('id').execute();
+}
+
+export async function insertChannel(
+  db: Conn,
+  c: { kind: string; name: string; externalId: string; parentExternalId?: string | null; credentialsEnc: string | null; settings: Record<string, unknown>; accessAll: boolean },
+): Promise<number> {
+  const r = await db
+    .insertInto('channels')
+    .values({
+      kind: c.kind,
+      name: c.name,
+      external_id: c.externalId,
+      parent_external_id: c.parentExternalId ?? null,
+      credentials_enc: c.credentialsEnc,
+      settings: JSON.stringify(c.settings),
+      access_all: c.accessAll,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return r.id;
+}
+
+export async function updateChannel(
+  db: Conn,
+  id: number,
+  c: Partial<{ name: string; credentialsEnc: string | null; settings: Record<string, unknown>; accessAll: boolean; state: ChannelState; stateReason: string | null }>,
+) {
+  await db
+    .updateTable('channels')
+    .set({
+      ...(c.name !== undefined ? { name: c.name } : {}),
+      ...(c.credentialsEnc !== undefined ? { credentials_enc: c.credentialsEnc } : {}),
+      ...(c.settings !== undefined ? { settings: JSON.stringify(c.settings) } : {}),
+      ...(c.accessAll !== undefined ? { access_all: c.accessAll } : {}),
+      ...(c.state !== undefined ? { state: c.state } : {}),
+      ...(c.stateReason !== undefined ? { state_reason: c.stateReason } : {}),
+      updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function setChannelAccess(db: Conn, channelId: number, employeeIds: number[]) {
+  await db.deleteFrom('channel_access').where('channel_id', '=', channelId).execute();
+  if (employeeIds.length) {
+    await db
+      .insertInto('channel_access')
+      .values(employeeIds.map((employee_id) => ({ channel_id: channelId, employee_id })))
+      .execute();
+  }
+}
+
+export async function listChannelAccess(db: Conn, channelId: number): Promise<number[]> {
+  const rows = await db.selectFrom('channel_access').select('employee_id').where('channel_id', '=', channelId).execute();
+  return rows.map((r) => r.employee_id);
+}

@@ -1,0 +1,69 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Tx } from '../platform/tx.ts';
+
+type Conn = Db | Tx['db'];
+
+/**
+ * The one definition of "may use this channel" (A1): the role grants Chats (admins always do)
+ * and the channel is open to all employees or lists this one. Every chat, message, media and
+ * contact query joins through it.
+ */
+export function channelVisibleTo(employeeId: number, channelIdColumn = 'channels.id'): Expression<SqlBool> {
+  return sql<SqlBool>`exists (
+    select 1 from employees ve join roles vr on vr.id = ve.role_id join channels vc on vc.id = ${sql.ref(channelIdColumn)}
+    where ve.id = ${employeeId} and ve.disabled_at is null
+      and (vr.is_admin or ('chats' = any(vr.permissions) and (vc.access_all
+           or exists (select 1 from channel_access va where va.channel_id = vc.id and va.employee_id = ve.id)))))`;
+}
+
+export async function visibleChannelIds(db: Conn, employeeId: number): Promise<number[]> {
+  const rows = await db.selectFrom('channels').select('id').where(channelVisibleTo(employeeId)).execute();
+  return rows.map((r) => r.id);
+}
+
+/** Active employees who may see a channel (to update their red dot). */
+export async function employeesSeeingChannel(db: Conn, channelId: number): Promise<number[]> {
+  const rows = await sql<{ id: number }>`
+    select e.id from employees e join roles r on r.id = e.role_id join channels c on c.id = ${channelId}
+    where e.disabled_at is null
+      and (r.is_admin or ('chats' = any(r.permissions) and (c.access_all
+           or exists (select 1 from channel_access a where a.channel_id = c.id and a.employee_id = e.id))))`.execute(db);
+  return rows.rows.map((r) => r.id);
+}
+
+/**
+ * Recomputes the red dot of the given employees in one statement and returns those whose dot
+ * changed: only they get a live event. EXISTS over the partial index chats_attention_idx is a
+ * probe, never a count (P6).
+ */
+export async function refreshRedDots(db: Conn, employeeIds: number[]): Promise<Array<{ id: number; red_dot: boolean }>> {
+  if (employeeIds.length === 0) return [];
+  const rows = await sql<{ id: number; red_dot: boolean }>`
+    with computed as (
+      select e.id, exists (
+        select 1 from chats ch
+        where ch.status = 'open' and ch.indicator <> 'none'
+          and ch.channel_id in (
+            select c.id from channels c join roles r on r.id = e.role_id
+            where r.is_admin or ('chats' = any(r.permissions) and (c.access_all
+                  or exists (select 1 from channel_access a where a.channel_id = c.id and a.employee_id = e.id))))
+      ) as dot
+      from employees e where e.id in (${sql.join(employeeIds)})
+    )
+    update employees e set red_dot = computed.dot from computed
+    where e.id = computed.id and e.red_dot is distinct from computed.dot
+    returning e.id, e.red_dot`.execute(db);
+  return rows.rows;
+}
+
+/** The red dot computed now (page renders); live changes come from refreshRedDots. */
+export async function redDotOf(db: Conn, employeeId: number): Promise<boolean> {
+  const r = await sql<{ dot: boolean }>`
+    select exists (
+      select 1 from chats ch
+      where ch.status = 'open' and ch.indicator <> 'none'
+        and ch.channel_id in (select channels.id from channels where ${channelVisibleTo(employeeId)})
+    ) as dot`.execute(db);
+  return Boolean(r.rows[0]?.dot);
+}

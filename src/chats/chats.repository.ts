@@ -1,0 +1,347 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Tx } from '../platform/tx.ts';
+import type { MessageStatus } from '../db/schema.ts';
+
+type Conn = Db | Tx['db'];
+
+/** Escapes LIKE wildcards so a search for "50%" means the text "50%". */
+export function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+}
+
+// Contacts and chats
+
+export async function upsertContact(
+  db: Conn,
+  c: { channelId: number; externalId: string; name?: string | undefined; username?: string | undefined; phone?: string | undefined; phoneNormalized?: string | null | undefined },
+) {
+  return db
+    .insertInto('contacts')
+    .values({
+      channel_id: c.channelId,
+      external_id: c.externalId,
+      name: c.name ?? null,
+      username: c.username ?? null,
+      phone: c.phone ?? null,
+      phone_normalized: c.phoneNormalized ?? null,
+    })
+    .onConflict((oc) =>
+      oc.columns(['channel_id', 'external_id']).doUpdateSet((eb) => ({
+        name: sql`coalesce(${eb.ref('excluded.name')}, contacts.name)`,
+        username: sql`coalesce(${eb.ref('excluded.username')}, contacts.username)`,
+        phone: sql`coalesce(${eb.ref('excluded.phone')}, contacts.phone)`,
+        phone_normalized: sql`coalesce(${eb.ref('excluded.phone_normalized')}, contacts.phone_normalized)`,
+      })),
+    )
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function updateContactProfile(
+  db: Conn,
+  id: number,
+  p: { name?: string | null; username?: string | null; avatarUrl?: string | null; avatarKey?: string | null; hidden: boolean },
+) {
+  await db
+    .updateTable('contacts')
+    .set({
+      ...(p.name !== undefined ? { name: p.name } : {}),
+      ...(p.username !== undefined ? { username: p.username } : {}),
+      ...(p.avatarUrl !== undefined ? { avatar_url: p.avatarUrl } : {}),
+      ...(p.avatarKey !== undefined ? { avatar_key: p.avatarKey } : {}),
+      profile_hidden: p.hidden,
+      profile_fetched_at: new Date(),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function findContact(db: Conn, id: number) {
+  return db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Returns the contact's chat, creating it (open) the first time. */
+export async function getOrCreateChat(db: Conn, channelId: number, contactId: number, at: Date): Promise<{ id: number; created: boolean }> {
+  const inserted = await db
+    .insertInto('chats')
+    .values({ channel_id: channelId, contact_id: contactId, last_message_at: at })
+    .onConflict((oc) => oc.column('contact_id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return { id: inserted.id, created: true };
+  const existing = await db.selectFrom('chats').select('id').where('contact_id', '=', contactId).executeTakeFirstOrThrow();
+  return { id: existing.id, created: false };
+}
+
+// Messages
+
+export interface NewMessage {
+  chatId: number;
+  channelId: number;
+  direction: 'in' | 'out';
+  kind: string;
+  text: string | null;
+  externalId: string | null;
+  senderEmployeeId?: number | null;
+  status: MessageStatus;
+  idempotencyKey?: string | null;
+  sortAt: Date;
+  sentAt?: Date | null;
+  replyToMessageId?: number | null;
+  meta?: Record<string, unknown>;
+}
+
+/** Inserts unless the platform id (or idempotency key) is already there: then returns null. */
+export async function insertMessage(db: Conn, m: NewMessage): Promise<{ id: number } | null> {
+  const r = await db
+    .insertInto('messages')
+    .values({
+      chat_id: m.chatId,
+      channel_id: m.channelId,
+      direction: m.direction,
+      kind: m.kind,
+      text: m.text,
+      external_id: m.externalId,
+      sender_employee_id: m.senderEmployeeId ?? null,
+      status: m.status,
+      idempotency_key: m.idempotencyKey ?? null,
+      sort_at: m.sortAt,
+      sent_at: m.sentAt ?? null,
+      reply_to_message_id: m.replyToMessageId ?? null,
+      meta: JSON.stringify(m.meta ?? {}),
+    })
+    .onConflict((oc) => oc.doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return r ?? null;
+}
+
+export async function findMessageByIdempotencyKey(db: Conn, chatId: number, key: string) {
+  return db.selectFrom('messages').select(['id']).where('chat_id', '=', chatId).where('idempotency_key', '=', key).executeTakeFirst();
+}
+
+export async function findMessageByExternalId(db: Conn, channelId: number, externalId: string) {
+  return db.selectFrom('messages').selectAll().where('channel_id', '=', channelId).where('external_id', '=', externalId).executeTakeFirst();
+}
+
+export async function findMessage(db: Conn, id: number) {
+  return db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertAttachment(
+  db: Conn,
+  a: { messageId: number; kind: string; mime?: string | null; sizeBytes?: number | null; fileName?: string | null; sourceUrl?: string | null; storageKey?: string | null; status?: 'pending' | 'stored' | 'failed'; durationMs?: number | null },
+): Promise<number> {
+  const r = await db
+    .insertInto('attachments')
+    .values({
+      message_id: a.messageId,
+      kind: a.kind,
+      mime: a.mime ?? null,
+      size_bytes: a.sizeBytes ?? null,
+      file_name: a.fileName ?? null,
+      source_url: a.sourceUrl ?? null,
+      storage_key: a.storageKey ?? null,
+      status: a.status ?? 'pending',
+      duration_ms: a.durationMs ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return r.id;
+}
+
+export async function updateMessageStatus(
+  db: Conn,
+  id: number,
+  s: { status: MessageStatus; reason?: string | null; externalId?: string; sentAt?: Date; deliveredAt?: Date; readAt?: Date; attemptsInc?: boolean },
+) {
+  return db
+    .updateTable('messages')
+    .set((eb) => ({
+      status: s.status,
+      status_reason: s.reason ?? null,
+      ...(s.externalId !== undefined ? { external_id: s.externalId } : {}),
+      ...(s.sentAt ? { sent_at: s.sentAt } : {}),
+      ...(s.deliveredAt ? { delivered_at: s.deliveredAt } : {}),
+      ...(s.readAt ? { read_at: s.readAt } : {}),
+      ...(s.attemptsInc ? { attempts: eb('attempts', '+', 1) } : {}),
+    }))
+    .where('id', '=', id)
+    .returning(['id', 'chat_id', 'status'])
+    .executeTakeFirst();
+}
+
+/**
+ * Applies a new message to its chat's maintained state in one statement: preview and order
+ * only move forward in platform time (an old message imported late does not become the
+ * preview), unread counts inbound messages, and inbound (or an employee's send) reopens.
+ */
+export async function touchChat(
+  db: Conn,
+  chatId: number,
+  m: { id: number; direction: 'in' | 'out'; sortAt: Date; previewKind: string; previewText: string | null; countUnread: boolean; reopen: boolean; markRead: boolean },
+) {
+  const newer = sql<boolean>`${m.sortAt}::timestamptz >= chats.last_message_at or chats.last_message_id is null`;
+  await db
+    .updateTable('chats')
+    .set({
+      last_message_id: sql`case when ${newer} then ${m.id}::bigint else chats.last_message_id end`,
+      last_direction: sql`case when ${newer} then ${m.direction} else chats.last_direction end`,
+      preview_kind: sql`case when ${newer} then ${m.previewKind} else chats.preview_kind end`,
+      preview_text: sql`case when ${newer} then ${m.previewText}::text else chats.preview_text end`,
+      last_message_at: sql`greatest(chats.last_message_at, ${m.sortAt}::timestamptz)`,
+      last_inbound_at:
+        m.direction === 'in' ? sql`greatest(coalesce(chats.last_inbound_at, ${m.sortAt}::timestamptz), ${m.sortAt}::timestamptz)` : sql`chats.last_inbound_at`,
+      unread_count: m.markRead ? sql`0` : m.countUnread ? sql`chats.unread_count + 1` : sql`chats.unread_count`,
+      ...(m.reopen ? { status: 'open' as const, archived_at: null, archived_by: null } : {}),
+    })
+    .where('id', '=', chatId)
+    .execute();
+  return recomputeIndicator(db, chatId);
+}
+
+/** indicator: blue while something is unread; grey while the lead has the last word. */
+export async function recomputeIndicator(db: Conn, chatId: number) {
+  return db
+    .updateTable('chats')
+    .set({
+      indicator: sql`case when chats.unread_count > 0 then 'unread' when chats.last_direction = 'in' then 'unanswered' else 'none' end`,
+    })
+    .where('id', '=', chatId)
+    .returning(['id', 'channel_id', 'status', 'indicator'])
+    .executeTakeFirstOrThrow();
+}
+
+/** Marks everything read for the team; returns the chat only when something was unread. */
+export async function markChatRead(db: Conn, chatId: number) {
+  const r = await db
+    .updateTable('chats')
+    .set({ unread_count: 0, read_up_to_message_id: sql`chats.last_message_id` })
+    .where('id', '=', chatId)
+    .where('unread_count', '>', 0)
+    .returning('id')
+    .executeTakeFirst();
+  if (!r) return null;
+  return recomputeIndicator(db, chatId);
+}
+
+export async function setChatArchived(db: Conn, chatId: number, employeeId: number | null, archived: boolean) {
+  return db
+    .updateTable('chats')
+    .set(archived ? { status: 'archived', archived_at: new Date(), archived_by: employeeId } : { status: 'open', archived_at: null, archived_by: null })
+    .where('id', '=', chatId)
+    .where('status', '=', archived ? 'open' : 'archived')
+    .returning(['id', 'channel_id'])
+    .executeTakeFirst();
+}
+
+// Reading (always scoped to the channels the employee may see)
+
+const chatColumns = [
+  'chats.id', 'chats.channel_id', 'chats.contact_id', 'chats.client_id', 'chats.status', 'chats.archived_at', 'chats.archived_by',
+  'chats.last_message_at', 'chats.last_direction', 'chats.last_inbound_at', 'chats.preview_kind', 'chats.preview_text',
+  'chats.unread_count', 'chats.indicator', 'chats.lead_read_watermark',
+  'contacts.external_id as contact_external_id', 'contacts.name as contact_name', 'contacts.username as contact_username',
+  'contacts.phone as contact_phone', 'contacts.avatar_key as contact_avatar_key', 'contacts.profile_hidden as contact_hidden',
+  'channels.kind as channel_kind', 'channels.name as channel_name',
+] as const;
+
+function chatsQuery(db: Conn) {
+  return db
+    .selectFrom('chats')
+    .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+    .innerJoin('channels', 'channels.id', 'chats.channel_id')
+    .leftJoin('employees as archiver', 'archiver.id', 'chats.archived_by')
+    .select([...chatColumns, 'archiver.name as archived_by_name']);
+}
+
+export type ChatRow = Awaited<ReturnType<typeof findChatIn>> & {};
+
+export async function findChatIn(db: Conn, chatId: number, channelIds: readonly number[]) {
+  if (channelIds.length === 0) return undefined;
+  return chatsQuery(db).where('chats.id', '=', chatId).where('chats.channel_id', 'in', channelIds).executeTakeFirst();
+}
+
+/** For live rendering after a change: the chat regardless of viewer (audience filters later). */
+export async function findChatAny(db: Conn, chatId: number) {
+  return chatsQuery(db).where('chats.id', '=', chatId).executeTakeFirst();
+}
+
+export interface ListChatsOptions {
+  status: 'open' | 'archived';
+  q?: string;
+  /** Keyset cursor: the last item of the previous page. */
+  after?: { at: Date; id: number };
+  limit: number;
+}
+
+export async function listChats(db: Conn, channelIds: readonly number[], o: ListChatsOptions) {
+  if (channelIds.length === 0) return [];
+  let q = chatsQuery(db).where('chats.status', '=', o.status).where('chats.channel_id', 'in', channelIds);
+  if (o.after) {
+    const { at, id } = o.after;
+    q = q.where((eb) => eb.or([eb('chats.last_message_at', '<', at), eb.and([eb('chats.last_message_at', '=', at), eb('chats.id', '<', id)])]));
+  }
+  const term = o.q?.trim();
+  if (term) {
+    const pattern = likePattern(term);
+    const digits = term.replace(/\D/g, '');
+    q = q.where((eb) =>
+      eb.or([
+        eb('contacts.name', 'ilike', pattern),
+        eb('contacts.username', 'ilike', likePattern(term.replace(/^@/, ''))),
+        ...(digits.length >= 3 ? [eb('contacts.phone_normalized', 'like', likePattern(digits))] : []),
+        eb.exists(eb.selectFrom('messages as sm').select(sql`1`.as('one')).whereRef('sm.chat_id', '=', 'chats.id').where('sm.text', 'ilike', pattern)),
+      ]),
+    );
+  }
+  return q.orderBy('chats.last_message_at', 'desc').orderBy('chats.id', 'desc').limit(o.limit).execute();
+}
+
+export async function listThread(db: Conn, chatId: number, o: { before?: { at: Date; id: number }; limit: number }) {
+  let q = db
+    .selectFrom('messages')
+    .leftJoin('employees', 'employees.id', 'messages.sender_employee_id')
+    .selectAll('messages')
+    .select('employees.name as sender_name')
+    .where('messages.chat_id', '=', chatId);
+  if (o.before) {
+    const { at, id } = o.before;
+    q = q.where((eb) => eb.or([eb('messages.sort_at', '<', at), eb.and([eb('messages.sort_at', '=', at), eb('messages.id', '<', id)])]));
+  }
+  const rows = await q.orderBy('messages.sort_at', 'desc').orderBy('messages.id', 'desc').limit(o.limit).execute();
+  return rows.reverse();
+}
+
+export async function findMessageWithSender(db: Conn, id: number) {
+  return db
+    .selectFrom('messages')
+    .leftJoin('employees', 'employees.id', 'messages.sender_employee_id')
+    .selectAll('messages')
+    .select('employees.name as sender_name')
+    .where('messages.id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function listAttachments(db: Conn, messageIds: readonly number[]) {
+  if (messageIds.length === 0) return [];
+  return db.selectFrom('attachments').selectAll().where('message_id', 'in', messageIds).orderBy('id').execute();
+}
+
+/** An attachment, only if its chat's channel is visible to the employee (media downloads). */
+export async function findAttachmentIn(db: Conn, attachmentId: number, channelIds: readonly number[]) {
+  if (channelIds.length === 0) return undefined;
+  return db
+    .selectFrom('attachments')
+    .innerJoin('messages', 'messages.id', 'attachments.message_id')
+    .selectAll('attachments')
+    .select(['messages.chat_id', 'messages.channel_id'])
+    .where('attachments.id', '=', attachmentId)
+    .where('messages.channel_id', 'in', channelIds)
+    .executeTakeFirst();
+}
+
+export async function queuedMessagesOlderThan(db: Conn, before: Date, limit: number) {
+  return db.selectFrom('messages').select('id').where('status', '=', 'queued').where('created_at', '<', before).orderBy('created_at').limit(limit).execute();
+}

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Deps } from '../deps.ts';
+import type { AuthContext } from '../auth/permissions.ts';
+import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import { redirect, wantsFragment } from '../platform/htmx.ts';
+import * as chats from './chats.service.ts';
+import { loadThread } from './thread.ts';
+import { MAX_TEXT_LENGTH, checkText, policyFor, retryMessage, sendMessage, textLength } from './send.service.ts';
+import { chatHelpers, type ChatView } from './chats.view.ts';
+
+type Q = { status?: string; q?: string; after?: string; before?: string };
+type P = { id: string; mid?: string };
+
+function idOf(raw: string | undefined): number {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new NotFoundError();
+  return n;
+}
+
+export function newIdempotencyKey(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** The Chats page (C1–C8, D1–D2, E1–E2, I1–I3). */
+export function chatsRoutes(deps: Deps) {
+  const composerData = async (chat: ChatView, extra: Record<string, unknown> = {}) => {
+    const policy = await policyFor(deps, { channel_id: chat.channelId, last_inbound_at: chat.lastInboundAt });
+    return { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null, ...extra };
+  };
+
+  const paneData = async (auth: AuthContext, chatId: number) => {
+    const chat = await chats.getChatFor(deps, auth, chatId);
+    const thread = await loadThread(deps.db, chatId, { limit: chats.THREAD_PAGE });
+    return { chat, thread, composer: await composerData(chat) };
+  };
+
+  const status = (raw: unknown): 'open' | 'archived' => (raw === 'archived' ? 'archived' : 'open');
+
+  const page = async (req: FastifyRequest<{ Querystring: Q }>, reply: FastifyReply, chatId: number | null) => {
+    const st = status(req.query.status);
+    const list = await chats.listChatsFor(deps, req.auth!, { status: st, q: req.query.q });
+    const pane = chatId ? await paneData(req.auth!, chatId) : null;
+    return reply.view('chats/index', { list, status: st, q: req.query.q ?? '', pane, wide: true, title: req.t('chats.title') });
+  };
+
+  return async (app: FastifyInstance) => {
+    // Every template of this feature gets the chat helpers as `it.h`.
+    app.addHook('preHandler', async (req) => {
+      (req as FastifyRequest & { viewExtras?: Record<string, unknown> }).viewExtras = { h: chatHelpers(req.t) };
+    });
+
+    app.get('/chats', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Querystring: Q }>, reply) => {
+      if (wantsFragment(req)) {
+        const st = status(req.query.status);
+        const list = await chats.listChatsFor(deps, req.auth!, { status: st, q: req.query.q, after: req.query.after });
+        const template = req.query.after ? 'chats/_list_items' : 'chats/_list';
+        return reply.view(template, { list, status: st, q: req.query.q ?? '' });
+      }
+      return page(req, reply, null);
+    });
+
+    app.get('/chats/:id', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
+      const id = idOf(req.params.id);
+      if (wantsFragment(req)) return reply.view('chats/_pane', await paneData(req.auth!, id));
+      return page(req, reply, id);
+    });
+
+    app.get('/chats/:id/messages', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
+      const id = idOf(req.params.id);
+      const chat = await chats.getChatFor(deps, req.auth!, id);
+      const before = chats.parseCursor(req.query.before);
+      const thread = await loadThread(deps.db, id, { limit: chats.THREAD_PAGE, ...(before ? { before } : {}) });
+      if (!wantsFragment(req)) return reply.redirect(`/chats/${id}`, 303);
+      return reply.view('chats/_thread_page', { chat, thread, older: true, h: chatHelpers(req.t) });
+    });
+
+    app.post('/chats/:id/read', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
+      await chats.markRead(deps, req.auth!, idOf(req.params.id));
+      return reply.code(204).send();
+    });
+
+    app.post(
+      '/chats/:id/messages',
+      { config: { access: 'chats' } },
+      async (req: FastifyRequest<{ Params: P; Body: { text?: string; idempotency_key?: string; tag?: string } }>, reply) => {
+        const id = idOf(req.params.id);
+        const text = typeof req.body?.text === 'string' ? req.body.text.replace(/\r\n/g, '\n') : '';
+        try {
+          const r = await sendMessage(deps, req.auth!, id, { text, idempotencyKey: String(req.body?.idempotency_key ?? ''), tag: req.body?.tag });
+          if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}`);
+          const chat = await chats.getChatFor(deps, req.auth!, id);
+          // The new message reaches this browser through the live stream like everyone
+          // else's; the answer is a fresh composer (a new idempotency key) plus the message,
+          // out of band, so it shows at once even before the stream delivers it.
+          const thread = await loadThread(deps.db, id, { limit: 1 });
+          const message = thread.messages.find((m) => m.id === r.messageId);
+          return reply.view('chats/_composer_sent', { ...(await composerData(chat)), message, chatId: id });
+        } catch (err) {
+          if (err instanceof ValidationError) {
+            const chat = await chats.getChatFor(deps, req.auth!, id);
+            const problem = checkText(text);
+            const data = await composerData(chat, {
+              text,
+              key: String(req.body?.idempotency_key ?? newIdempotencyKey()),
+              error: { key: Object.values(err.fields)[0], n: problem?.n ?? textLength(text) },
+            });
+            if (wantsFragment(req)) return reply.view('chats/_composer', data, 422);
+            const pane = await paneData(req.auth!, id);
+            const list = await chats.listChatsFor(deps, req.auth!, { status: 'open' });
+            return reply.view('chats/index', { list, status: 'open', q: '', pane: { ...pane, composer: data }, wide: true }, 422);
+          }
+          throw err;
+        }
+      },
+    );
+
+    app.post('/chats/:id/messages/:mid/retry', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
+      const id = idOf(req.params.id);
+      await retryMessage(deps, req.auth!, id, idOf(req.params.mid));
+      if (wantsFragment(req)) return reply.code(204).send();
+      return redirect(req, reply, `/chats/${id}`);
+    });
+
+    for (const [action, archived] of [['archive', true], ['reopen', false]] as const) {
+      app.post(`/chats/:id/${action}`, { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
+        const id = idOf(req.params.id);
+        await chats.setArchived(deps, req.auth!, id, archived);
+        if (wantsFragment(req)) {
+          const chat = await chats.getChatFor(deps, req.auth!, id);
+          return reply.view('chats/_header', { chat, oob: false });
+        }
+        return redirect(req, reply, `/chats/${id}`);
+      });
+    }
+  };
+}

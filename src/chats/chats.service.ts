@@ -1,0 +1,77 @@
+import type { Deps } from '../deps.ts';
+import type { AuthContext } from '../auth/permissions.ts';
+import { NotFoundError } from '../platform/errors.ts';
+import { inTransaction } from '../platform/tx.ts';
+import { visibleChannelIds } from './access.repository.ts';
+import * as repo from './chats.repository.ts';
+import { publishChatChange } from './chats.live.ts';
+import { toChatView, type ChatView } from './chats.view.ts';
+
+export const PAGE_SIZE = 30;
+export const THREAD_PAGE = 50;
+
+/** Keyset cursor for the chat list: `<epoch ms>_<id>` of the last item shown. */
+export function parseCursor(raw: unknown): { at: Date; id: number } | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const m = /^(\d{1,15})_(\d{1,12})$/.exec(raw);
+  return m ? { at: new Date(Number(m[1])), id: Number(m[2]) } : undefined;
+}
+
+export function cursorOf(at: Date, id: number): string {
+  return `${at.getTime()}_${id}`;
+}
+
+export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; q?: string; after?: string }) {
+  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+  const after = parseCursor(o.after);
+  const rows = await repo.listChats(deps.db, channels, { status: o.status, q: o.q, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 });
+  const hasMore = rows.length > PAGE_SIZE;
+  const chats = rows.slice(0, PAGE_SIZE).map(toChatView);
+  const last = chats[chats.length - 1];
+  return { chats, next: hasMore && last ? cursorOf(last.lastMessageAt, last.id) : null };
+}
+
+/** The chat if the employee may see it; otherwise a 404 (never a hint that it exists). */
+export async function getChatFor(deps: Deps, auth: AuthContext, chatId: number): Promise<ChatView> {
+  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+  const row = await repo.findChatIn(deps.db, chatId, channels);
+  if (!row) throw new NotFoundError();
+  return toChatView(row);
+}
+
+/**
+ * Opening a chat marks it read for the whole team (C3) and, where the platform supports it,
+ * asks the channel to show the lead their messages as seen (E4), once per batch read.
+ */
+export async function markRead(deps: Deps, auth: AuthContext, chatId: number): Promise<boolean> {
+  const chat = await getChatFor(deps, auth, chatId);
+  return inTransaction(deps.db, deps.logger, async (tx) => {
+    const before = await tx.db.selectFrom('chats').select(['last_message_id']).where('id', '=', chatId).executeTakeFirst();
+    const changed = await repo.markChatRead(tx.db, chatId);
+    if (!changed) return false;
+    const unreadIds = await tx.db
+      .selectFrom('messages')
+      .select('id')
+      .where('chat_id', '=', chatId)
+      .where('direction', '=', 'in')
+      .orderBy('id', 'desc')
+      .limit(50)
+      .execute();
+    await publishChatChange(deps, tx, chatId, { changedMessageIds: unreadIds.map((r) => r.id) });
+    const upTo = before?.last_message_id;
+    const adapter = deps.adapters.get(chat.channelKind);
+    if (upTo && adapter?.capabilities.markSeen) {
+      tx.afterCommit(() => deps.queue.enqueue(deps.jobs.markSeen, { chatId, upToMessageId: upTo }));
+    }
+    return true;
+  });
+}
+
+export async function setArchived(deps: Deps, auth: AuthContext, chatId: number, archived: boolean): Promise<void> {
+  await getChatFor(deps, auth, chatId);
+  await inTransaction(deps.db, deps.logger, async (tx) => {
+    const changed = await repo.setChatArchived(tx.db, chatId, auth.employeeId, archived);
+    if (!changed) return;
+    await publishChatChange(deps, tx, chatId, { moved: true, header: true });
+  });
+}

@@ -1,0 +1,138 @@
+import type { Translate } from '../platform/i18n/index.ts';
+import type { MessageKey } from '../platform/i18n/index.ts';
+
+/** Row → view model for the chat list item, header and details panel. */
+export interface ChatView {
+  id: number;
+  channelId: number;
+  status: 'open' | 'archived';
+  indicator: 'unread' | 'unanswered' | 'none';
+  name: string | null;
+  username: string | null;
+  phone: string | null;
+  hidden: boolean;
+  avatarUrl: string | null;
+  channelKind: string;
+  channelName: string;
+  previewKind: string | null;
+  previewText: string | null;
+  lastMessageAt: Date;
+  lastInboundAt: Date | null;
+  archivedAt: Date | null;
+  archivedByName: string | null;
+  clientId: number | null;
+  contactId: number;
+}
+
+export function toChatView(r: {
+  id: number;
+  channel_id: number;
+  contact_id: number;
+  client_id: number | null;
+  status: 'open' | 'archived';
+  indicator: 'unread' | 'unanswered' | 'none';
+  contact_name: string | null;
+  contact_username: string | null;
+  contact_phone: string | null;
+  contact_hidden: boolean;
+  contact_avatar_key: string | null;
+  channel_kind: string;
+  channel_name: string;
+  preview_kind: string | null;
+  preview_text: string | null;
+  last_message_at: Date;
+  last_inbound_at: Date | null;
+  archived_at: Date | null;
+  archived_by_name: string | null;
+}): ChatView {
+  return {
+    id: r.id,
+    channelId: r.channel_id,
+    contactId: r.contact_id,
+    clientId: r.client_id,
+    status: r.status,
+    indicator: r.indicator,
+    name: r.contact_name,
+    username: r.contact_username,
+    phone: r.contact_phone,
+    hidden: r.contact_hidden,
+    avatarUrl: r.contact_avatar_key ? `/media/avatars/${r.contact_id}` : null,
+    channelKind: r.channel_kind,
+    channelName: r.channel_name,
+    previewKind: r.preview_kind,
+    previewText: r.preview_text,
+    lastMessageAt: r.last_message_at,
+    lastInboundAt: r.last_inbound_at,
+    archivedAt: r.archived_at,
+    archivedByName: r.archived_by_name,
+  };
+}
+
+/** C5: a hidden or unknown profile shows as "Unknown client". */
+export function displayName(c: Pick<ChatView, 'name' | 'username'>, t: Translate): string {
+  return c.name || (c.username ? '@' + c.username : t('chats.unknown_client'));
+}
+
+const PREVIEW_KEYS: Record<string, MessageKey> = {
+  image: 'chats.preview.photo',
+  audio: 'chats.preview.voice',
+  video: 'chats.preview.video',
+  file: 'chats.preview.file',
+  sticker: 'chats.preview.sticker',
+  unsupported: 'chats.preview.unsupported',
+};
+
+/** C6: the preview is the text, or a label for media, or "Comment: …". */
+export function previewLabel(kind: string | null, text: string | null, t: Translate): string {
+  if (!kind) return '';
+  if (kind === 'comment') return t('chats.preview.comment', { text: (text ?? '').slice(0, 80) });
+  if (kind === 'text' || kind === 'template') return (text ?? '').slice(0, 120);
+  const key = PREVIEW_KEYS[kind];
+  const label = key ? t(key) : t('chats.preview.unsupported');
+  return text ? `${label}: ${text.slice(0, 80)}` : label;
+}
+
+/** What `data-status` says for a message (issue #4 item 8). Inbound: read by the team or not. */
+export function uiStatus(m: { direction: 'in' | 'out'; status: string; id: number }, readUpTo: number | null): string {
+  if (m.direction === 'in') return readUpTo !== null && m.id <= readUpTo ? 'read' : 'delivered';
+  return m.status === 'queued' ? 'sending' : m.status;
+}
+
+export interface AttachmentView {
+  id: number;
+  kind: string;
+  mime: string | null;
+  fileName: string | null;
+  sizeBytes: number | null;
+  status: string;
+  url: string | null;
+}
+
+export function toAttachmentView(a: { id: number; kind: string; mime: string | null; file_name: string | null; size_bytes: number | null; status: string; storage_key: string | null }): AttachmentView {
+  return {
+    id: a.id,
+    kind: a.kind,
+    mime: a.mime,
+    fileName: a.file_name,
+    sizeBytes: a.size_bytes,
+    status: a.status,
+    url: a.status === 'stored' && a.storage_key ? `/media/${a.id}` : null,
+  };
+}
+
+export function formatBytes(n: number | null): string {
+  if (n === null || n === undefined) return '';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Helpers every chats template gets as `it.h`, bound to the page's language. */
+export function chatHelpers(t: Translate) {
+  return {
+    preview: (kind: string | null, text: string | null) => previewLabel(kind, text, t),
+    bytes: formatBytes,
+    /** Parley's own reasons are stored as `i18n:<key>`; the platform's are shown as given. */
+    reason: (r: string | null) => (r ? (r.startsWith('i18n:') ? t(r.slice(5) as MessageKey) : r) : ''),
+  };
+}

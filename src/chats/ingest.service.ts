@@ -1,0 +1,189 @@
+import { sql } from 'kysely';
+import type { Deps } from '../deps.ts';
+import { inTransaction, type Tx } from '../platform/tx.ts';
+import type { ChannelEvent } from '../channels/adapter.ts';
+import { normalizePhone } from '../crm/phone.ts';
+import * as repo from './chats.repository.ts';
+import { publishChatChange, type ChatChange } from './chats.live.ts';
+import { lastReadOutboundId } from './thread.ts';
+
+export interface IngestChannel {
+  id: number;
+  kind: string;
+}
+
+export interface IngestOutcome {
+  chatId: number | null;
+  /** The chat was created by this event (history import, profile fetch follow). */
+  createdChat: boolean;
+  contactId: number | null;
+  messageId: number | null;
+  attachmentIds: number[];
+}
+
+const STATUS_RANK = { queued: 0, sent: 1, delivered: 2, read: 3 } as const;
+
+/**
+ * Applies normalized platform events to the chats, channel-agnostically. Each event is its own
+ * short transaction; unique keys on platform ids make redeliveries no-ops (R2), and events are
+ * applied in platform-timestamp order. Jobs (media download, profile, history) are enqueued
+ * after commit by the caller through `onApplied`.
+ */
+export async function applyChannelEvents(
+  deps: Deps,
+  channel: IngestChannel,
+  events: ChannelEvent[],
+  onApplied?: (outcome: IngestOutcome, event: ChannelEvent, tx: Tx) => void,
+): Promise<IngestOutcome[]> {
+  const ordered = [...events].sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+  const outcomes: IngestOutcome[] = [];
+  for (const event of ordered) {
+    const outcome = await inTransaction(deps.db, deps.logger, async (tx) => {
+      const o = await applyOne(deps, tx, channel, event);
+      onApplied?.(o, event, tx);
+      return o;
+    });
+    outcomes.push(outcome);
+  }
+  return outcomes;
+}
+
+async function chatOfContact(tx: Tx, channelId: number, contactExternalId: string) {
+  return tx.db
+    .selectFrom('chats')
+    .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+    .select(['chats.id', 'chats.contact_id'])
+    .where('contacts.channel_id', '=', channelId)
+    .where('contacts.external_id', '=', contactExternalId)
+    .executeTakeFirst();
+}
+
+const none = (): IngestOutcome => ({ chatId: null, createdChat: false, contactId: null, messageId: null, attachmentIds: [] });
+
+async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEvent): Promise<IngestOutcome> {
+  switch (e.type) {
+    case 'message': {
+      const contact = await repo.upsertContact(tx.db, {
+        channelId: channel.id,
+        externalId: e.contactExternalId,
+        name: e.contactName,
+        username: e.contactUsername,
+        phone: e.contactPhone,
+        phoneNormalized: e.contactPhone ? normalizePhone(e.contactPhone) : undefined,
+      });
+      const chat = await repo.getOrCreateChat(tx.db, channel.id, contact.id, e.timestamp);
+      const outcome: IngestOutcome = { chatId: chat.id, createdChat: chat.created, contactId: contact.id, messageId: null, attachmentIds: [] };
+      // An echo of Parley's own send carries the id the Send API returned: already here.
+      const replyTo = e.replyToExternalId ? await repo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
+      const inserted = await repo.insertMessage(tx.db, {
+        chatId: chat.id,
+        channelId: channel.id,
+        direction: e.direction,
+        kind: e.kind,
+        text: e.text ?? null,
+        externalId: e.externalId,
+        status: e.direction === 'in' ? 'received' : 'sent',
+        sortAt: e.timestamp,
+        sentAt: e.direction === 'out' ? e.timestamp : null,
+        replyToMessageId: replyTo?.id ?? null,
+        meta: { ...(e.meta ?? {}), ...(e.direction === 'out' ? { echo: true } : {}) },
+      });
+      if (!inserted) return outcome;
+      outcome.messageId = inserted.id;
+      for (const a of e.attachments ?? []) {
+        if (a.kind === 'sticker' && !a.url && !a.mediaId) continue;
+        const id = await repo.insertAttachment(tx.db, {
+          messageId: inserted.id,
+          kind: a.kind,
+          mime: a.mime ?? null,
+          fileName: a.fileName ?? null,
+          sizeBytes: a.sizeBytes ?? null,
+          sourceUrl: a.url ?? (a.mediaId ? `media-id:${a.mediaId}` : null),
+        });
+        outcome.attachmentIds.push(id);
+      }
+      const previewKind = e.kind;
+      await repo.touchChat(tx.db, chat.id, {
+        id: inserted.id,
+        direction: e.direction,
+        sortAt: e.timestamp,
+        previewKind,
+        previewText: e.text ?? null,
+        countUnread: e.direction === 'in' && !e.meta?.history,
+        reopen: e.direction === 'in' && !e.meta?.history,
+        // A reply from the phone or Meta's inbox means someone there read the chat.
+        markRead: e.direction === 'out' && !e.meta?.history,
+      });
+      await publishChatChange(deps, tx, chat.id, { moved: true, newMessageIds: [inserted.id], header: true });
+      return outcome;
+    }
+    case 'delivery':
+    case 'read': {
+      const chat = await chatOfContact(tx, channel.id, e.contactExternalId);
+      if (!chat) return none();
+      const target = e.type === 'read' ? 'read' : 'delivered';
+      let upTo: Date | undefined = e.watermark;
+      if (!upTo && e.type === 'read' && e.externalId) {
+        upTo = (await repo.findMessageByExternalId(tx.db, channel.id, e.externalId))?.sort_at;
+      }
+      const previousLastRead = await lastReadOutboundId(tx.db, chat.id);
+      let q = tx.db
+        .updateTable('messages')
+        .set(target === 'read' ? { status: 'read', read_at: e.timestamp, delivered_at: sql`coalesce(delivered_at, ${e.timestamp}::timestamptz)` } : { status: 'delivered', delivered_at: e.timestamp })
+        .where('chat_id', '=', chat.id)
+        .where('direction', '=', 'out')
+        .where('status', 'in', target === 'read' ? ['sent', 'delivered'] : ['sent']);
+      if (e.type === 'delivery' && e.externalIds?.length) q = q.where('external_id', 'in', e.externalIds);
+      else if (upTo) q = q.where('sort_at', '<=', upTo);
+      else return { ...none(), chatId: chat.id };
+      const changed = await q.returning('id').execute();
+      if (target === 'read' && upTo) {
+        await tx.db.updateTable('chats').set({ lead_read_watermark: sql`greatest(lead_read_watermark, ${upTo}::timestamptz)` }).where('id', '=', chat.id).execute();
+      }
+      if (changed.length) {
+        const ids = changed.map((c) => c.id);
+        if (previousLastRead && !ids.includes(previousLastRead)) ids.push(previousLastRead);
+        await publishChatChange(deps, tx, chat.id, { changedMessageIds: ids });
+      }
+      return { ...none(), chatId: chat.id };
+    }
+    case 'reaction': {
+      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.targetExternalId);
+      if (!m) return none();
+      const reactions = { ...(m.reactions ?? {}) };
+      if (e.action === 'react' && e.emoji) reactions[e.contactExternalId] = e.emoji;
+      else delete reactions[e.contactExternalId];
+      await tx.db.updateTable('messages').set({ reactions: JSON.stringify(reactions) }).where('id', '=', m.id).execute();
+      await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
+      return { ...none(), chatId: m.chat_id };
+    }
+    case 'deleted': {
+      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      if (!m || m.deleted_at) return none();
+      await tx.db.updateTable('messages').set({ deleted_at: e.timestamp }).where('id', '=', m.id).execute();
+      await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
+      return { ...none(), chatId: m.chat_id };
+    }
+    case 'status': {
+      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      if (!m || m.direction !== 'out') return none();
+      const previousLastRead = await lastReadOutboundId(tx.db, m.chat_id);
+      if (e.status === 'failed') {
+        await repo.updateMessageStatus(tx.db, m.id, { status: 'failed', reason: e.reason ?? null });
+      } else {
+        const current = STATUS_RANK[m.status as keyof typeof STATUS_RANK];
+        // Statuses only move forward; a late "delivered" after "read" changes nothing.
+        if (current === undefined || current >= STATUS_RANK[e.status]) return { ...none(), chatId: m.chat_id };
+        await repo.updateMessageStatus(tx.db, m.id, {
+          status: e.status,
+          ...(e.status === 'delivered' ? { deliveredAt: e.timestamp } : {}),
+          ...(e.status === 'read' ? { readAt: e.timestamp } : {}),
+        });
+      }
+      const ids = [m.id, ...(previousLastRead && previousLastRead !== m.id ? [previousLastRead] : [])];
+      const change: ChatChange = { changedMessageIds: ids };
+      await publishChatChange(deps, tx, m.chat_id, change);
+      return { ...none(), chatId: m.chat_id };
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import type { Deps } from '../deps.ts';
+import { defineJob } from '../platform/jobs/types.ts';
+import { inTransaction } from '../platform/tx.ts';
+import { PlatformError } from '../channels/adapter.ts';
+import { loadRuntime } from '../channels/channels.service.ts';
+import { updateChannel } from '../channels/channels.repository.ts';
+import * as repo from './chats.repository.ts';
+import { publishChatChange } from './chats.live.ts';
+import { RateLimiter } from './rate-limiter.ts';
+
+const SEND_ATTEMPTS = 6;
+
+/** Stored reasons that are Parley's own are message keys, marked so the view translates them. */
+export const I18N_REASON = 'i18n:';
+
+/**
+ * Sends one queued message. Re-reads state first (a retried or duplicate job for a message
+ * already sent does nothing); retryable platform errors throw for BullMQ's jittered backoff;
+ * permanent ones mark the message failed with the platform's reason; an invalid token also
+ * marks the channel as needing reconnection.
+ */
+export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
+  return defineJob<{ messageId: number }>({
+    name: 'send-message',
+    jobId: (p) => String(p.messageId),
+    options: { attempts: SEND_ATTEMPTS, backoffMs: 1000 },
+    async process({ messageId }, ctx) {
+      const m = await repo.findMessage(deps.db, messageId);
+      if (!m || m.status !== 'queued' || m.direction !== 'out') return;
+      const chat = await deps.db
+        .selectFrom('chats')
+        .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+        .select(['chats.id', 'contacts.external_id'])
+        .where('chats.id', '=', m.chat_id)
+        .executeTakeFirstOrThrow();
+      const channel = await loadRuntime(deps, m.channel_id);
+      const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
+      const row = channel ? await deps.db.selectFrom('channels').select('state').where('id', '=', channel.id).executeTakeFirst() : undefined;
+      if (!channel || !adapter || row?.state !== 'connected') {
+        return fail(deps, m.id, m.chat_id, I18N_REASON + 'chats.error.channel_unavailable');
+      }
+      await limiter.take(channel.id, channel.settings.rateLimitPerSecond);
+      try {
+        const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string };
+        const result = await adapter.send(channel, {
+          messageId: m.id,
+          recipientExternalId: chat.external_id,
+          ...(m.text ? { text: m.text } : {}),
+          ...(meta.messagingType ? { messagingType: meta.messagingType } : {}),
+          ...(meta.tag ? { tag: meta.tag } : {}),
+          ...(meta.commentExternalId ? { commentExternalId: meta.commentExternalId } : {}),
+        });
+        await inTransaction(deps.db, deps.logger, async (tx) => {
+          // The platform's echo of this very send may have been ingested first, as a message
+          // of its own: merge it into ours by its id.
+          await tx.db
+            .deleteFrom('messages')
+            .where('channel_id', '=', m.channel_id)
+            .where('external_id', '=', result.externalId)
+            .where('id', '<>', m.id)
+            .where('sender_employee_id', 'is', null)
+            .execute();
+          await tx.db
+            .updateTable('messages')
+            .set({ status: 'sent', status_reason: null, external_id: result.externalId, sent_at: result.sentAt })
+            .where('id', '=', m.id)
+            .where('status', '=', 'queued')
+            .execute();
+          await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
+        });
+      } catch (err) {
+        if (err instanceof PlatformError) {
+          if (err.opts.reconnect) {
+            await updateChannel(deps.db, channel.id, { state: 'needs_reconnect', stateReason: err.reason });
+          }
+          if (err.opts.retryable && ctx.attempt < SEND_ATTEMPTS) throw err;
+          return fail(deps, m.id, m.chat_id, err.reason);
+        }
+        if (ctx.attempt < SEND_ATTEMPTS) throw err;
+        return fail(deps, m.id, m.chat_id, I18N_REASON + 'chats.error.platform_unavailable');
+      }
+    },
+  });
+}
+
+async function fail(deps: Deps, messageId: number, chatId: number, reason: string) {
+  await inTransaction(deps.db, deps.logger, async (tx) => {
+    await repo.updateMessageStatus(tx.db, messageId, { status: 'failed', reason });
+    await publishChatChange(deps, tx, chatId, { changedMessageIds: [messageId] });
+  });
+}
+
+/** Re-enqueues messages left `queued` (crash between commit and enqueue, Redis away). */
+export function outboxSweepJob(deps: Deps) {
+  return defineJob<{ slot: string }>({
+    name: 'outbox-sweep',
+    jobId: (p) => p.slot,
+    options: { attempts: 1, backoffMs: 1000 },
+    async process() {
+      const stuck = await repo.queuedMessagesOlderThan(deps.db, new Date(Date.now() - 20_000), 500);
+      for (const m of stuck) await deps.queue.enqueue(deps.jobs.sendMessage, { messageId: m.id });
+    },
+  });
+}

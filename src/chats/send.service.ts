@@ -1,0 +1,125 @@
+import type { Deps } from '../deps.ts';
+import type { AuthContext } from '../auth/permissions.ts';
+import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import { inTransaction } from '../platform/tx.ts';
+import type { SendPolicy } from '../channels/adapter.ts';
+import { loadRuntime } from '../channels/channels.service.ts';
+import { visibleChannelIds } from './access.repository.ts';
+import * as repo from './chats.repository.ts';
+import { publishChatChange } from './chats.live.ts';
+
+/** E1: Parley's own limit, counted in characters as a person counts them. */
+export const MAX_TEXT_LENGTH = 1000;
+
+export function textLength(text: string): number {
+  return [...text].length;
+}
+
+/** Returns the message key of what is wrong with the text, or null. */
+export function checkText(text: string): { key: 'chats.composer.empty' | 'chats.composer.too_long'; n: number } | null {
+  const n = textLength(text);
+  if (text.trim().length === 0) return { key: 'chats.composer.empty', n };
+  if (n > MAX_TEXT_LENGTH) return { key: 'chats.composer.too_long', n };
+  return null;
+}
+
+/** The composer's policy for a chat now (H1–H4): what it may send and why not. */
+export async function policyFor(deps: Deps, chat: { channel_id: number; last_inbound_at: Date | null }, now = new Date()): Promise<SendPolicy> {
+  const channel = await loadRuntime(deps, chat.channel_id);
+  const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
+  if (!channel || !adapter) return { action: 'refuse', reasonKey: 'chats.error.channel_unavailable' };
+  return adapter.sendPolicy({ channel, lastInboundAt: chat.last_inbound_at, now });
+}
+
+export interface SendInput {
+  text: string;
+  idempotencyKey: string;
+  tag?: string | undefined;
+}
+
+/**
+ * The outbox (R4): the message is committed as `queued` before any network call, with the
+ * submit's idempotency key (a double submit finds the first one); the send job runs after
+ * commit and the sweeper re-enqueues anything a crash left behind.
+ */
+export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number, input: SendInput): Promise<{ messageId: number; created: boolean }> {
+  const problem = checkText(input.text);
+  if (problem) throw new ValidationError({ text: problem.key });
+  const key = input.idempotencyKey.trim();
+  if (!/^[A-Za-z0-9_-]{8,64}$/.test(key)) throw new ValidationError({ text: 'validation.required' });
+  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+  const chat = await repo.findChatIn(deps.db, chatId, channels);
+  if (!chat) throw new NotFoundError();
+
+  const existing = await repo.findMessageByIdempotencyKey(deps.db, chatId, key);
+  if (existing) return { messageId: existing.id, created: false };
+
+  const policy = await policyFor(deps, chat);
+  let messagingType: string;
+  let tag: string | undefined;
+  if (policy.action === 'send') {
+    messagingType = policy.messagingType;
+    tag = policy.tag;
+  } else if (policy.action === 'tag-required' && policy.tagsUsable && input.tag && policy.tags.includes(input.tag)) {
+    messagingType = 'MESSAGE_TAG';
+    tag = input.tag;
+  } else {
+    throw new ValidationError({ text: policy.reasonKey });
+  }
+
+  return inTransaction(deps.db, deps.logger, async (tx) => {
+    const now = new Date();
+    const inserted = await repo.insertMessage(tx.db, {
+      chatId,
+      channelId: chat.channel_id,
+      direction: 'out',
+      kind: 'text',
+      text: input.text,
+      externalId: null,
+      senderEmployeeId: auth.employeeId,
+      status: 'queued',
+      idempotencyKey: key,
+      sortAt: now,
+      meta: { messagingType, ...(tag ? { tag } : {}) },
+    });
+    if (!inserted) {
+      // The same submit raced in: answer with the message it created.
+      const first = await repo.findMessageByIdempotencyKey(tx.db, chatId, key);
+      return { messageId: first!.id, created: false };
+    }
+    await repo.touchChat(tx.db, chatId, {
+      id: inserted.id,
+      direction: 'out',
+      sortAt: now,
+      previewKind: 'text',
+      previewText: input.text,
+      countUnread: false,
+      reopen: true,
+      markRead: true,
+    });
+    await publishChatChange(deps, tx, chatId, { moved: true, newMessageIds: [inserted.id], header: chat.status === 'archived' });
+    tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: inserted.id }));
+    return { messageId: inserted.id, created: true };
+  });
+}
+
+/** Retry a failed message: back to the outbox. */
+export async function retryMessage(deps: Deps, auth: AuthContext, chatId: number, messageId: number): Promise<void> {
+  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+  const chat = await repo.findChatIn(deps.db, chatId, channels);
+  if (!chat) throw new NotFoundError();
+  await inTransaction(deps.db, deps.logger, async (tx) => {
+    const r = await tx.db
+      .updateTable('messages')
+      .set({ status: 'queued', status_reason: null, attempts: 0 })
+      .where('id', '=', messageId)
+      .where('chat_id', '=', chatId)
+      .where('status', '=', 'failed')
+      .where('direction', '=', 'out')
+      .returning('id')
+      .executeTakeFirst();
+    if (!r) throw new NotFoundError();
+    await publishChatChange(deps, tx, chatId, { changedMessageIds: [messageId] });
+    tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId }));
+  });
+}
