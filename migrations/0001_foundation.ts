@@ -67,6 +67,9 @@ const statements = [
    )`,
   `CREATE INDEX client_phones_client_idx ON client_phones (client_id, position)`,
   `CREATE INDEX client_phones_normalized_idx ON client_phones (normalized)`,
+  // Finding a client by a number written differently (`+33 6…` vs `06…`) compares the last
+  // 9 digits (src/crm/phone.ts PHONE_TAIL_DIGITS).
+  `CREATE INDEX client_phones_tail_idx ON client_phones (right(normalized, 9))`,
   `CREATE TABLE documents (
      id serial PRIMARY KEY,
      kind text NOT NULL CHECK (kind IN ('lead', 'order', 'estimate', 'invoice')),
@@ -81,8 +84,9 @@ const statements = [
      updated_at timestamptz NOT NULL DEFAULT now()
    )`,
   `CREATE UNIQUE INDEX documents_kind_number_key ON documents (kind, number)`,
-  `CREATE INDEX documents_kind_created_idx ON documents (kind, created_at DESC, id DESC)`,
-  `CREATE INDEX documents_client_idx ON documents (client_id, created_at DESC)`,
+  // Lists show a kind newest first by the document's own date (back-dated entries sort right).
+  `CREATE INDEX documents_kind_issued_idx ON documents (kind, issued_on DESC, id DESC)`,
+  `CREATE INDEX documents_client_idx ON documents (client_id, issued_on DESC, id DESC)`,
   `CREATE TABLE calls (
      id serial PRIMARY KEY,
      direction text NOT NULL CHECK (direction IN ('in', 'out', 'missed')),
@@ -93,6 +97,7 @@ const statements = [
      duration_seconds integer NOT NULL DEFAULT 0
    )`,
   `CREATE INDEX calls_started_idx ON calls (started_at DESC, id DESC)`,
+  `CREATE INDEX calls_client_idx ON calls (client_id, started_at DESC)`,
   // The two roles every shop starts with; `parley employee:create --role admin|agent` uses them.
   `INSERT INTO roles (name, is_admin, permissions) VALUES
      ('Admin', true, '{chats,clients,leads,orders,estimates,invoices,calls}'),
