@@ -22,6 +22,7 @@ import { homeRoutes } from './home.routes.ts';
 import { chatsRoutes } from './chats/chats.routes.ts';
 import { mediaRoutes } from './chats/media.routes.ts';
 import { redDotOf } from './chats/access.repository.ts';
+import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -95,7 +96,8 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   app.decorateRequest('csrfToken', '');
 
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url.startsWith('/static/')) return;
+    // Webhooks carry their own proof (a signature) and no cookies: skip the session work.
+    if (req.url.startsWith('/static/') || req.url.startsWith('/webhooks/')) return;
     const token = req.cookies[SESSION_COOKIE];
     req.auth = token ? await resolveSession(deps.db, token, deps.sessionPolicy) : null;
     if (token && !req.auth) reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -203,6 +205,7 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   await app.register(settingsRoutes(deps));
   await app.register(liveRoutes(deps));
   await app.register(crmRoutes(deps));
+  await app.register(metaWebhookRoutes(deps));
   await app.register(chatsRoutes(deps));
   await app.register(mediaRoutes(deps));
   await app.register(homeRoutes(deps));

@@ -21,6 +21,13 @@ export interface Config {
     readonly appSecret: string | undefined;
     readonly verifyToken: string | undefined;
   };
+  /** Where inbound media may be downloaded from (S7), and how much. */
+  readonly media: {
+    readonly allowedHosts: readonly string[];
+    /** Hosts configured by the operator that may resolve to private addresses (a local Graph double). */
+    readonly trustedPrivateHosts: readonly string[];
+    readonly maxBytes: number;
+  };
   readonly logLevel: string;
   /** True when PUBLIC_URL is https: cookies get the Secure flag. */
   readonly secureCookies: boolean;
@@ -86,6 +93,19 @@ export function loadConfig(env: Env = process.env): Config {
   const graphVersion = str('META_GRAPH_VERSION') ?? 'v23.0';
   if (!/^v\d+\.\d+$/.test(graphVersion)) problems.push(`META_GRAPH_VERSION must look like v23.0 (got "${graphVersion}").`);
 
+  const graphHost = (() => {
+    try {
+      return new URL(graphUrl).hostname;
+    } catch {
+      return '';
+    }
+  })();
+  // The platforms' CDNs (meta-platform.md §8) plus the Graph host itself.
+  const defaultMediaHosts = ['fbcdn.net', 'fbsbx.net', 'facebook.com', 'cdninstagram.com', 'instagram.com', 'whatsapp.net', 'graph.facebook.com'];
+  const extraHosts = (str('MEDIA_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const mediaMaxMb = Number(str('MEDIA_MAX_MB') ?? '25');
+  if (!Number.isFinite(mediaMaxMb) || mediaMaxMb <= 0 || mediaMaxMb > 200) problems.push(`MEDIA_MAX_MB must be a number of megabytes from 1 to 200 (got "${str('MEDIA_MAX_MB')}").`);
+
   const logLevel = str('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}").`);
 
@@ -108,6 +128,11 @@ export function loadConfig(env: Env = process.env): Config {
       appId: str('META_APP_ID'),
       appSecret: str('META_APP_SECRET'),
       verifyToken: str('META_VERIFY_TOKEN'),
+    }),
+    media: Object.freeze({
+      allowedHosts: Object.freeze([...new Set([...defaultMediaHosts, ...extraHosts, ...(graphHost ? [graphHost] : [])])]),
+      trustedPrivateHosts: Object.freeze([...extraHosts, ...(graphHost && graphHost !== 'graph.facebook.com' ? [graphHost] : [])]),
+      maxBytes: Math.round(mediaMaxMb * 1024 * 1024),
     }),
     logLevel,
     secureCookies: publicUrl?.protocol === 'https:',

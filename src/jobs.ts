@@ -2,6 +2,10 @@ import type { Deps } from './deps.ts';
 import { maintenanceJob } from './platform/maintenance.jobs.ts';
 import { outboxSweepJob, sendMessageJob } from './chats/outbox.jobs.ts';
 import { markSeenJob } from './chats/seen.jobs.ts';
+import { downloadMediaJob } from './chats/media.jobs.ts';
+import { fetchProfileJob } from './chats/profile.jobs.ts';
+import { importChannelHistoryJob, importHistoryJob } from './chats/history.jobs.ts';
+import { processWebhookJob } from './channels/meta/webhook.jobs.ts';
 
 /**
  * The one job registry: every background job Parley runs, by name. Both runners (BullMQ and
@@ -13,5 +17,10 @@ export function createJobRegistry(deps: Deps) {
     sendMessage: sendMessageJob(deps, deps.rateLimiter),
     outboxSweep: outboxSweepJob(deps),
     markSeen: markSeenJob(deps),
+    processWebhook: processWebhookJob(deps),
+    downloadMedia: downloadMediaJob(deps),
+    fetchProfile: fetchProfileJob(deps),
+    importHistory: importHistoryJob(deps),
+    importChannelHistory: importChannelHistoryJob(deps),
   };
 }

@@ -73,6 +73,7 @@ export type ChannelEvent =
       timestamp: Date;
     }
   | { type: 'deleted'; channelExternalId: string; contactExternalId: string; externalId: string; timestamp: Date }
+  | { type: 'edited'; channelExternalId: string; contactExternalId: string; externalId: string; text: string; timestamp: Date }
   | {
       type: 'status';
       channelExternalId: string;
@@ -147,9 +148,22 @@ export interface ChannelAdapter {
     maxTextLength: number;
   };
   sendPolicy(input: SendPolicyInput): SendPolicy;
+  /** The platform's own text limit (e.g. Instagram's 1000 bytes): a message key when over. */
+  validateText?(text: string): MessageKey | null;
   send(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult>;
   markSeen?(channel: ChannelRuntime, contactExternalId: string): Promise<void>;
   fetchProfile?(channel: ChannelRuntime, contactExternalId: string): Promise<Profile>;
+  /** D4: the conversation's recent history as message events (marked meta.history). */
+  importHistory?(channel: ChannelRuntime, contactExternalId: string, opts: HistoryOptions): Promise<ChannelEvent[]>;
+  /** D4 at connect time: the contacts of the most recent conversations. */
+  recentConversations?(channel: ChannelRuntime, opts: HistoryOptions & { conversations: number }): Promise<string[]>;
+}
+
+export interface HistoryOptions {
+  /** At most this many messages. */
+  limit: number;
+  /** Called before every platform call (the Conversations API allows ~2 calls/s). */
+  pace: () => Promise<void>;
 }
 
 export type AdapterRegistry = ReadonlyMap<string, ChannelAdapter>;

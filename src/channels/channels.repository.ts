@@ -75,3 +75,57 @@ export async function listChannelAccess(db: Conn, channelId: number): Promise<nu
   const rows = await db.selectFrom('channel_access').select('employee_id').where('channel_id', '=', channelId).execute();
   return rows.map((r) => r.employee_id);
 }
+
+/** Every access row with the employee's name (Settings › Chats list). */
+export async function listChannelAccessNames(db: Conn) {
+  return db
+    .selectFrom('channel_access')
+    .innerJoin('employees', 'employees.id', 'channel_access.employee_id')
+    .select(['channel_access.channel_id', 'employees.id as employee_id', 'employees.name', 'employees.email', 'employees.disabled_at'])
+    .orderBy('employees.name')
+    .orderBy('employees.id')
+    .execute();
+}
+
+/** Employees who can be put on a channel's list (the active ones). */
+export async function listActiveEmployees(db: Conn) {
+  return db
+    .selectFrom('employees')
+    .select(['id', 'name', 'email'])
+    .where('disabled_at', 'is', null)
+    .orderBy('name')
+    .orderBy('id')
+    .execute();
+}
+
+/** Active employees by email, compared case-insensitively (the CLI's --access). */
+export async function findActiveEmployeesByEmails(db: Conn, emails: string[]) {
+  if (emails.length === 0) return [];
+  const lowered = [...new Set(emails.map((e) => e.toLowerCase()))];
+  return db
+    .selectFrom('employees')
+    .select(['id', 'email', 'name'])
+    .where((eb) => eb(eb.fn('lower', ['email']), 'in', lowered))
+    .where('disabled_at', 'is', null)
+    .execute();
+}
+
+/** Channels an admin must reconnect (token revoked or expired, a permission missing). */
+export async function listChannelsNeedingReconnect(db: Conn) {
+  return db
+    .selectFrom('channels')
+    .select(['id', 'kind', 'name', 'state_reason'])
+    .where('state', '=', 'needs_reconnect')
+    .orderBy('name')
+    .orderBy('id')
+    .execute();
+}
+
+/** Channels living on one Facebook Page: the Page itself and the Instagram account linked to it. */
+export async function listChannelsOnPage(db: Conn, pageId: string) {
+  return db
+    .selectFrom('channels')
+    .select(['id', 'kind', 'external_id', 'parent_external_id'])
+    .where((eb) => eb.or([eb('external_id', '=', pageId), eb('parent_external_id', '=', pageId)]))
+    .execute();
+}

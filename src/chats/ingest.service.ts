@@ -73,6 +73,22 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       });
       const chat = await repo.getOrCreateChat(tx.db, channel.id, contact.id, e.timestamp);
       const outcome: IngestOutcome = { chatId: chat.id, createdChat: chat.created, contactId: contact.id, messageId: null, attachmentIds: [] };
+      if (e.direction === 'out' && typeof e.meta?.parleyMessageId === 'number') {
+        // The echo of a message Parley sent (its metadata names our row): merge, don't add.
+        const merged = await tx.db
+          .updateTable('messages')
+          .set({ external_id: e.externalId })
+          .where('id', '=', e.meta.parleyMessageId)
+          .where('channel_id', '=', channel.id)
+          .where('external_id', 'is', null)
+          .returning('id')
+          .executeTakeFirst();
+        const ours = await repo.findMessage(tx.db, e.meta.parleyMessageId);
+        if (merged || (ours && ours.channel_id === channel.id)) return outcome;
+      }
+      // A read receipt can arrive before the echo it covers (§10.5): honour the watermark.
+      const chatState = await tx.db.selectFrom('chats').select('lead_read_watermark').where('id', '=', chat.id).executeTakeFirstOrThrow();
+      const alreadyRead = e.direction === 'out' && chatState.lead_read_watermark !== null && e.timestamp <= chatState.lead_read_watermark;
       // An echo of Parley's own send carries the id the Send API returned: already here.
       const replyTo = e.replyToExternalId ? await repo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
       const inserted = await repo.insertMessage(tx.db, {
@@ -82,7 +98,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
         kind: e.kind,
         text: e.text ?? null,
         externalId: e.externalId,
-        status: e.direction === 'in' ? 'received' : 'sent',
+        status: e.direction === 'in' ? 'received' : alreadyRead ? 'read' : 'sent',
         sortAt: e.timestamp,
         sentAt: e.direction === 'out' ? e.timestamp : null,
         replyToMessageId: replyTo?.id ?? null,
@@ -154,6 +170,19 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       if (e.action === 'react' && e.emoji) reactions[e.contactExternalId] = e.emoji;
       else delete reactions[e.contactExternalId];
       await tx.db.updateTable('messages').set({ reactions: JSON.stringify(reactions) }).where('id', '=', m.id).execute();
+      await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
+      return { ...none(), chatId: m.chat_id };
+    }
+    case 'edited': {
+      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      if (!m || m.text === e.text) return none();
+      // Keep what the person wrote before: the edit replaces the text shown, not the record.
+      const history = Array.isArray(m.meta?.edits) ? (m.meta.edits as unknown[]) : [];
+      await tx.db
+        .updateTable('messages')
+        .set({ text: e.text, meta: JSON.stringify({ ...m.meta, edits: [...history, { text: m.text, at: e.timestamp.toISOString() }] }) })
+        .where('id', '=', m.id)
+        .execute();
       await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }

@@ -7,6 +7,7 @@ import { updateChannel } from '../channels/channels.repository.ts';
 import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { pendingInboxOlderThan } from '../channels/meta/inbox.repository.ts';
 
 const SEND_ATTEMPTS = 6;
 
@@ -99,6 +100,9 @@ export function outboxSweepJob(deps: Deps) {
     async process() {
       const stuck = await repo.queuedMessagesOlderThan(deps.db, new Date(Date.now() - 20_000), 500);
       for (const m of stuck) await deps.queue.enqueue(deps.jobs.sendMessage, { messageId: m.id });
+      // Webhook deliveries stored while Redis was down (or whose job was lost) get processed.
+      const inbox = await pendingInboxOlderThan(deps.db, new Date(Date.now() - 10_000), 500);
+      for (const d of inbox) await deps.queue.enqueue(deps.jobs.processWebhook, { inboxId: d.id });
     },
   });
 }

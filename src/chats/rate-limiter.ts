@@ -10,11 +10,11 @@ export class RateLimiter {
 
   constructor(private readonly redis?: Redis, private readonly prefix = 'parley') {}
 
-  async take(channelId: number, perSecond: number | undefined): Promise<void> {
+  async take(bucket: number | string, perSecond: number | undefined): Promise<void> {
     if (!perSecond || perSecond <= 0) return;
     for (;;) {
       const window = Math.floor(Date.now() / 1000);
-      const count = await this.increment(`${this.prefix}:rate:${channelId}:${window}`, window);
+      const count = await this.increment(`${this.prefix}:rate:${bucket}:${window}`, window);
       if (count <= perSecond) return;
       await new Promise((r) => setTimeout(r, (window + 1) * 1000 - Date.now() + Math.random() * 20));
     }

@@ -54,6 +54,9 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
   const existing = await repo.findMessageByIdempotencyKey(deps.db, chatId, key);
   if (existing) return { messageId: existing.id, created: false };
 
+  const channel = await loadRuntime(deps, chat.channel_id);
+  const platformProblem = channel ? deps.adapters.get(channel.kind)?.validateText?.(input.text) : null;
+  if (platformProblem) throw new ValidationError({ text: platformProblem });
   const policy = await policyFor(deps, chat);
   let messagingType: string;
   let tag: string | undefined;

@@ -1,0 +1,81 @@
+import { PlatformError } from '../adapter.ts';
+
+export interface GraphConfig {
+  /** Graph API base without version, e.g. https://graph.facebook.com (META_GRAPH_URL). */
+  baseUrl: string;
+  version: string;
+  timeoutMs?: number;
+}
+
+export interface GraphErrorBody {
+  error?: { message?: string; type?: string; code?: number; error_subcode?: number; error_user_msg?: string; fbtrace_id?: string };
+}
+
+/** Graph codes a retry can fix (meta-platform.md §6 "Retry rule of thumb"). */
+const RETRYABLE_CODES = new Set([1, 2, 4, 17, 32, 613, 1200, 80001, 80002, 80003, 80004, 80005, 80006, 80007, 80008, 80009, 80010, 80011, 80012, 80013, 80014, 130429, 131000, 131016, 131056, 131057]);
+const RATE_LIMIT_CODES = new Set([4, 17, 32, 613, 130429, 131056, 80007]);
+
+/** Maps a Graph error to Parley's PlatformError (retryable / permanent / reconnect). */
+export function toPlatformError(status: number, body: GraphErrorBody | null): PlatformError {
+  const e = body?.error;
+  const code = e?.code;
+  const subcode = e?.error_subcode;
+  const message = e?.message ?? `HTTP ${status}`;
+  const reason = code !== undefined ? `${message} (code ${code}${subcode ? '/' + subcode : ''})` : message;
+  if (code === 190) return new PlatformError(reason, { retryable: false, reconnect: true, code, ...(subcode ? { subcode } : {}) });
+  if (code !== undefined && code >= 200 && code <= 299) return new PlatformError(reason, { retryable: false, reconnect: true, code });
+  if (code !== undefined && RETRYABLE_CODES.has(code)) {
+    return new PlatformError(reason, { retryable: true, code, ...(subcode ? { subcode } : {}), ...(RATE_LIMIT_CODES.has(code) ? { retryAfterMs: 2000 } : {}) });
+  }
+  if (code === undefined && (status >= 500 || status === 429)) return new PlatformError(reason, { retryable: true });
+  return new PlatformError(reason, { retryable: false, ...(code !== undefined ? { code } : {}), ...(subcode ? { subcode } : {}) });
+}
+
+/**
+ * A small Graph API client: JSON in and out, the token in the Authorization header (never in
+ * a logged URL), errors mapped to PlatformError, network failures retryable.
+ */
+export class GraphClient {
+  constructor(private readonly cfg: GraphConfig) {}
+
+  url(path: string, query: Record<string, string | number | undefined> = {}): string {
+    const u = new URL(`${this.cfg.baseUrl}/${this.cfg.version}/${path.replace(/^\//, '')}`);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u.toString();
+  }
+
+  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts: { token?: string; query?: Record<string, string | number | undefined>; body?: unknown } = {}): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    let res: Response;
+    try {
+      res = await fetch(this.url(path, opts.query), { method, headers, body, signal: AbortSignal.timeout(this.cfg.timeoutMs ?? 15_000) });
+    } catch (err) {
+      throw new PlatformError(`Could not reach the platform: ${(err as Error).message}`, { retryable: true });
+    }
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
+    if (!res.ok || (json && typeof json === 'object' && 'error' in (json as object))) {
+      throw toPlatformError(res.status, json as GraphErrorBody | null);
+    }
+    return json as T;
+  }
+
+  get<T>(path: string, token: string, query?: Record<string, string | number | undefined>) {
+    return this.request<T>('GET', path, { token, ...(query ? { query } : {}) });
+  }
+
+  post<T>(path: string, token: string, body?: unknown, query?: Record<string, string | number | undefined>) {
+    return this.request<T>('POST', path, { token, body, ...(query ? { query } : {}) });
+  }
+}

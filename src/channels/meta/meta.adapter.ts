@@ -1,0 +1,220 @@
+import type {
+  ChannelAdapter,
+  ChannelEvent,
+  ChannelRuntime,
+  HistoryOptions,
+  OutboundMessage,
+  Profile,
+  SendPolicy,
+  SendPolicyInput,
+  SendResult,
+} from '../adapter.ts';
+import { PlatformError } from '../adapter.ts';
+import type { MessageKey } from '../../platform/i18n/index.ts';
+import { GraphClient } from './graph-client.ts';
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+/** The tags the help article offers after 7 days; Meta retired them on 2026-04-27 (§2.6). */
+export const LEGACY_TAGS = ['ACCOUNT_UPDATE', 'POST_PURCHASE_UPDATE', 'CONFIRMED_EVENT_UPDATE'] as const;
+
+type Platform = 'messenger' | 'instagram';
+
+/**
+ * Messenger and Instagram share the Messenger Platform: the same Send API, sender actions,
+ * Conversations API and error codes; they differ in windows after 7 days, text limits,
+ * profile fields and read receipts. One class, parameterised by platform.
+ */
+export class MetaMessagingAdapter implements ChannelAdapter {
+  readonly kind: Platform;
+  readonly labelKey: MessageKey;
+  readonly capabilities;
+
+  constructor(private readonly platform: Platform, private readonly graph: GraphClient) {
+    this.kind = platform;
+    this.labelKey = platform === 'messenger' ? 'kind.messenger' : 'kind.instagram';
+    this.capabilities = {
+      // E4: the help article offers "seen" on Messenger only.
+      markSeen: platform === 'messenger',
+      comments: true,
+      templates: false,
+      history: true,
+      maxTextLength: platform === 'messenger' ? 2000 : 1000,
+    };
+  }
+
+  /** H1, H2, H4: what the composer may send now, measured from the lead's last message. */
+  sendPolicy({ channel, lastInboundAt, now }: SendPolicyInput): SendPolicy {
+    if (!lastInboundAt) return { action: 'refuse', reasonKey: 'chats.policy.no_inbound' };
+    const age = now.getTime() - lastInboundAt.getTime();
+    const dayCloses = new Date(lastInboundAt.getTime() + DAY);
+    const weekCloses = new Date(lastInboundAt.getTime() + 7 * DAY);
+    if (age <= DAY) return { action: 'send', messagingType: 'RESPONSE', closesAt: dayCloses };
+    if (age <= 7 * DAY) {
+      if (channel.settings.humanAgent) return { action: 'send', messagingType: 'MESSAGE_TAG', tag: 'HUMAN_AGENT', closesAt: weekCloses };
+      return { action: 'refuse', reasonKey: 'chats.policy.window_closed_no_human_agent', closedAt: dayCloses };
+    }
+    if (this.platform === 'instagram') return { action: 'refuse', reasonKey: 'chats.policy.ig_window_closed', closedAt: weekCloses };
+    return {
+      action: 'tag-required',
+      reasonKey: 'chats.policy.window_closed_7d',
+      closedAt: weekCloses,
+      tags: [...LEGACY_TAGS],
+      tagsUsable: Boolean(channel.settings.legacyTags),
+    };
+  }
+
+  validateText(text: string): MessageKey | null {
+    // Instagram counts UTF-8 bytes (§3.4); Messenger characters (§2.5).
+    if (this.platform === 'instagram') return Buffer.byteLength(text, 'utf8') > 1000 ? 'chats.composer.too_long_bytes' : null;
+    return [...text].length >= 2000 ? 'chats.composer.too_long' : null;
+  }
+
+  private token(channel: ChannelRuntime): string {
+    const t = channel.credentials.accessToken;
+    if (typeof t !== 'string' || !t) throw new PlatformError('The channel has no access token', { retryable: false, reconnect: true, code: 190 });
+    return t;
+  }
+
+  /** Instagram with Facebook Login sends through the linked Page (§3.1). */
+  private sendPath(channel: ChannelRuntime): string {
+    const pageId = this.platform === 'instagram' ? channel.parentExternalId ?? channel.externalId : channel.externalId;
+    return `${pageId}/messages`;
+  }
+
+  async send(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult> {
+    const recipient = msg.commentExternalId ? { comment_id: msg.commentExternalId } : { id: msg.recipientExternalId };
+    const message: Record<string, unknown> = { metadata: `parley:${msg.messageId}` };
+    if (msg.attachment?.url) message.attachment = { type: msg.attachment.kind === 'sticker' ? 'image' : msg.attachment.kind, payload: { url: msg.attachment.url, is_reusable: true } };
+    else message.text = msg.text ?? '';
+    const body: Record<string, unknown> = { recipient, message };
+    if (!msg.commentExternalId) {
+      body.messaging_type = msg.messagingType ?? 'RESPONSE';
+      if (msg.tag) body.tag = msg.tag;
+    }
+    const r = await this.graph.post<{ message_id?: string; recipient_id?: string }>(this.sendPath(channel), this.token(channel), body);
+    if (!r?.message_id) throw new PlatformError('The platform accepted the message but returned no id', { retryable: true });
+    return { externalId: r.message_id, sentAt: new Date() };
+  }
+
+  async markSeen(channel: ChannelRuntime, contactExternalId: string): Promise<void> {
+    await this.graph.post(this.sendPath(channel), this.token(channel), { recipient: { id: contactExternalId }, sender_action: 'mark_seen' });
+  }
+
+  /**
+   * Name (and @username on Instagram) and picture. Privacy refusals (Messenger 2018218, an
+   * empty profile; Instagram consent error 230) are an answer, not a failure: the contact is
+   * shown as "Unknown client" and not asked again on every message.
+   */
+  async fetchProfile(channel: ChannelRuntime, contactExternalId: string): Promise<Profile> {
+    const fields = this.platform === 'messenger' ? 'first_name,last_name,name,profile_pic' : 'name,username,profile_pic';
+    try {
+      const p = await this.graph.get<{ first_name?: string; last_name?: string; name?: string | null; username?: string; profile_pic?: string | null }>(
+        contactExternalId,
+        this.token(channel),
+        { fields },
+      );
+      const name = p?.name || [p?.first_name, p?.last_name].filter(Boolean).join(' ') || undefined;
+      if (!name && !p?.username) return { hidden: true };
+      return {
+        hidden: false,
+        ...(name ? { name } : {}),
+        ...(p.username ? { username: p.username } : {}),
+        ...(p.profile_pic ? { avatarUrl: p.profile_pic } : {}),
+      };
+    } catch (err) {
+      if (err instanceof PlatformError && (err.opts.subcode === 2018218 || err.opts.code === 230 || /consent/i.test(err.reason))) return { hidden: true };
+      throw err;
+    }
+  }
+
+  async recentConversations(channel: ChannelRuntime, opts: HistoryOptions & { conversations: number }): Promise<string[]> {
+    await opts.pace();
+    const r = await this.graph.get<{ data?: Array<{ id: string; participants?: { data?: Array<{ id: string }> } }> }>(
+      `${this.accountPath(channel)}/conversations`,
+      this.token(channel),
+      { platform: this.platform, fields: 'participants,updated_time', limit: opts.conversations },
+    );
+    const own = new Set([channel.externalId, channel.parentExternalId]);
+    const contacts: string[] = [];
+    for (const c of r?.data ?? []) {
+      const other = c.participants?.data?.find((p) => !own.has(p.id));
+      if (other) contacts.push(other.id);
+    }
+    return contacts;
+  }
+
+  private accountPath(channel: ChannelRuntime): string {
+    return this.platform === 'instagram' ? channel.parentExternalId ?? channel.externalId : channel.externalId;
+  }
+
+  /**
+   * D4 via the Conversations API (§2.10): find the thread, page through its message ids, read
+   * details (only the most recent ones come with them; older ones are fetched one by one and
+   * skipped when the platform no longer serves them).
+   */
+  async importHistory(channel: ChannelRuntime, contactExternalId: string, opts: HistoryOptions): Promise<ChannelEvent[]> {
+    const token = this.token(channel);
+    await opts.pace();
+    const convs = await this.graph.get<{ data?: Array<{ id: string }> }>(`${this.accountPath(channel)}/conversations`, token, {
+      platform: this.platform,
+      user_id: contactExternalId,
+    });
+    const convId = convs?.data?.[0]?.id;
+    if (!convId) return [];
+    type Msg = { id: string; created_time?: string; from?: { id: string }; to?: { data?: Array<{ id: string }> }; message?: string; attachments?: { data?: Array<Record<string, any>> } };
+    const messages: Msg[] = [];
+    let after: string | undefined;
+    while (messages.length < opts.limit) {
+      await opts.pace();
+      const page = await this.graph.get<{ messages?: { data?: Msg[]; paging?: { cursors?: { after?: string }; next?: string } }; data?: Msg[]; paging?: { cursors?: { after?: string }; next?: string } }>(
+        after ? `${convId}/messages` : convId,
+        token,
+        after ? { fields: 'id,created_time,from,to,message,attachments', after, limit: 100 } : { fields: 'messages{id,created_time,from,to,message,attachments}' },
+      );
+      const box = page?.messages ?? page;
+      const data = box?.data ?? [];
+      messages.push(...data);
+      after = box?.paging?.next ? box?.paging?.cursors?.after : undefined;
+      if (!after || data.length === 0) break;
+    }
+    const events: ChannelEvent[] = [];
+    for (const raw of messages.slice(0, opts.limit)) {
+      let m: Msg | null = raw;
+      if (!m.created_time) {
+        await opts.pace();
+        try {
+          m = await this.graph.get<Msg>(m.id, token, { fields: 'id,created_time,from,to,message,attachments' });
+        } catch (err) {
+          // "the message has been deleted": older than the platform serves; skip it.
+          if (err instanceof PlatformError && !err.opts.retryable) continue;
+          throw err;
+        }
+      }
+      if (!m?.created_time) continue;
+      const fromPage = m.from?.id === channel.externalId || m.from?.id === channel.parentExternalId;
+      const attachments = (m.attachments?.data ?? [])
+        .map((a) => {
+          const url = a.image_data?.url ?? a.video_data?.url ?? a.file_url ?? a.payload?.url;
+          const mime: string | undefined = a.mime_type;
+          const kind = mime?.startsWith('image/') ? 'image' : mime?.startsWith('audio/') ? 'audio' : mime?.startsWith('video/') ? 'video' : 'file';
+          return url ? { kind: kind as 'image', url: String(url), ...(mime ? { mime } : {}), ...(a.name ? { fileName: String(a.name) } : {}) } : null;
+        })
+        .filter((a): a is NonNullable<typeof a> => a !== null);
+      events.push({
+        type: 'message',
+        channelExternalId: channel.externalId,
+        contactExternalId,
+        direction: fromPage ? 'out' : 'in',
+        externalId: m.id,
+        timestamp: new Date(m.created_time),
+        kind: attachments[0]?.kind ?? 'text',
+        ...(m.message ? { text: m.message } : {}),
+        ...(attachments.length ? { attachments } : {}),
+        meta: { history: true },
+      });
+    }
+    return events;
+  }
+}

@@ -1,0 +1,160 @@
+import type { AttachmentKind, ChannelEvent, InboundAttachment } from '../adapter.ts';
+
+/** The Messenger Platform's two webhook objects (meta-platform.md §2, §3). */
+export type MetaObject = 'page' | 'instagram';
+
+export interface ParsedEntry {
+  /** Page id (object page) or Instagram professional account id (object instagram). */
+  accountId: string;
+  events: ChannelEvent[];
+  /** Items Parley does not handle (feed changes while comments are off, postbacks…). */
+  ignored: number;
+}
+
+export interface ParsedDelivery {
+  object: MetaObject;
+  entries: ParsedEntry[];
+}
+
+const MEDIA: Record<string, AttachmentKind> = { image: 'image', audio: 'audio', video: 'video', file: 'file' };
+
+type Json = Record<string, any>;
+
+const ts = (ms: unknown): Date => new Date(typeof ms === 'number' ? ms : Number(ms) || Date.now());
+
+function attachmentsOf(message: Json): { kind: ChannelEvent extends never ? never : string; list: InboundAttachment[]; unsupported: boolean } {
+  const list: InboundAttachment[] = [];
+  let unsupported = false;
+  for (const a of Array.isArray(message.attachments) ? message.attachments : []) {
+    const url = typeof a?.payload?.url === 'string' ? a.payload.url : undefined;
+    if (a?.payload?.sticker_id !== undefined) {
+      list.push({ kind: 'sticker', ...(url ? { url } : {}) });
+      continue;
+    }
+    const kind = MEDIA[a?.type];
+    if (kind && url) list.push({ kind, url, ...(typeof a?.payload?.name === 'string' ? { fileName: a.payload.name } : {}) });
+    else unsupported = true; // shares, reels, story mentions, fallbacks: shown as a placeholder
+  }
+  const kind = list[0]?.kind ?? (unsupported || message.is_unsupported ? 'unsupported' : 'text');
+  return { kind, list, unsupported };
+}
+
+/** A phone number the person shared through the quick reply (meta-platform.md §2.9). */
+function sharedPhone(message: Json): string | undefined {
+  const qr = message.quick_reply;
+  if (qr && typeof qr.payload === 'string' && /^\+?[\d\s().-]{5,20}$/.test(qr.payload)) return qr.payload;
+  return undefined;
+}
+
+function messagingEvent(accountId: string, item: Json): ChannelEvent | null {
+  const sender = String(item?.sender?.id ?? '');
+  const recipient = String(item?.recipient?.id ?? '');
+  const timestamp = ts(item?.timestamp);
+  if (item.message) {
+    const m = item.message as Json;
+    const echo = m.is_echo === true;
+    // In an echo the roles are inverted: the Page is the sender (§2.3).
+    const contact = echo ? recipient : sender;
+    if (m.is_deleted === true) return { type: 'deleted', channelExternalId: accountId, contactExternalId: contact, externalId: String(m.mid), timestamp };
+    const { kind, list } = attachmentsOf(m);
+    const meta: Record<string, unknown> = {};
+    if (echo && typeof m.metadata === 'string' && m.metadata.startsWith('parley:')) meta.parleyMessageId = Number(m.metadata.slice(7)) || undefined;
+    if (echo && m.app_id !== undefined) meta.appId = String(m.app_id);
+    const phone = echo ? undefined : sharedPhone(m);
+    return {
+      type: 'message',
+      channelExternalId: accountId,
+      contactExternalId: contact,
+      direction: echo ? 'out' : 'in',
+      externalId: String(m.mid),
+      timestamp,
+      kind: kind as 'text',
+      ...(typeof m.text === 'string' ? { text: m.text } : {}),
+      ...(list.length ? { attachments: list } : {}),
+      ...(phone ? { contactPhone: phone } : {}),
+      ...(m.reply_to?.mid ? { replyToExternalId: String(m.reply_to.mid) } : {}),
+      meta,
+    };
+  }
+  if (item.delivery) {
+    const d = item.delivery as Json;
+    return {
+      type: 'delivery',
+      channelExternalId: accountId,
+      contactExternalId: sender,
+      ...(Array.isArray(d.mids) && d.mids.length ? { externalIds: d.mids.map(String) } : {}),
+      ...(d.watermark ? { watermark: ts(d.watermark) } : {}),
+      timestamp,
+    };
+  }
+  if (item.read) {
+    const r = item.read as Json;
+    // Messenger: a watermark (every message sent at or before it); Instagram: the last mid.
+    return {
+      type: 'read',
+      channelExternalId: accountId,
+      contactExternalId: sender,
+      ...(r.watermark ? { watermark: ts(r.watermark) } : {}),
+      ...(r.mid ? { externalId: String(r.mid) } : {}),
+      timestamp,
+    };
+  }
+  if (item.reaction) {
+    const r = item.reaction as Json;
+    return {
+      type: 'reaction',
+      channelExternalId: accountId,
+      contactExternalId: sender,
+      targetExternalId: String(r.mid),
+      action: r.action === 'unreact' ? 'unreact' : 'react',
+      ...(r.emoji ? { emoji: String(r.emoji) } : {}),
+      timestamp,
+    };
+  }
+  if (item.message_edit) {
+    const e = item.message_edit as Json;
+    return { type: 'edited', channelExternalId: accountId, contactExternalId: sender, externalId: String(e.mid), text: String(e.text ?? ''), timestamp };
+  }
+  if (item.postback) {
+    const p = item.postback as Json;
+    // A tapped button reads like the person wrote its title.
+    return {
+      type: 'message',
+      channelExternalId: accountId,
+      contactExternalId: sender,
+      direction: 'in',
+      externalId: String(p.mid ?? `postback-${sender}-${timestamp.getTime()}`),
+      timestamp,
+      kind: 'text',
+      text: String(p.title ?? p.payload ?? ''),
+      meta: { postback: true },
+    };
+  }
+  return null;
+}
+
+/**
+ * Turns one webhook delivery into normalized events per account. Tolerant by design: an item
+ * it does not understand is counted and skipped, never an exception (the delivery is
+ * acknowledged either way; §1.3).
+ */
+export function parseMetaWebhook(body: unknown): ParsedDelivery | null {
+  const b = body as Json;
+  if (!b || (b.object !== 'page' && b.object !== 'instagram') || !Array.isArray(b.entry)) return null;
+  const entries: ParsedEntry[] = [];
+  for (const entry of b.entry as Json[]) {
+    const accountId = String(entry?.id ?? '');
+    if (!accountId) continue;
+    const events: ChannelEvent[] = [];
+    let ignored = 0;
+    for (const item of Array.isArray(entry.messaging) ? entry.messaging : []) {
+      const e = messagingEvent(accountId, item);
+      if (e) events.push(e);
+      else ignored++;
+    }
+    // Page `feed` and Instagram `comments` changes belong to the comments feature.
+    ignored += Array.isArray(entry.changes) ? entry.changes.length : 0;
+    entries.push({ accountId, events, ignored });
+  }
+  return { object: b.object, entries };
+}
