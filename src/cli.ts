@@ -8,7 +8,8 @@ import { findRoleByName } from './auth/auth.repository.ts';
 import { PERMISSIONS } from './auth/permissions.ts';
 import { ValidationError } from './platform/errors.ts';
 import { translator } from './platform/i18n/index.ts';
-import { seedDemo } from './crm/seed.ts';
+import { seedDemo, SeedRefusedError } from './crm/seed.ts';
+import { accessFromEmails, connectWithToken, describeError, formatChannelList } from './channels/settings.service.ts';
 
 type Command = { usage: string; run(deps: Deps, args: string[]): Promise<void> };
 
@@ -54,6 +55,27 @@ const commands: Record<string, Command> = {
       console.log(`Role #${id} created: ${values.name}.`);
     },
   },
+  'channel:add': {
+    usage: 'parley channel:add --kind messenger|instagram --page-id ID --token TOKEN --name NAME [--access all|EMAIL,EMAIL]',
+    async run(deps, argv) {
+      const { values } = parseArgs({ args: argv, options: { kind: { type: 'string' }, 'page-id': { type: 'string' }, token: { type: 'string' }, name: { type: 'string' }, access: { type: 'string' } } });
+      const resolved = await accessFromEmails(deps.db, values.access);
+      if ('unknown' in resolved) fail(`--access: no active employee with the email ${resolved.unknown.join(', ')} (use "all" or employees' emails, comma-separated).`);
+      try {
+        const { id } = await connectWithToken(deps, { kind: values.kind, external_id: values['page-id'], token: values.token, name: values.name }, resolved.access);
+        console.log(`Channel #${id} connected: ${values.kind} ${values['page-id']} (subscribed to webhooks).`);
+      } catch (err) {
+        if (err instanceof ValidationError) fail(describeError(err, t));
+        throw err;
+      }
+    },
+  },
+  'channel:list': {
+    usage: 'parley channel:list',
+    async run(deps) {
+      console.log(await formatChannelList(deps.db));
+    },
+  },
   seed: {
     usage: 'parley seed --demo [--force]',
     async run(deps, argv) {
@@ -78,7 +100,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof ValidationError) console.error(explain(err));
-    else if (err instanceof CliError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') console.error((err as Error).message);
+    else if (err instanceof CliError || err instanceof SeedRefusedError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') console.error((err as Error).message);
     else throw err;
     return 1;
   } finally {

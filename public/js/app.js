@@ -39,6 +39,8 @@
     children.forEach(function (child) {
       if (!child.id) return;
       var existing = document.getElementById(child.id);
+      // An in-place replacement (hx-swap-oob="true") targets the element itself: leave it.
+      if (existing === target) return;
       if (searching && !existing) child.remove();
       else if (existing) existing.remove();
     });
