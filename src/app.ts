@@ -15,6 +15,7 @@ import { randomToken, safeEqual } from './platform/crypto.ts';
 import { wantsFragment } from './platform/htmx.ts';
 import { authRoutes } from './auth/auth.routes.ts';
 import { settingsRoutes } from './auth/settings.routes.ts';
+import { channelSettingsRoutes } from './channels/settings.routes.ts';
 import { liveRoutes } from './platform/live/live.routes.ts';
 import { healthRoutes } from './platform/health.routes.ts';
 import { crmRoutes } from './crm/crm.routes.ts';
@@ -129,7 +130,10 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
     }
     if (STATE_CHANGING.has(req.method) && req.routeOptions.config?.csrf !== false) {
       const body = req.body as Record<string, unknown> | undefined;
-      const sent = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? req.headers['x-csrf-token'];
+      const field = body?._csrf;
+      // Multipart forms (file uploads) carry fields as { value }.
+      const fromBody = typeof field === 'string' ? field : field && typeof field === 'object' && 'value' in field ? String((field as { value: unknown }).value) : undefined;
+      const sent = fromBody ?? req.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !safeEqual(sent, req.csrfToken)) {
         req.log.info({ route: req.routeOptions.url }, 'csrf token missing or wrong');
         return reply.view('errors/error', { code: 403, title: req.t('error.csrf.title'), body: req.t('error.csrf.body') }, 403);
@@ -203,6 +207,7 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   await app.register(healthRoutes(deps));
   await app.register(authRoutes(deps));
   await app.register(settingsRoutes(deps));
+  await app.register(channelSettingsRoutes(deps));
   await app.register(liveRoutes(deps));
   await app.register(crmRoutes(deps));
   await app.register(metaWebhookRoutes(deps));

@@ -150,6 +150,8 @@ export interface ChannelAdapter {
   sendPolicy(input: SendPolicyInput): SendPolicy;
   /** The platform's own text limit (e.g. Instagram's 1000 bytes): a message key when over. */
   validateText?(text: string): MessageKey | null;
+  /** Largest file the platform takes for this kind of attachment (checked before upload). */
+  maxAttachmentBytes?(kind: AttachmentKind): number;
   send(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult>;
   markSeen?(channel: ChannelRuntime, contactExternalId: string): Promise<void>;
   fetchProfile?(channel: ChannelRuntime, contactExternalId: string): Promise<Profile>;

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyMultipart, { type MultipartFile, type MultipartValue } from '@fastify/multipart';
 import type { Deps } from '../deps.ts';
 import type { AuthContext } from '../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
 import * as chats from './chats.service.ts';
 import { loadThread } from './thread.ts';
-import { MAX_TEXT_LENGTH, checkText, policyFor, retryMessage, sendMessage, textLength } from './send.service.ts';
+import { MAX_TEXT_LENGTH, checkText, policyFor, retryMessage, sendMessage, textLength, type OutgoingFile } from './send.service.ts';
 import { chatHelpers, type ChatView } from './chats.view.ts';
 
 type Q = { status?: string; q?: string; after?: string; before?: string };
@@ -45,6 +46,9 @@ export function chatsRoutes(deps: Deps) {
   };
 
   return async (app: FastifyInstance) => {
+    // The composer may carry one file (a photo or a document) next to the text.
+    await app.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: 26 * 1024 * 1024, files: 1, fields: 10 } });
+
     // Every template of this feature gets the chat helpers as `it.h`.
     app.addHook('preHandler', async (req) => {
       (req as FastifyRequest & { viewExtras?: Record<string, unknown> }).viewExtras = { h: chatHelpers(req.t) };
@@ -83,11 +87,13 @@ export function chatsRoutes(deps: Deps) {
     app.post(
       '/chats/:id/messages',
       { config: { access: 'chats' } },
-      async (req: FastifyRequest<{ Params: P; Body: { text?: string; idempotency_key?: string; tag?: string } }>, reply) => {
+      async (req: FastifyRequest<{ Params: P; Body: Record<string, unknown> }>, reply) => {
         const id = idOf(req.params.id);
-        const text = typeof req.body?.text === 'string' ? req.body.text.replace(/\r\n/g, '\n') : '';
+        const form = await readComposerForm(req.body);
+        const text = form.text.replace(/\r\n/g, '\n');
+        req.body = { ...form, text } as never;
         try {
-          const r = await sendMessage(deps, req.auth!, id, { text, idempotencyKey: String(req.body?.idempotency_key ?? ''), tag: req.body?.tag });
+          const r = await sendMessage(deps, req.auth!, id, { text, idempotencyKey: form.idempotency_key, tag: form.tag, file: form.file });
           if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}`);
           const chat = await chats.getChatFor(deps, req.auth!, id);
           // The new message reaches this browser through the live stream like everyone
@@ -102,7 +108,7 @@ export function chatsRoutes(deps: Deps) {
             const problem = checkText(text);
             const data = await composerData(chat, {
               text,
-              key: String(req.body?.idempotency_key ?? newIdempotencyKey()),
+              key: form.idempotency_key || newIdempotencyKey(),
               error: { key: Object.values(err.fields)[0], n: problem?.n ?? textLength(text) },
             });
             if (wantsFragment(req)) return reply.view('chats/_composer', data, 422);
@@ -134,4 +140,21 @@ export function chatsRoutes(deps: Deps) {
       });
     }
   };
+}
+
+/** The composer's fields, whether posted urlencoded or multipart (with a file). */
+async function readComposerForm(body: Record<string, unknown> | undefined): Promise<{ text: string; idempotency_key: string; tag?: string; file?: OutgoingFile }> {
+  const value = (v: unknown): string | undefined =>
+    typeof v === 'string' ? v : v && typeof v === 'object' && 'value' in v ? String((v as MultipartValue).value) : undefined;
+  const out: { text: string; idempotency_key: string; tag?: string; file?: OutgoingFile } = {
+    text: value(body?.text) ?? '',
+    idempotency_key: value(body?.idempotency_key) ?? '',
+  };
+  const tag = value(body?.tag);
+  if (tag) out.tag = tag;
+  const f = body?.file as MultipartFile | undefined;
+  if (f && typeof f === 'object' && 'toBuffer' in f && f.filename) {
+    out.file = { data: await f.toBuffer(), fileName: f.filename, mime: f.mimetype || 'application/octet-stream' };
+  }
+  return out;
 }

@@ -43,10 +43,21 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
       await limiter.take(channel.id, channel.settings.rateLimitPerSecond);
       try {
         const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string };
+        const att = await deps.db.selectFrom('attachments').selectAll().where('message_id', '=', m.id).orderBy('id').executeTakeFirst();
+        const attachment =
+          att?.storage_key && att.status === 'stored'
+            ? {
+                kind: att.kind as 'image' | 'file',
+                data: await readAll(deps.storage.open(att.storage_key)),
+                ...(att.file_name ? { fileName: att.file_name } : {}),
+                ...(att.mime ? { mime: att.mime } : {}),
+              }
+            : undefined;
         const result = await adapter.send(channel, {
           messageId: m.id,
           recipientExternalId: chat.external_id,
-          ...(m.text ? { text: m.text } : {}),
+          ...(attachment ? { attachment } : {}),
+          ...(m.text && !attachment ? { text: m.text } : {}),
           ...(meta.messagingType ? { messagingType: meta.messagingType } : {}),
           ...(meta.tag ? { tag: meta.tag } : {}),
           ...(meta.commentExternalId ? { commentExternalId: meta.commentExternalId } : {}),
@@ -69,6 +80,7 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
             .execute();
           await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
         });
+        await enqueueNextInChat(deps, m.chat_id, m.id);
       } catch (err) {
         if (err instanceof PlatformError) {
           if (err.opts.reconnect) {
@@ -89,6 +101,22 @@ async function fail(deps: Deps, messageId: number, chatId: number, reason: strin
     await repo.updateMessageStatus(tx.db, messageId, { status: 'failed', reason });
     await publishChatChange(deps, tx, chatId, { changedMessageIds: [messageId] });
   });
+  await enqueueNextInChat(deps, chatId, messageId);
+}
+
+/** Messages of one submit (a file, then its text) go out in order: the next one follows. */
+async function enqueueNextInChat(deps: Deps, chatId: number, afterId: number) {
+  const next = await deps.db
+    .selectFrom('messages')
+    .select('id')
+    .where('chat_id', '=', chatId)
+    .where('direction', '=', 'out')
+    .where('status', '=', 'queued')
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  if (next) await deps.queue.enqueue(deps.jobs.sendMessage, { messageId: next.id }).catch(() => {});
 }
 
 /** Re-enqueues messages left `queued` (crash between commit and enqueue, Redis away). */
@@ -105,4 +133,10 @@ export function outboxSweepJob(deps: Deps) {
       for (const d of inbox) await deps.queue.enqueue(deps.jobs.processWebhook, { inboxId: d.id });
     },
   });
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(chunks);
 }

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.ts';
-import { defineJob } from '../platform/jobs/types.ts';
+import { defineJob, PermanentJobError } from '../platform/jobs/types.ts';
+import { PlatformError } from '../channels/adapter.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { safeDownload } from '../platform/safe-download.ts';
 import { loadRuntime } from '../channels/channels.service.ts';
@@ -21,7 +22,12 @@ export function fetchProfileJob(deps: Deps) {
       const channel = await loadRuntime(deps, contact.channel_id);
       const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
       if (!channel || !adapter?.fetchProfile) return;
-      const profile = await adapter.fetchProfile(channel, contact.external_id);
+      // A refusal no retry can fix (revoked token 190, unknown user 100/33…) ends the job at once
+      // instead of being retried with backoff; privacy answers never get here (they are `hidden`).
+      const profile = await adapter.fetchProfile(channel, contact.external_id).catch((err: unknown) => {
+        if (err instanceof PlatformError && !err.opts.retryable) throw new PermanentJobError(err.reason);
+        throw err;
+      });
       let avatarKey: string | null | undefined;
       if (profile.avatarUrl) {
         try {

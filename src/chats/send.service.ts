@@ -31,10 +31,33 @@ export async function policyFor(deps: Deps, chat: { channel_id: number; last_inb
   return adapter.sendPolicy({ channel, lastInboundAt: chat.last_inbound_at, now });
 }
 
+export interface OutgoingFile {
+  data: Buffer;
+  fileName: string;
+  mime: string;
+}
+
 export interface SendInput {
   text: string;
   idempotencyKey: string;
   tag?: string | undefined;
+  /** An image or file to send first; the text, if any, follows as its own message. */
+  file?: OutgoingFile | undefined;
+}
+
+const INLINE_IMAGE = /^image\/(jpeg|png|gif|webp)$/;
+
+export function attachmentKindOf(mime: string): 'image' | 'audio' | 'video' | 'file' {
+  if (INLINE_IMAGE.test(mime)) return 'image';
+  if (mime.startsWith('audio/')) return 'audio';
+  if (mime.startsWith('video/')) return 'video';
+  return 'file';
+}
+
+/** File names from a browser are shown to employees and sent to the platform: keep them tame. */
+function cleanFileName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? 'file';
+  return base.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 120) || 'file';
 }
 
 /**
@@ -43,7 +66,8 @@ export interface SendInput {
  * commit and the sweeper re-enqueues anything a crash left behind.
  */
 export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number, input: SendInput): Promise<{ messageId: number; created: boolean }> {
-  const problem = checkText(input.text);
+  const hasText = input.text.trim().length > 0;
+  const problem = input.file && !hasText ? null : checkText(input.text);
   if (problem) throw new ValidationError({ text: problem.key });
   const key = input.idempotencyKey.trim();
   if (!/^[A-Za-z0-9_-]{8,64}$/.test(key)) throw new ValidationError({ text: 'validation.required' });
@@ -55,8 +79,17 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
   if (existing) return { messageId: existing.id, created: false };
 
   const channel = await loadRuntime(deps, chat.channel_id);
-  const platformProblem = channel ? deps.adapters.get(channel.kind)?.validateText?.(input.text) : null;
+  const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
+  const platformProblem = hasText ? adapter?.validateText?.(input.text) : null;
   if (platformProblem) throw new ValidationError({ text: platformProblem });
+  let file: (OutgoingFile & { kind: ReturnType<typeof attachmentKindOf>; key: string }) | undefined;
+  if (input.file) {
+    const kind = attachmentKindOf(input.file.mime);
+    const max = adapter?.maxAttachmentBytes?.(kind) ?? 25 * 1024 * 1024;
+    if (input.file.data.length === 0) throw new ValidationError({ file: 'chats.composer.file_empty' });
+    if (input.file.data.length > max) throw new ValidationError({ file: 'chats.composer.file_too_large' });
+    file = { ...input.file, fileName: cleanFileName(input.file.fileName), kind, key: deps.storage.newKey() };
+  }
   const policy = await policyFor(deps, chat);
   let messagingType: string;
   let tag: string | undefined;
@@ -70,40 +103,68 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
     throw new ValidationError({ text: policy.reasonKey });
   }
 
-  return inTransaction(deps.db, deps.logger, async (tx) => {
-    const now = new Date();
-    const inserted = await repo.insertMessage(tx.db, {
-      chatId,
-      channelId: chat.channel_id,
-      direction: 'out',
-      kind: 'text',
-      text: input.text,
-      externalId: null,
-      senderEmployeeId: auth.employeeId,
-      status: 'queued',
-      idempotencyKey: key,
-      sortAt: now,
-      meta: { messagingType, ...(tag ? { tag } : {}) },
+  if (file) await deps.storage.put(file.key, file.data);
+  try {
+    return await inTransaction(deps.db, deps.logger, async (tx) => {
+      const now = new Date();
+      const meta = { messagingType, ...(tag ? { tag } : {}) };
+      // The file goes first, the text after it: two messages, as the platforms deliver them.
+      const parts: Array<{ kind: string; text: string | null; key: string; at: Date }> = [];
+      if (file) parts.push({ kind: file.kind, text: null, key: hasText ? `${key}-f` : key, at: now });
+      if (hasText) parts.push({ kind: 'text', text: input.text, key, at: new Date(now.getTime() + (file ? 1 : 0)) });
+      const ids: number[] = [];
+      for (const part of parts) {
+        const inserted = await repo.insertMessage(tx.db, {
+          chatId,
+          channelId: chat.channel_id,
+          direction: 'out',
+          kind: part.kind,
+          text: part.text,
+          externalId: null,
+          senderEmployeeId: auth.employeeId,
+          status: 'queued',
+          idempotencyKey: part.key,
+          sortAt: part.at,
+          meta,
+        });
+        if (!inserted) {
+          // The same submit raced in: answer with the message it created.
+          const first = await repo.findMessageByIdempotencyKey(tx.db, chatId, key);
+          return { messageId: first!.id, created: false };
+        }
+        if (part.kind !== 'text' && file) {
+          await repo.insertAttachment(tx.db, {
+            messageId: inserted.id,
+            kind: file.kind,
+            mime: file.mime,
+            sizeBytes: file.data.length,
+            fileName: file.fileName,
+            storageKey: file.key,
+            status: 'stored',
+          });
+        }
+        await repo.touchChat(tx.db, chatId, {
+          id: inserted.id,
+          direction: 'out',
+          sortAt: part.at,
+          previewKind: part.kind,
+          previewText: part.text ?? file?.fileName ?? null,
+          countUnread: false,
+          reopen: true,
+          markRead: true,
+        });
+        ids.push(inserted.id);
+      }
+      await publishChatChange(deps, tx, chatId, { moved: true, newMessageIds: ids, header: chat.status === 'archived' });
+      // Sent one after the other, in order: the text waits for its file (the send job
+      // enqueues the chat's next queued message when it is done).
+      tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: ids[0]! }));
+      return { messageId: ids[ids.length - 1]!, created: true };
     });
-    if (!inserted) {
-      // The same submit raced in: answer with the message it created.
-      const first = await repo.findMessageByIdempotencyKey(tx.db, chatId, key);
-      return { messageId: first!.id, created: false };
-    }
-    await repo.touchChat(tx.db, chatId, {
-      id: inserted.id,
-      direction: 'out',
-      sortAt: now,
-      previewKind: 'text',
-      previewText: input.text,
-      countUnread: false,
-      reopen: true,
-      markRead: true,
-    });
-    await publishChatChange(deps, tx, chatId, { moved: true, newMessageIds: [inserted.id], header: chat.status === 'archived' });
-    tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: inserted.id }));
-    return { messageId: inserted.id, created: true };
-  });
+  } catch (err) {
+    if (file) await deps.storage.remove(file.key).catch(() => {});
+    throw err;
+  }
 }
 
 /** Retry a failed message: back to the outbox. */

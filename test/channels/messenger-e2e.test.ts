@@ -90,3 +90,29 @@ describe('Messenger end to end through the emulator', () => {
     expect((await w.t.app.inject({ url: `/media/${att.id}` })).statusCode).toBe(303);
   });
 });
+
+describe('outbound attachments', () => {
+  it('a photo with a caption goes out as a file upload, then the text, in order', async () => {
+    const chat = (await chatOf('Anna Petrova'))!;
+    const boundary = '----parleytest';
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000a49444154789c6300010000050001', 'hex');
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${agent.csrf}\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="idempotency_key"\r\n\r\nfile-key-12345\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\nHere is the quote\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="quote.png"\r\nContent-Type: image/png\r\n\r\n`),
+      png,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const res = await w.t.app.inject({ method: 'POST', url: `/chats/${chat.id}/messages`, headers: { cookie: agent.cookie, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body });
+    expect(res.statusCode).toBe(303);
+    await w.settle();
+    const rows = await w.t.deps.db.selectFrom('messages').select(['id', 'kind', 'text', 'status']).where('chat_id', '=', chat.id).where('direction', '=', 'out').orderBy('id', 'desc').limit(2).execute();
+    expect(rows.map((r) => r.kind)).toEqual(['text', 'image']);
+    for (const r of rows) expect(['sent', 'delivered']).toContain(r.status);
+    const uploads = w.emu.calls({ pathIncludes: '/messages' }).filter((c) => JSON.stringify(c.body ?? '').includes('filedata'));
+    expect(uploads).toHaveLength(1);
+    const page = await as(w.t.app, agent).get(`/chats/${chat.id}`);
+    expect(page.body).toMatch(/<img src="\/media\/\d+"/);
+  });
+});

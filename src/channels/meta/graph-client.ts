@@ -23,7 +23,10 @@ export function toPlatformError(status: number, body: GraphErrorBody | null): Pl
   const message = e?.message ?? `HTTP ${status}`;
   const reason = code !== undefined ? `${message} (code ${code}${subcode ? '/' + subcode : ''})` : message;
   if (code === 190) return new PlatformError(reason, { retryable: false, reconnect: true, code, ...(subcode ? { subcode } : {}) });
-  if (code !== undefined && code >= 200 && code <= 299) return new PlatformError(reason, { retryable: false, reconnect: true, code });
+  // 200–299: a permission is missing or was removed (§6) → reconnect. Except 230, Instagram's
+  // "User consent is required to access user profile": a per-person privacy answer (§3.5), not
+  // a channel problem, so it must not flag the channel.
+  if (code !== undefined && code >= 200 && code <= 299 && code !== 230) return new PlatformError(reason, { retryable: false, reconnect: true, code });
   if (code !== undefined && RETRYABLE_CODES.has(code)) {
     return new PlatformError(reason, { retryable: true, code, ...(subcode ? { subcode } : {}), ...(RATE_LIMIT_CODES.has(code) ? { retryAfterMs: 2000 } : {}) });
   }
@@ -44,11 +47,16 @@ export class GraphClient {
     return u.toString();
   }
 
-  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts: { token?: string; query?: Record<string, string | number | undefined>; body?: unknown } = {}): Promise<T> {
+  async request<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    opts: { token?: string; query?: Record<string, string | number | undefined>; body?: unknown; form?: FormData } = {},
+  ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
+    let body: string | FormData | undefined;
+    if (opts.form) body = opts.form; // fetch sets the multipart boundary itself
+    else if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(opts.body);
     }
@@ -77,5 +85,13 @@ export class GraphClient {
 
   post<T>(path: string, token: string, body?: unknown, query?: Record<string, string | number | undefined>) {
     return this.request<T>('POST', path, { token, body, ...(query ? { query } : {}) });
+  }
+
+  /** A multipart upload (the Send API's `filedata`): JSON fields are serialised as strings. */
+  postForm<T>(path: string, token: string, fields: Record<string, unknown>, file: { name: string; data: Buffer; mime: string; field?: string }) {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) form.append(k, typeof v === 'string' ? v : JSON.stringify(v));
+    form.append(file.field ?? 'filedata', new Blob([new Uint8Array(file.data)], { type: file.mime }), file.name);
+    return this.request<T>('POST', path, { token, form });
   }
 }

@@ -71,6 +71,12 @@ export class MetaMessagingAdapter implements ChannelAdapter {
     return [...text].length >= 2000 ? 'chats.composer.too_long' : null;
   }
 
+  /** §2.5: 25 MB per Messenger attachment; §3.4: Instagram images 8 MB, the rest 25 MB. */
+  maxAttachmentBytes(kind: string): number {
+    if (this.platform === 'instagram' && (kind === 'image' || kind === 'sticker')) return 8 * 1024 * 1024;
+    return 25 * 1024 * 1024;
+  }
+
   private token(channel: ChannelRuntime): string {
     const t = channel.credentials.accessToken;
     if (typeof t !== 'string' || !t) throw new PlatformError('The channel has no access token', { retryable: false, reconnect: true, code: 190 });
@@ -86,14 +92,26 @@ export class MetaMessagingAdapter implements ChannelAdapter {
   async send(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult> {
     const recipient = msg.commentExternalId ? { comment_id: msg.commentExternalId } : { id: msg.recipientExternalId };
     const message: Record<string, unknown> = { metadata: `parley:${msg.messageId}` };
-    if (msg.attachment?.url) message.attachment = { type: msg.attachment.kind === 'sticker' ? 'image' : msg.attachment.kind, payload: { url: msg.attachment.url, is_reusable: true } };
+    const att = msg.attachment;
+    const type = att ? (att.kind === 'sticker' ? 'image' : att.kind) : undefined;
+    if (att?.url) message.attachment = { type, payload: { url: att.url, is_reusable: true } };
+    else if (att?.data) message.attachment = { type, payload: { is_reusable: true } };
     else message.text = msg.text ?? '';
     const body: Record<string, unknown> = { recipient, message };
     if (!msg.commentExternalId) {
       body.messaging_type = msg.messagingType ?? 'RESPONSE';
       if (msg.tag) body.tag = msg.tag;
     }
-    const r = await this.graph.post<{ message_id?: string; recipient_id?: string }>(this.sendPath(channel), this.token(channel), body);
+    // Parley's media URLs sit behind employee logins, so files are uploaded with the message
+    // (multipart `filedata`) rather than offered by URL.
+    const r =
+      att?.data && !att.url
+        ? await this.graph.postForm<{ message_id?: string }>(this.sendPath(channel), this.token(channel), body, {
+            name: att.fileName ?? 'file',
+            data: att.data,
+            mime: att.mime ?? 'application/octet-stream',
+          })
+        : await this.graph.post<{ message_id?: string; recipient_id?: string }>(this.sendPath(channel), this.token(channel), body);
     if (!r?.message_id) throw new PlatformError('The platform accepted the message but returned no id', { retryable: true });
     return { externalId: r.message_id, sentAt: new Date() };
   }
