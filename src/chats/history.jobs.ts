@@ -3,6 +3,7 @@ import { defineJob, PermanentJobError } from '../platform/jobs/types.ts';
 import { PlatformError } from '../channels/adapter.ts';
 import { loadRuntime } from '../channels/channels.service.ts';
 import { applyChannelEvents } from './ingest.service.ts';
+import { loadChatTarget } from './chat-target.ts';
 import { followUpJobs } from './follow-up.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts';
 import { defineJob } from '../platform/jobs/types.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { PlatformError } from '../channels/adapter.ts';
-import { loadRuntime } from '../channels/channels.service.ts';
+import { loadChatTarget } from './chat-target.ts';
 import { updateChannel } from '../channels/channels.repository.ts';
 import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
@@ -28,18 +28,11 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
     async process({ messageId }, ctx) {
       const m = await repo.findMessage(deps.db, messageId);
       if (!m || m.status !== 'queued' || m.direction !== 'out') return;
-      const chat = await deps.db
-        .selectFrom('chats')
-        .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
-        .select(['chats.id', 'contacts.external_id'])
-        .where('chats.id', '=', m.chat_id)
-        .executeTakeFirstOrThrow();
-      const channel = await loadRuntime(deps, m.channel_id);
-      const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
-      const row = channel ? await deps.db.selectFrom('channels').select('state').where('id', '=', channel.id).executeTakeFirst() : undefined;
-      if (!channel || !adapter || row?.state !== 'connected') {
+      const target = await loadChatTarget(deps, m.chat_id);
+      if (!target || target.channelState !== 'connected') {
         return fail(deps, m.id, m.chat_id, I18N_REASON + 'chats.error.channel_unavailable');
       }
+      const { channel, adapter } = target;
       await limiter.take(channel.id, channel.settings.rateLimitPerSecond);
       try {
         const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string };
@@ -55,7 +48,7 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
             : undefined;
         const result = await adapter.send(channel, {
           messageId: m.id,
-          recipientExternalId: chat.external_id,
+          recipientExternalId: target.contactExternalId,
           ...(attachment ? { attachment } : {}),
           ...(m.text && !attachment ? { text: m.text } : {}),
           ...(meta.messagingType ? { messagingType: meta.messagingType } : {}),

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts';
 import { defineJob } from '../platform/jobs/types.ts';
-import { loadRuntime } from '../channels/channels.service.ts';
+import { loadChatTarget } from './chat-target.ts';
 import { PlatformError } from '../channels/adapter.ts';
 
 /**
@@ -13,18 +13,10 @@ export function markSeenJob(deps: Deps) {
     jobId: (p) => `${p.chatId}-${p.upToMessageId}`,
     options: { attempts: 3, backoffMs: 2000 },
     async process({ chatId }) {
-      const chat = await deps.db
-        .selectFrom('chats')
-        .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
-        .select(['chats.channel_id', 'contacts.external_id'])
-        .where('chats.id', '=', chatId)
-        .executeTakeFirst();
-      if (!chat) return;
-      const channel = await loadRuntime(deps, chat.channel_id);
-      const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
-      if (!channel || !adapter?.capabilities.markSeen || !adapter.markSeen) return;
+      const target = await loadChatTarget(deps, chatId);
+      if (!target?.adapter.capabilities.markSeen || !target.adapter.markSeen) return;
       try {
-        await adapter.markSeen(channel, chat.external_id);
+        await target.adapter.markSeen(target.channel, target.contactExternalId);
       } catch (err) {
         // Seen receipts are a courtesy: a permanent refusal is logged, not retried forever.
         if (err instanceof PlatformError && !err.opts.retryable) {
