@@ -24,6 +24,7 @@ import { chatsRoutes } from './chats/chats.routes.ts';
 import { mediaRoutes } from './chats/media.routes.ts';
 import { redDotOf } from './chats/access.repository.ts';
 import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
+import { channelsNeedingReconnect } from './channels/settings.service.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -157,6 +158,7 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
           }
         : null,
       redDot: Boolean((req as FastifyRequest & { redDot?: boolean }).redDot),
+      reconnectChannels: (req as FastifyRequest & { reconnectChannels?: unknown[] }).reconnectChannels ?? [],
       lastEventId: deps.live.lastEventId,
       path: req.url.split('?')[0] ?? '/',
       assets,
@@ -170,9 +172,10 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
 
   // The red dot is part of every full page with the side menu; fragments don't need it.
   app.addHook('preHandler', async (req) => {
-    if (req.auth && req.method === 'GET' && !wantsFragment(req) && can(req.auth, 'chats')) {
-      (req as FastifyRequest & { redDot?: boolean }).redDot = await redDot(req.auth);
-    }
+    if (!req.auth || req.method !== 'GET' || wantsFragment(req)) return;
+    if (can(req.auth, 'chats')) (req as FastifyRequest & { redDot?: boolean }).redDot = await redDot(req.auth);
+    // Admins see a banner on every page while a channel needs reconnecting (B3).
+    if (req.auth.isAdmin) (req as FastifyRequest & { reconnectChannels?: unknown[] }).reconnectChannels = await channelsNeedingReconnect(deps.db);
   });
 
   app.addHook('onResponse', async (req, reply) => {

@@ -20,6 +20,8 @@ export interface Config {
     readonly appId: string | undefined;
     readonly appSecret: string | undefined;
     readonly verifyToken: string | undefined;
+    /** Facebook Login dialog host (www.facebook.com on Meta; the Graph URL against the emulator). */
+    readonly oauthDialogUrl: string | undefined;
   };
   /** Where inbound media may be downloaded from (S7), and how much. */
   readonly media: {
@@ -106,6 +108,9 @@ export function loadConfig(env: Env = process.env): Config {
   const mediaMaxMb = Number(str('MEDIA_MAX_MB') ?? '25');
   if (!Number.isFinite(mediaMaxMb) || mediaMaxMb <= 0 || mediaMaxMb > 200) problems.push(`MEDIA_MAX_MB must be a number of megabytes from 1 to 200 (got "${str('MEDIA_MAX_MB')}").`);
 
+  const oauthDialogUrl = str('META_OAUTH_DIALOG_URL');
+  if (oauthDialogUrl) parseUrl(oauthDialogUrl, 'META_OAUTH_DIALOG_URL', ['http:', 'https:'], problems);
+
   const logLevel = str('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}").`);
 
@@ -128,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
       appId: str('META_APP_ID'),
       appSecret: str('META_APP_SECRET'),
       verifyToken: str('META_VERIFY_TOKEN'),
+      oauthDialogUrl: oauthDialogUrl?.replace(/\/+$/, ''),
     }),
     media: Object.freeze({
       allowedHosts: Object.freeze([...new Set([...defaultMediaHosts, ...extraHosts, ...(graphHost ? [graphHost] : [])])]),

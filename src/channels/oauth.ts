@@ -53,11 +53,10 @@ function httpUrl(raw: string | undefined): string | undefined {
 /**
  * Where the login dialog lives: on Meta it is www.facebook.com (not the Graph host); against
  * the emulator (any other META_GRAPH_URL) it is the Graph URL itself. META_OAUTH_DIALOG_URL
- * overrides both (read here until src/config.ts carries it as `meta.oauthDialogUrl`).
+ * (config `meta.oauthDialogUrl`) overrides both.
  */
 export function oauthDialogBaseUrl(config: Pick<Config, 'meta'>, env: Record<string, string | undefined> = process.env): string {
-  const fromConfig = (config.meta as { oauthDialogUrl?: string }).oauthDialogUrl;
-  const explicit = httpUrl(fromConfig) ?? httpUrl(env.META_OAUTH_DIALOG_URL);
+  const explicit = httpUrl(config.meta.oauthDialogUrl) ?? httpUrl(env.META_OAUTH_DIALOG_URL);
   if (explicit) return explicit;
   return config.meta.graphUrl.replace(/\/+$/, '') === META_DEFAULT_GRAPH_URL ? META_DEFAULT_DIALOG_URL : config.meta.graphUrl.replace(/\/+$/, '');
 }

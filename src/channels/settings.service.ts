@@ -270,6 +270,8 @@ export async function saveAccount(
       });
       if (!opts.access.all) await repo.setChannelAccess(tx.db, id, opts.access.employeeIds);
       await accessChanged(deps, tx, id, []);
+      // D4: the recent conversations' history comes in the background.
+      tx.afterCommit(() => deps.queue.enqueue(deps.jobs.importChannelHistory, { channelId: id }));
       return { id, created: true };
     });
   } catch (err) {
@@ -365,7 +367,7 @@ export async function connectFromFacebook(
   userToken: string,
   chosen: { messenger: string[]; instagram: string[] },
   access: AccessInput,
-): Promise<{ connected: number[]; failures: FacebookFailure[] }> {
+): Promise<{ connected: number[]; failures: FacebookFailure[]; matched: number }> {
   let accounts: FacebookAccount[];
   try {
     accounts = await listFacebookAccounts(graphClient(deps), userToken);
@@ -394,7 +396,7 @@ export async function connectFromFacebook(
       failures.push({ kind: acct.kind, externalId: acct.externalId, label: acct.platformName, key: Object.values(err.fields)[0] ?? 'channels.error.platform', ...(err.reason ? { reason: err.reason } : {}) });
     }
   }
-  return { connected, failures };
+  return { connected, failures, matched: todo.length };
 }
 
 // ---------------------------------------------------------------------------------------------

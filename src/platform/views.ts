@@ -20,6 +20,8 @@ export interface BaseViewData {
   fmt: Formatters;
   me: { id: number; name: string; isAdmin: boolean; can: (perm: string) => boolean } | null;
   redDot: boolean;
+  /** Channels needing reconnection (admins' banner). */
+  reconnectChannels: unknown[];
   lastEventId: number;
   path: string;
   assets: Record<string, string>;
@@ -60,6 +62,7 @@ export function renderPartial(eta: EtaType, template: string, locale: L, data: R
     fmt: formatters(locale),
     me: null,
     redDot: false,
+    reconnectChannels: [],
     lastEventId: 0,
     path: '',
     assets: {},
