@@ -24,6 +24,8 @@ import { chatsRoutes } from './chats/chats.routes.ts';
 import { mediaRoutes } from './chats/media.routes.ts';
 import { redDotOf } from './chats/access.repository.ts';
 import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
+import { clientLinkRoutes } from './chats/client-link.routes.ts';
+import { hovercardRoutes } from './crm/hovercard.routes.ts';
 import { channelsNeedingReconnect } from './channels/settings.service.ts';
 
 declare module 'fastify' {
@@ -180,7 +182,10 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
 
   app.addHook('onResponse', async (req, reply) => {
     if (req.url.startsWith('/static/')) return;
-    req.log.info({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    // Method, route pattern and status only: URLs and bodies may carry tokens. Webhook traffic
+    // is high-volume machine traffic, logged at debug unless it fails.
+    const quiet = req.url.startsWith('/webhooks/') && reply.statusCode < 400;
+    req.log[quiet ? 'debug' : 'info']({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   app.setErrorHandler(async (err: Error, req, reply) => {
@@ -216,6 +221,8 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   await app.register(metaWebhookRoutes(deps));
   await app.register(chatsRoutes(deps));
   await app.register(mediaRoutes(deps));
+  await app.register(clientLinkRoutes(deps));
+  await app.register(hovercardRoutes(deps));
   await app.register(homeRoutes(deps));
   return app;
 }
