@@ -13,7 +13,8 @@
     var after = body.getAttribute('data-last-event-id') || '';
     var es = new EventSource(url + (after ? '?after=' + encodeURIComponent(after) : ''));
     es.addEventListener('ui', function (e) {
-      if (window.htmx) window.htmx.swap(document.body, e.data, { swapStyle: 'none' });
+      var html = presentOnly(e.data);
+      if (html && window.htmx) window.htmx.swap(document.body, html, { swapStyle: 'none' });
       document.dispatchEvent(new CustomEvent('parley:live', { detail: { id: e.lastEventId } }));
     });
     es.addEventListener('red-dot', function (e) {
@@ -25,6 +26,21 @@
       window.location.reload();
     });
     window.parleyLive = es;
+  }
+
+  // A live event carries swaps for every view of a chat (list, thread, header); keep only
+  // those whose target this page shows, so htmx has nothing to complain about.
+  function presentOnly(html) {
+    var tpl = document.createElement('template');
+    tpl.innerHTML = html;
+    Array.prototype.slice.call(tpl.content.children).forEach(function (el) {
+      var spec = el.getAttribute('hx-swap-oob');
+      if (!spec) return;
+      var colon = spec.indexOf(':');
+      var selector = spec === 'true' || colon < 0 ? '#' + el.id : spec.slice(colon + 1);
+      if (!document.querySelector(selector)) el.remove();
+    });
+    return tpl.content.children.length ? tpl.innerHTML : '';
   }
 
   // Out-of-band inserts (a message appended to a thread, a chat moved to the top of a list)
