@@ -11,6 +11,8 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  /** PostgreSQL connections per process. */
+  readonly databasePoolSize: number;
   /** 32 bytes derived from SECRET_KEY; encrypts secrets at rest and signs nothing else. */
   readonly secretKey: Buffer;
   readonly processRoles: readonly ProcessRole[];
@@ -67,6 +69,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl) parseUrl(databaseUrl, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems);
+  const poolRaw = str('DATABASE_POOL_SIZE') ?? '20';
+  const databasePoolSize = Number(poolRaw);
+  if (!Number.isInteger(databasePoolSize) || databasePoolSize < 2 || databasePoolSize > 200) problems.push(`DATABASE_POOL_SIZE must be a whole number from 2 to 200 (got "${poolRaw}").`);
   const redisUrl = str('REDIS_URL');
   if (redisUrl) parseUrl(redisUrl, 'REDIS_URL', ['redis:', 'rediss:'], problems);
 
@@ -125,6 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     databaseUrl,
     redisUrl,
+    databasePoolSize,
     secretKey,
     processRoles: Object.freeze(processRoles),
     meta: Object.freeze({

@@ -18,6 +18,7 @@ import type { AdapterRegistry, ChannelAdapter } from './channels/adapter.ts';
 import { createAdapters } from './channels/registry.ts';
 import { MediaStorage } from './platform/storage.ts';
 import { RateLimiter } from './chats/rate-limiter.ts';
+import { Redis } from 'ioredis';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -58,6 +59,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const logger = opts.logger ?? createLogger(config.logLevel);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
+    poolSize: config.databasePoolSize,
     pgliteDir: opts.pgliteDir ?? pgliteDirFor(config.dataDir),
   });
   const db = database.db;
@@ -84,11 +86,13 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     jobs: undefined as unknown as ReturnType<typeof createJobRegistry>,
     adapters: undefined as unknown as AdapterRegistry,
     storage: new MediaStorage(join(config.dataDir, 'media')),
-    rateLimiter: new RateLimiter(),
+    // With Redis the per-channel pace holds across every worker process (P8).
+    rateLimiter: new RateLimiter(config.redisUrl ? rateLimitRedis(config.redisUrl, logger) : undefined, prefix),
     root: ROOT,
     async close() {
       await live.close();
       await queue.close();
+      deps.rateLimiter.close();
       await bus.close();
       await database.close();
     },
@@ -98,6 +102,12 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   (deps as { adapters: AdapterRegistry }).adapters = adapters;
   (deps as { jobs: ReturnType<typeof createJobRegistry> }).jobs = createJobRegistry(deps);
   return deps;
+}
+
+function rateLimitRedis(url: string, logger: Logger): Redis {
+  const r = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  r.on('error', (e) => logger.debug({ err: e.message }, 'redis (rate limiter) error'));
+  return r;
 }
 
 export function registryList(deps: Deps): JobDefinition[] {

@@ -280,8 +280,9 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
   if (channelIds.length === 0) return [];
   let q = chatsQuery(db).where('chats.status', '=', o.status).where('chats.channel_id', 'in', channelIds);
   if (o.after) {
-    const { at, id } = o.after;
-    q = q.where((eb) => eb.or([eb('chats.last_message_at', '<', at), eb.and([eb('chats.last_message_at', '=', at), eb('chats.id', '<', id)])]));
+    // A row comparison is an index bound on chats_list_idx; the equivalent OR is only a filter
+    // (a deep page would read every row above it).
+    q = q.where(sql<boolean>`(chats.last_message_at, chats.id) < (${o.after.at}::timestamptz, ${o.after.id}::int)`);
   }
   const term = o.q?.trim();
   if (term) {
@@ -307,8 +308,7 @@ export async function listThread(db: Conn, chatId: number, o: { before?: { at: D
     .select('employees.name as sender_name')
     .where('messages.chat_id', '=', chatId);
   if (o.before) {
-    const { at, id } = o.before;
-    q = q.where((eb) => eb.or([eb('messages.sort_at', '<', at), eb.and([eb('messages.sort_at', '=', at), eb('messages.id', '<', id)])]));
+    q = q.where(sql<boolean>`(messages.sort_at, messages.id) < (${o.before.at}::timestamptz, ${o.before.id}::bigint)`);
   }
   const rows = await q.orderBy('messages.sort_at', 'desc').orderBy('messages.id', 'desc').limit(o.limit).execute();
   return rows.reverse();

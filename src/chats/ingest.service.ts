@@ -140,7 +140,10 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       const target = e.type === 'read' ? 'read' : 'delivered';
       let upTo: Date | undefined = e.watermark;
       if (!upTo && e.type === 'read' && e.externalId) {
-        upTo = (await repo.findMessageByExternalId(tx.db, channel.id, e.externalId))?.sort_at;
+        // Instagram names the last message read (read.mid). When that message is not here yet
+        // (its echo comes later, §10.5), the read's own time is the watermark: the person had
+        // read everything sent before it, and the late echo then lands as read.
+        upTo = (await repo.findMessageByExternalId(tx.db, channel.id, e.externalId))?.sort_at ?? e.timestamp;
       }
       const previousLastRead = await lastReadOutboundId(tx.db, chat.id);
       let q = tx.db
@@ -190,6 +193,8 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
       if (!m || m.deleted_at) return none();
       await tx.db.updateTable('messages').set({ deleted_at: e.timestamp }).where('id', '=', m.id).execute();
+      // The chat list's preview must not keep showing what the person removed (§10.14).
+      await tx.db.updateTable('chats').set({ preview_text: null }).where('id', '=', m.chat_id).where('last_message_id', '=', m.id).execute();
       await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }

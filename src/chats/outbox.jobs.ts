@@ -71,6 +71,19 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
             .where('id', '=', m.id)
             .where('status', '=', 'queued')
             .execute();
+          // A read receipt can overtake this commit (the person read the message at once and the
+          // webhook was applied while it was still queued, §10.5): the chat's read watermark
+          // already covers it, so it is read, not merely sent.
+          const chatRead = await tx.db.selectFrom('chats').select('lead_read_watermark').where('id', '=', m.chat_id).executeTakeFirst();
+          const wm = chatRead?.lead_read_watermark;
+          if (wm && wm >= m.sort_at) {
+            await tx.db
+              .updateTable('messages')
+              .set((eb) => ({ status: 'read', read_at: wm, delivered_at: eb.fn.coalesce('delivered_at', eb.val(wm)) }))
+              .where('id', '=', m.id)
+              .where('status', '=', 'sent')
+              .execute();
+          }
           await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
         });
         await enqueueNextInChat(deps, m.chat_id, m.id);

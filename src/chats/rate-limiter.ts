@@ -20,6 +20,10 @@ export class RateLimiter {
     }
   }
 
+  close(): void {
+    this.redis?.disconnect();
+  }
+
   private async increment(key: string, window: number): Promise<number> {
     if (this.redis && this.redis.status === 'ready') {
       const [[, n]] = (await this.redis.multi().incr(key).expire(key, 5).exec()) as [[unknown, number]];

@@ -12,8 +12,11 @@ export function healthRoutes(deps: Deps) {
       const database = await withTimeout(sql`select 1`.execute(deps.db).then(() => 'up' as const), 2000);
       let redisState: 'up' | 'down' | 'not configured' = 'not configured';
       if (deps.config.redisUrl) {
-        redis ??= new Redis(deps.config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
-        redis.on('error', () => {});
+        if (!redis) {
+          redis = new Redis(deps.config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+          // Once per client, not per request: a listener per health check grows without bound.
+          redis.on('error', () => {});
+        }
         if (redis.status === 'wait' || redis.status === 'end') await redis.connect().catch(() => {});
         redisState = await withTimeout(redis.ping().then(() => 'up' as const), 1000);
       }

@@ -44,8 +44,19 @@ export function isPrivateAddress(addr: string): boolean {
     return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || a >= 224;
   }
   const v = addr.toLowerCase();
-  if (v.startsWith('::ffff:')) return isPrivateAddress(v.slice(7));
-  return v === '::' || v === '::1' || v.startsWith('fc') || v.startsWith('fd') || v.startsWith('fe80') || v.startsWith('ff');
+  if (v.startsWith('::ffff:')) {
+    // IPv4-mapped addresses also come in hex: URL parsing writes [::ffff:127.0.0.1] as
+    // [::ffff:7f00:1], which the dotted check alone let through as "public".
+    const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v.slice(7));
+    if (hex) {
+      const hi = parseInt(hex[1]!, 16);
+      const lo = parseInt(hex[2]!, 16);
+      return isPrivateAddress(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+    }
+    return isPrivateAddress(v.slice(7));
+  }
+  // Link-local is fe80::/10 (fe80–febf), not only addresses spelled "fe80…".
+  return v === '::' || v === '::1' || v.startsWith('fc') || v.startsWith('fd') || /^fe[89ab]/.test(v) || v.startsWith('ff');
 }
 
 /**

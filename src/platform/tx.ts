@@ -10,11 +10,23 @@ import type { Logger } from './logger.ts';
 export interface Tx {
   readonly db: Transaction<DB>;
   afterCommit(effect: () => unknown): void;
+  /**
+   * Work that must be the transaction's last statements (live events take a lock that is
+   * held until commit, so they are written last to hold it as briefly as possible).
+   */
+  beforeCommit(step: () => Promise<void>): void;
+  /** Scratch space for helpers that batch per transaction (keyed by helper). */
+  readonly scratch: Map<string, unknown>;
 }
 
 export async function inTransaction<T>(db: Db, logger: Logger, work: (tx: Tx) => Promise<T>): Promise<T> {
   const effects: Array<() => unknown> = [];
-  const result = await db.transaction().execute((trx) => work({ db: trx, afterCommit: (e) => void effects.push(e) }));
+  const result = await db.transaction().execute(async (trx) => {
+    const finals: Array<() => Promise<void>> = [];
+    const value = await work({ db: trx, afterCommit: (e) => void effects.push(e), beforeCommit: (f) => void finals.push(f), scratch: new Map() });
+    for (const f of finals) await f();
+    return value;
+  });
   for (const effect of effects) {
     try {
       await effect();

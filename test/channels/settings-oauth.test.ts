@@ -229,7 +229,7 @@ describe('Facebook Login not configured', () => {
   });
 
   it('the dialog lives on www.facebook.com for Meta, on the Graph URL for the emulator, or where META_OAUTH_DIALOG_URL says', () => {
-    const meta = (graphUrl: string) => ({ meta: { graphUrl, graphVersion: 'v23.0', appId: '1', appSecret: 's', verifyToken: undefined } });
+    const meta = (graphUrl: string) => ({ meta: { graphUrl, graphVersion: 'v23.0', appId: '1', appSecret: 's', verifyToken: undefined, oauthDialogUrl: undefined } });
     expect(oauthDialogBaseUrl(meta('https://graph.facebook.com'), {})).toBe('https://www.facebook.com');
     expect(oauthDialogBaseUrl(meta('http://127.0.0.1:4100'), {})).toBe('http://127.0.0.1:4100');
     expect(oauthDialogBaseUrl(meta('https://graph.facebook.com'), { META_OAUTH_DIALOG_URL: 'https://login.example.test/' })).toBe('https://login.example.test');

@@ -1,8 +1,10 @@
 import type { Db } from '../../db/database.ts';
 
-export async function insertInboxDelivery(db: Db, source: string, body: string): Promise<number> {
-  const r = await db.insertInto('webhook_inbox').values({ source, body }).returning('id').executeTakeFirstOrThrow();
-  return r.id;
+/** Inserts deliveries in one statement; returns their ids in the order given. */
+export async function insertInboxDeliveries(db: Db, rows: Array<{ source: string; body: string }>): Promise<number[]> {
+  const inserted = await db.insertInto('webhook_inbox').values(rows).returning('id').execute();
+  // Serial ids are drawn in VALUES order: sorted, they match the rows' order.
+  return inserted.map((r) => r.id).sort((a, b) => a - b);
 }
 
 export async function findInboxDelivery(db: Db, id: number) {

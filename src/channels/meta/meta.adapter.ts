@@ -233,6 +233,9 @@ export class MetaMessagingAdapter implements ChannelAdapter {
         meta: { history: true },
       });
     }
-    return events;
+    // The API lists newest first and created_time has whole seconds: hand the events over oldest
+    // first so that ingest's stable sort by timestamp keeps the platform's order for messages
+    // sent within the same second (they were imported reversed).
+    return events.reverse();
   }
 }

@@ -47,6 +47,9 @@ function sharedPhone(message: Json): string | undefined {
 }
 
 function messagingEvent(accountId: string, item: Json): ChannelEvent | null {
+  // A null (or non-object) item used to throw here, failing the whole delivery on every retry
+  // and sweep; it is an item Parley does not understand like any other: skipped and counted.
+  if (!item || typeof item !== 'object') return null;
   const sender = String(item?.sender?.id ?? '');
   const recipient = String(item?.recipient?.id ?? '');
   const timestamp = ts(item?.timestamp);

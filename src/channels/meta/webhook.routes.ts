@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Deps } from '../../deps.ts';
 import { safeEqual } from '../../platform/crypto.ts';
-import { insertInboxDelivery } from './inbox.repository.ts';
+import { InboxWriter } from './inbox-writer.ts';
 import { verifyMetaSignature } from './signature.ts';
 
 /** Meta batches up to 1000 updates and WhatsApp bodies reach 3 MB (§1.2): 5 MB here only. */
@@ -14,6 +14,7 @@ export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
  * down only delays processing, the sweeper enqueues it later).
  */
 export function metaWebhookRoutes(deps: Deps) {
+  const inbox = new InboxWriter(deps.db);
   return async (app: FastifyInstance) => {
     // Raw bytes for the signature: this parser applies to this plugin's routes only.
     app.removeAllContentTypeParsers();
@@ -48,7 +49,7 @@ export function metaWebhookRoutes(deps: Deps) {
         req.log.warn({ length: raw?.length ?? 0 }, 'webhook signature rejected');
         return reply.code(401).send();
       }
-      const id = await insertInboxDelivery(deps.db, 'meta', raw.toString('utf8'));
+      const id = await inbox.write('meta', raw.toString('utf8'));
       reply.code(200).type('text/plain').send('EVENT_RECEIVED');
       deps.queue.enqueue(deps.jobs.processWebhook, { inboxId: id }).catch((err) => {
         req.log.warn({ inboxId: id, err: (err as Error).message }, 'webhook stored; processing deferred to the sweeper');

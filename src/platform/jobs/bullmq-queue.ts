@@ -97,6 +97,11 @@ export class BullQueue implements JobQueue {
     // Worker.close() waits for active jobs to finish before resolving.
     await this.worker?.close();
     await this.queue.close();
+    // BullMQ quirk: on a shared connection that never became ready (Redis down), Queue.close()
+    // strips the connection's listeners while its init is still pending; disconnecting then
+    // rejects that init, whose handler re-emits 'error' with no listener: an unhandled
+    // rejection that crashes the process during shutdown. Keep a listener for that last error.
+    (this.queue as unknown as { connection?: { on?(event: 'error', fn: () => void): unknown } }).connection?.on?.('error', () => {});
     this.workerConn?.disconnect();
     this.producerConn.disconnect();
   }

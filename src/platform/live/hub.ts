@@ -3,7 +3,7 @@ import type { Db } from '../../db/database.ts';
 import type { Bus } from '../bus.ts';
 import type { Logger } from '../logger.ts';
 import type { Tx } from '../tx.ts';
-import { insertLiveEvent, listLiveEventsAfter, oldestLiveEventId, type LiveEventInput, type LiveEventRow } from './live.repository.ts';
+import { insertLiveEvents, listLiveEventsAfter, oldestLiveEventId, type LiveEventInput, type LiveEventRow } from './live.repository.ts';
 
 /** What an SSE connection may receive; rebuilt when access changes. */
 export interface Viewer {
@@ -77,10 +77,24 @@ export class LiveHub {
     return this.conns.size;
   }
 
-  /** Record an event in `tx`; it is published when the transaction commits. */
+  /**
+   * Record an event in `tx`: written with the transaction's other events as its last
+   * statement, published on the bus when it commits.
+   */
   async record(tx: Tx, event: LiveEventInput): Promise<void> {
-    const row = await insertLiveEvent(tx, event);
-    tx.afterCommit(() => this.bus.publish(TOPIC, JSON.stringify(row)));
+    let pending = tx.scratch.get(TOPIC) as LiveEventInput[] | undefined;
+    if (!pending) {
+      const batch: LiveEventInput[] = [];
+      pending = batch;
+      tx.scratch.set(TOPIC, batch);
+      tx.beforeCommit(async () => {
+        const rows = await insertLiveEvents(tx, batch);
+        tx.afterCommit(async () => {
+          for (const row of rows) await this.bus.publish(TOPIC, JSON.stringify(row));
+        });
+      });
+    }
+    pending.push(event);
   }
 
   async start(): Promise<void> {
@@ -169,12 +183,15 @@ export class LiveHub {
     for (const r of buffered) if (canSee(conn.viewer, r)) this.send(conn, r);
   }
 
-  private send(c: Connection, row: LiveEventRow) {
+  private send(c: Connection, row: LiveEventRow & { frame?: string }) {
     if (row.id <= c.sentUpTo) return;
     c.sentUpTo = row.id;
-    const body = row.name === 'ui' ? row.html : JSON.stringify(row.data ?? {});
-    const data = body.split('\n').map((l) => `data: ${l}`).join('\n');
-    this.write(c, `id: ${row.id}\nevent: ${row.name}\n${data}\n\n`);
+    // Formatted once per event, not once per connection (a broadcast reaches many streams).
+    if (row.frame === undefined) {
+      const body = row.name === 'ui' ? row.html : JSON.stringify(row.data ?? {});
+      row.frame = `id: ${row.id}\nevent: ${row.name}\n${body.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`;
+    }
+    this.write(c, row.frame);
   }
 
   private write(c: Connection, chunk: string) {

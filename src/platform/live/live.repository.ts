@@ -29,27 +29,31 @@ export interface LiveEventRow {
 const LIVE_EVENT_LOCK = 0x7061726c; // 'parl'
 
 /**
- * Inserts an event in the caller's transaction. Under PostgreSQL a transaction-scoped advisory
- * lock taken just before the insert makes event-writing transactions commit in id order, so
- * "every id below N is committed or never will be" holds whenever N is visible. The SSE
- * catch-up and Last-Event-ID replay rely on that to be gap-free (R7). The lock is held only
- * from the insert to the commit.
+ * Inserts a transaction's events, as its last statement. Under PostgreSQL a transaction-scoped
+ * advisory lock taken just before the insert makes event-writing transactions commit in id
+ * order, so "every id below N is committed or never will be" holds whenever N is visible. The
+ * SSE catch-up and Last-Event-ID replay rely on that to be gap-free (R7). Because this runs
+ * last (Tx.beforeCommit), the lock is held only for this insert and the commit.
  */
-export async function insertLiveEvent(tx: Tx, e: LiveEventInput): Promise<LiveEventRow> {
+export async function insertLiveEvents(tx: Tx, events: LiveEventInput[]): Promise<LiveEventRow[]> {
+  if (events.length === 0) return [];
   await sql`select pg_advisory_xact_lock(${LIVE_EVENT_LOCK})`.execute(tx.db);
   return tx.db
     .insertInto('live_events')
-    .values({
-      audience: e.audience,
-      employee_id: e.employeeId ?? null,
-      channel_id: e.channelId ?? null,
-      name: e.name,
-      html: e.html ?? '',
-      data: e.data === undefined ? null : JSON.stringify(e.data),
-      locale: e.locale ?? null,
-    })
+    .values(
+      events.map((e) => ({
+        audience: e.audience,
+        employee_id: e.employeeId ?? null,
+        channel_id: e.channelId ?? null,
+        name: e.name,
+        html: e.html ?? '',
+        data: e.data === undefined ? null : JSON.stringify(e.data),
+        locale: e.locale ?? null,
+      })),
+    )
     .returning(['id', 'audience', 'employee_id', 'channel_id', 'name', 'html', 'data', 'locale'])
-    .executeTakeFirstOrThrow();
+    .execute()
+    .then((rows) => rows.sort((a, b) => a.id - b.id));
 }
 
 export async function latestLiveEventId(db: Db): Promise<number> {
