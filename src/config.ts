@@ -28,7 +28,7 @@ export interface Config {
   /** Where inbound media may be downloaded from (S7), and how much. */
   readonly media: {
     readonly allowedHosts: readonly string[];
-    /** Hosts configured by the operator that may resolve to private addresses (a local Graph double). */
+    /** Hosts (or host:port origins) configured by the operator that may resolve to private addresses (a local Graph double). */
     readonly trustedPrivateHosts: readonly string[];
     readonly maxBytes: number;
   };
@@ -100,13 +100,15 @@ export function loadConfig(env: Env = process.env): Config {
   const graphVersion = str('META_GRAPH_VERSION') ?? 'v23.0';
   if (!/^v\d+\.\d+$/.test(graphVersion)) problems.push(`META_GRAPH_VERSION must look like v23.0 (got "${graphVersion}").`);
 
-  const graphHost = (() => {
+  const graph = (() => {
     try {
-      return new URL(graphUrl).hostname;
+      const u = new URL(graphUrl);
+      return { hostname: u.hostname, host: u.host };
     } catch {
-      return '';
+      return { hostname: '', host: '' };
     }
   })();
+  const graphHost = graph.hostname;
   // The platforms' CDNs (meta-platform.md §8) plus the Graph host itself.
   const defaultMediaHosts = ['fbcdn.net', 'fbsbx.net', 'facebook.com', 'cdninstagram.com', 'instagram.com', 'whatsapp.net', 'graph.facebook.com'];
   const extraHosts = (str('MEDIA_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
@@ -143,7 +145,8 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     media: Object.freeze({
       allowedHosts: Object.freeze([...new Set([...defaultMediaHosts, ...extraHosts, ...(graphHost ? [graphHost] : [])])]),
-      trustedPrivateHosts: Object.freeze([...extraHosts, ...(graphHost && graphHost !== 'graph.facebook.com' ? [graphHost] : [])]),
+      // A local Graph double is trusted on its own port only (host:port), not the whole host.
+      trustedPrivateHosts: Object.freeze([...extraHosts, ...(graphHost && graphHost !== 'graph.facebook.com' ? [graph.host] : [])]),
       maxBytes: Math.round(mediaMaxMb * 1024 * 1024),
     }),
     logLevel,

@@ -75,7 +75,8 @@ export async function safeDownload(rawUrl: string, policy: DownloadPolicy, redir
   if (url.username || url.password) throw new DownloadRefused('credentials in URL refused', true);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (!hostAllowed(host, policy.allowedHosts)) throw new DownloadRefused(`host ${host} is not an allowed media host`, true);
-  const trusted = hostAllowed(host, policy.trustedPrivateHosts);
+  // Trusted by name (an operator-listed host) or by exact host:port (the Graph double's origin).
+  const trusted = hostAllowed(host, policy.trustedPrivateHosts) || policy.trustedPrivateHosts.includes(url.host.toLowerCase());
 
   const lookup = (hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {

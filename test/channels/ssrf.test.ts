@@ -178,7 +178,7 @@ describe('SSRF through inbound attachment URLs (end to end)', () => {
     // Media URLs name the platform host `localhost`, as Parley's Graph URL does.
     emu.ctx.config.mediaBaseUrl = `http://localhost:${emu.port}`;
     t = await createTestApp({ env: { META_GRAPH_URL: `http://localhost:${emu.port}`, META_APP_SECRET: APP_SECRET, META_APP_ID: emu.config.appId, MEDIA_MAX_MB: '1' } });
-    expect(t.deps.config.media.trustedPrivateHosts).toEqual(['localhost']);
+    expect(t.deps.config.media.trustedPrivateHosts).toEqual([`localhost:${emu.port}`]);
     expect(t.deps.config.media.allowedHosts).not.toContain('127.0.0.1');
     const url = await t.app.listen({ port: 0, host: '127.0.0.1' });
     emu.setCallbackUrl(`${url}/webhooks/meta`);
@@ -256,9 +256,11 @@ describe('SSRF through inbound attachment URLs (end to end)', () => {
     for (const target of [attacker.url('/after-redirect'), 'http://169.254.169.254/latest/meta-data', 'http://127.0.0.1:5432/']) {
       const att = await attachmentFrom(via(target));
       expect(att.status, target).toBe('failed');
-      expect(att.status_reason).toMatch(/is not an allowed media host/);
+      // Refused at the redirect, or before it: only the Graph double's own port is trusted to
+      // be private, so this second local port is refused outright (redirects themselves are
+      // covered by the safeDownload unit tests above).
+      expect(att.status_reason).toMatch(/is not an allowed media host|is private/);
     }
-    expect(platform.hits.filter((h) => h.url.startsWith('/redirect'))).toHaveLength(3);
     expect(attacker.hits).toHaveLength(0);
   });
 
