@@ -293,7 +293,7 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
         eb('contacts.name', 'ilike', pattern),
         eb('contacts.username', 'ilike', likePattern(term.replace(/^@/, ''))),
         ...(digits.length >= 3 ? [eb('contacts.phone_normalized', 'like', likePattern(digits))] : []),
-        eb.exists(eb.selectFrom('messages as sm').select(sql`1`.as('one')).whereRef('sm.chat_id', '=', 'chats.id').where('sm.text', 'ilike', pattern)),
+        eb.exists(eb.selectFrom('messages as sm').select(sql`1`.as('one')).whereRef('sm.chat_id', '=', 'chats.id').where('sm.text', 'ilike', pattern).where('sm.deleted_at', 'is', null)),
       ]),
     );
   }

@@ -79,6 +79,7 @@ const PREVIEW_KEYS: Record<string, MessageKey> = {
   video: 'chats.preview.video',
   file: 'chats.preview.file',
   sticker: 'chats.preview.sticker',
+  deleted: 'chats.preview.deleted',
   unsupported: 'chats.preview.unsupported',
 };
 

@@ -1,19 +1,10 @@
 import type { Deps } from '../deps.ts';
-import { defineJob, PermanentJobError } from '../platform/jobs/types.ts';
-import { PlatformError } from '../channels/adapter.ts';
-import { loadRuntime } from '../channels/channels.service.ts';
+import { defineJob } from '../platform/jobs/types.ts';
+import { loadRuntime, platformRefusal } from '../channels/channels.service.ts';
 import { applyChannelEvents } from './ingest.service.ts';
 import { loadChatTarget } from './chat-target.ts';
 import { followUpJobs } from './follow-up.ts';
 
-/**
- * A platform refusal no retry can fix (revoked token 190, missing permission…) ends the job at
- * once; without this the runner retried it with multi-second backoffs for nothing.
- */
-function permanentIfRefused(err: unknown): never {
-  if (err instanceof PlatformError && !err.opts.retryable) throw new PermanentJobError(err.reason);
-  throw err;
-}
 
 /** D4: the last 500 messages of a conversation. */
 export const HISTORY_LIMIT = 500;
@@ -46,7 +37,7 @@ export function importHistoryJob(deps: Deps) {
           limit: HISTORY_LIMIT,
           pace: () => deps.rateLimiter.take(`conversations:${channel.id}`, CONVERSATIONS_PER_SECOND),
         })
-        .catch(permanentIfRefused);
+        .catch((err: unknown) => platformRefusal(deps, channel.id, err));
       await applyChannelEvents(deps, { id: channel.id, kind: channel.kind }, events, (o, _e, tx) => {
         tx.afterCommit(() => Promise.all(o.attachmentIds.map((attachmentId) => deps.queue.enqueue(deps.jobs.downloadMedia, { attachmentId }))));
       });
@@ -65,9 +56,9 @@ export function importChannelHistoryJob(deps: Deps) {
       const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
       if (!channel || !adapter?.recentConversations || !adapter.importHistory) return;
       const pace = () => deps.rateLimiter.take(`conversations:${channel.id}`, CONVERSATIONS_PER_SECOND);
-      const contacts = await adapter.recentConversations(channel, { limit: HISTORY_LIMIT, pace, conversations: 25 }).catch(permanentIfRefused);
+      const contacts = await adapter.recentConversations(channel, { limit: HISTORY_LIMIT, pace, conversations: 25 }).catch((err: unknown) => platformRefusal(deps, channel.id, err));
       for (const contact of contacts) {
-        const events = await adapter.importHistory(channel, contact, { limit: HISTORY_LIMIT, pace }).catch(permanentIfRefused);
+        const events = await adapter.importHistory(channel, contact, { limit: HISTORY_LIMIT, pace }).catch((err: unknown) => platformRefusal(deps, channel.id, err));
         await applyChannelEvents(deps, { id: channel.id, kind: channel.kind }, events, (o, _e, tx) => {
           tx.afterCommit(() => followUpJobs(deps, channel.id, { ...o, createdChat: false }).then(async () => {
             if (o.createdChat && o.contactId) await deps.queue.enqueue(deps.jobs.fetchProfile, { contactId: o.contactId });

@@ -1,9 +1,8 @@
 import type { Deps } from '../deps.ts';
-import { defineJob, PermanentJobError } from '../platform/jobs/types.ts';
-import { PlatformError } from '../channels/adapter.ts';
+import { defineJob } from '../platform/jobs/types.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { safeDownload } from '../platform/safe-download.ts';
-import { loadRuntime } from '../channels/channels.service.ts';
+import { loadRuntime, platformRefusal } from '../channels/channels.service.ts';
 import { updateContactProfile } from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
 
@@ -24,10 +23,7 @@ export function fetchProfileJob(deps: Deps) {
       if (!channel || !adapter?.fetchProfile) return;
       // A refusal no retry can fix (revoked token 190, unknown user 100/33…) ends the job at once
       // instead of being retried with backoff; privacy answers never get here (they are `hidden`).
-      const profile = await adapter.fetchProfile(channel, contact.external_id).catch((err: unknown) => {
-        if (err instanceof PlatformError && !err.opts.retryable) throw new PermanentJobError(err.reason);
-        throw err;
-      });
+      const profile = await adapter.fetchProfile(channel, contact.external_id).catch((err: unknown) => platformRefusal(deps, channel.id, err));
       let avatarKey: string | null | undefined;
       if (profile.avatarUrl) {
         try {
