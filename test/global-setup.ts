@@ -23,9 +23,13 @@ export default async function setup(project: TestProject) {
   return async () => {
     await admin(url, async (c) => {
       await c.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
-      // Files that crashed before their teardown leave clones behind; sweep them.
-      const { rows } = await c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'parley_t_${process.pid}_%'`);
-      for (const r of rows) await c.query(`DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`);
+      // Files that crashed before their teardown leave clones behind (named after the worker's
+      // pid): sweep those whose worker is gone, leaving any other live run's alone.
+      const { rows } = await c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'parley\\_t\\_%'`);
+      for (const r of rows as Array<{ datname: string }>) {
+        const pid = Number(/^parley_t_(\d+)_/.exec(r.datname)?.[1]);
+        if (pid && !alive(pid)) await c.query(`DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`);
+      }
     });
   };
 }
@@ -49,5 +53,14 @@ export async function admin(url: string, fn: (c: pg.Client) => Promise<void>) {
 declare module 'vitest' {
   export interface ProvidedContext {
     templateDb: string;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

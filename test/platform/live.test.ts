@@ -42,9 +42,11 @@ async function connect(s: Session, opts: { lastEventId?: number; after?: number 
 }
 
 let seq = 0;
-/** Records one event in its own committed transaction; returns its id. */
+/**
+ * Records one event in its own committed transaction; returns its id. The id is read after
+ * the commit: the hub writes a transaction's events as its last statements.
+ */
 async function record(ev: Omit<LiveEventInput, 'name'> & { name?: string }): Promise<number> {
-  // Events are written as the transaction's last statement, so their id is known after it.
   await inTransaction(t.deps.db, t.deps.logger, async (tx) => {
     await t.deps.live.record(tx, { name: 'ping', ...ev });
   });

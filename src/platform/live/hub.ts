@@ -102,7 +102,9 @@ export class LiveHub {
     this.started = true;
     const r = await this.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
     this.cursor = Number(r?.max ?? 0);
-    await this.bus.subscribe(TOPIC, (msg) => {
+    // Not awaited: with Redis down the subscription is made when it comes back (ioredis
+    // resubscribes), and the web process must serve, and accept webhooks, meanwhile (R6).
+    void this.bus.subscribe(TOPIC, (msg) => {
       let row: LiveEventRow;
       try {
         row = JSON.parse(msg);
@@ -110,7 +112,7 @@ export class LiveHub {
         return;
       }
       this.chain = this.chain.then(() => this.advance(row)).catch((err) => this.logger.warn({ err: err.message }, 'live catch-up failed'));
-    });
+    }).catch((err: Error) => this.logger.warn({ err: err.message }, 'live subscription failed'));
     this.heartbeat = setInterval(() => {
       for (const c of this.conns) this.write(c, ': hb\n\n');
     }, HEARTBEAT_MS);

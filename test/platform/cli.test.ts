@@ -1,0 +1,140 @@
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../src/cli.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { createTestDeps, usingPostgres, type TestContext } from '../helpers.ts';
+import { submitLogin } from './support.ts';
+import { buildApp } from '../../src/app.ts';
+
+/**
+ * `parley` commands, run in-process through runCli (which reads its configuration from the
+ * environment, like the real binary). Under PostgreSQL they run against this file's cloned
+ * database; embedded, against a file-backed PGlite in a temporary DATA_DIR.
+ */
+let ctx: TestContext;
+const saved: Record<string, string | undefined> = {};
+const ENV_KEYS = ['DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'SECRET_KEY', 'LOG_LEVEL'] as const;
+
+beforeAll(async () => {
+  ctx = await createTestDeps();
+  for (const k of ENV_KEYS) saved[k] = process.env[k];
+  process.env.DATA_DIR = ctx.dataDir;
+  process.env.SECRET_KEY = 'test-secret-key-0123456789abcdef0123456789';
+  process.env.LOG_LEVEL = 'silent';
+  // The CLI touches the database only; keep it off the shared Redis.
+  delete process.env.REDIS_URL;
+  if (ctx.config.databaseUrl) process.env.DATABASE_URL = ctx.config.databaseUrl;
+  else delete process.env.DATABASE_URL;
+});
+afterAll(async () => {
+  for (const k of ENV_KEYS) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+  await ctx?.close();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    const code = await runCli(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+/** The database the CLI wrote to, opened after the command has closed it. */
+async function withDb<T>(fn: (db: Database['db']) => Promise<T>): Promise<T> {
+  if (usingPostgres) return fn(ctx.deps.db);
+  const database = await openDatabase({ pgliteDir: join(ctx.dataDir, 'pglite') });
+  try {
+    return await fn(database.db);
+  } finally {
+    await database.close();
+  }
+}
+
+describe('parley CLI', { timeout: 120_000 }, () => {
+  it('migrate: brings the database up to date, then has nothing to do', async () => {
+    const first = await cli('migrate');
+    expect(first.code).toBe(0);
+    // Embedded starts empty (everything applied); the PostgreSQL clone is already migrated.
+    expect(first.out).toMatch(usingPostgres ? /Database is up to date\./ : /^Applied: \d{4}_/);
+    const second = await cli('migrate');
+    expect(second).toMatchObject({ code: 0, out: 'Database is up to date.' });
+  });
+
+  it('employee:create makes an employee who can log in with that password', async () => {
+    const res = await cli('employee:create', '--email', 'boss@shop.test', '--name', 'Big Boss', '--password', 'boss long password', '--role', 'admin');
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/^Employee #\d+ created: boss@shop\.test \(Admin\)\.$/);
+    const row = await withDb((db) =>
+      db.selectFrom('employees').innerJoin('roles', 'roles.id', 'employees.role_id').select(['employees.name', 'employees.password_hash', 'roles.is_admin']).where('email', '=', 'boss@shop.test').executeTakeFirstOrThrow(),
+    );
+    expect(row).toMatchObject({ name: 'Big Boss', is_admin: true });
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    if (usingPostgres) {
+      // The same database through the web app: the password works.
+      const app = await buildApp(ctx.deps);
+      try {
+        expect((await submitLogin(app, { email: 'boss@shop.test', password: 'boss long password' })).statusCode).toBe(303);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+
+  it('role:create makes a role with permissions, usable by employee:create', async () => {
+    const res = await cli('role:create', '--name', 'Cashier', '--permissions', 'clients,invoices');
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/^Role #\d+ created: Cashier\.$/);
+    const admin = await cli('role:create', '--name', 'Deputy', '--admin');
+    expect(admin.code).toBe(0);
+    const roles = await withDb((db) => db.selectFrom('roles').select(['name', 'is_admin', 'permissions']).where('name', 'in', ['Cashier', 'Deputy']).orderBy('name').execute());
+    expect(roles.map((r) => ({ ...r, permissions: [...r.permissions].sort() }))).toEqual([
+      { name: 'Cashier', is_admin: false, permissions: ['clients', 'invoices'] },
+      { name: 'Deputy', is_admin: true, permissions: [] },
+    ]);
+    const e = await cli('employee:create', '--email', 'cash@shop.test', '--name', 'Cash', '--password', 'cash long password', '--role', 'cashier');
+    expect(e.code).toBe(0);
+    expect(e.out).toContain('(Cashier)');
+  });
+
+  it('refuses bad input with exit code 1, a message naming the option, and no change', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['employee:create', '--email', 'x@shop.test', '--name', 'X', '--password', 'long enough pw', '--role', 'wizard'], /--role: no role named "wizard"/],
+      [['employee:create', '--email', 'y@shop.test', '--name', 'Y', '--password', 'short', '--role', 'agent'], /--password: Use at least 10 characters\./],
+      [['employee:create', '--email', 'boss@shop.test', '--name', 'Dup', '--password', 'long enough pw', '--role', 'agent'], /--email: An employee with this email already exists\./],
+      [['role:create', '--name', 'Bad', '--permissions', 'clients,teleport'], /--permissions: unknown teleport/],
+      [['role:create', '--name', 'agent'], /--name: This name is already used\./],
+    ];
+    const count = () =>
+      withDb(async (db) => ({
+        employees: (await db.selectFrom('employees').select('id').execute()).length,
+        roles: (await db.selectFrom('roles').select('id').execute()).length,
+      }));
+    const before = await count();
+    for (const [argv, message] of cases) {
+      const res = await cli(...argv);
+      expect(res.code, argv.join(' ')).toBe(1);
+      expect(res.err, argv.join(' ')).toMatch(message);
+    }
+    expect(await count()).toEqual(before);
+  });
+
+  it('prints usage: exit 0 for help, 2 for an unknown command', async () => {
+    const help = await cli('help');
+    expect(help.code).toBe(0);
+    for (const c of ['migrate', 'employee:create', 'role:create', 'seed --demo']) expect(help.out).toContain(`parley ${c}`);
+    const unknown = await cli('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain('Usage:');
+  });
+});
