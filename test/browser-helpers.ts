@@ -83,6 +83,8 @@ export async function watchPage(page: Page): Promise<PageProblems> {
     const failure = req.failure()?.errorText ?? 'failed';
     // A live stream is cut when the page navigates away: expected.
     if (new URL(req.url()).pathname === '/events' && /ERR_ABORTED/.test(failure)) return;
+    // An htmx fragment request cut off by navigating away is cancelled, not failed.
+    if (/ERR_ABORTED/.test(failure) && req.headers()['hx-request'] === 'true') return;
     problems.failedRequests.push(`${req.method()} ${req.url()}: ${failure}`);
   });
   return problems;

@@ -69,6 +69,11 @@ export const crmEn = {
   'crm.pages': 'Pages',
   'crm.page': 'Page {n}',
   'validation.too_many_phones': 'Enter at most {max} phone numbers.',
+  'hovercard.label': 'Client card',
+  'hovercard.chats': 'Chats',
+  'hovercard.unknown': 'No client has this number.',
+  'hovercard.search_number': 'Find clients with this number',
+  'hovercard.others': '{n} other client(s) have this number too.',
 } as const;
 
 export const crmFr: Record<keyof typeof crmEn, string> = {
@@ -141,4 +146,9 @@ export const crmFr: Record<keyof typeof crmEn, string> = {
   'crm.pages': 'Pages',
   'crm.page': 'Page {n}',
   'validation.too_many_phones': 'Saisissez au plus {max} numéros.',
+  'hovercard.label': 'Fiche client',
+  'hovercard.chats': 'Chats',
+  'hovercard.unknown': 'Aucun client n’a ce numéro.',
+  'hovercard.search_number': 'Chercher les clients avec ce numéro',
+  'hovercard.others': '{n} autre(s) client(s) ont aussi ce numéro.',
 };

@@ -108,6 +108,20 @@ describe.skipIf(!chromiumAvailable)('the Chats page, live, for two employees', (
     }
   });
 
+  it('an over-long message is refused with the reason and stays in the composer', { timeout: 30_000 }, async () => {
+    const page = await loggedIn('first@shop.test', '/chats');
+    const { chatId } = await leadWrites(app.deps, channelId, 'Long Writer', 'Hi');
+    await page.click(`#chat-${chatId} a`);
+    const box = page.locator(`#composer-${chatId} textarea`);
+    await box.fill('x'.repeat(1001));
+    await expect(page.locator(`#composer-${chatId} [data-counter]`).innerText()).resolves.toContain('1001 / 1000');
+    await box.press('Enter');
+    await page.waitForSelector(`#composer-${chatId} .composer__error`);
+    await expect(page.locator(`#composer-${chatId} .composer__error`).innerText()).resolves.toContain('1001');
+    expect(await page.locator(`#composer-${chatId} textarea`).inputValue()).toHaveLength(1001);
+    expect(await page.locator(`#thread-messages-${chatId} [data-direction="out"]`).count()).toBe(0);
+  });
+
   it('a hostile message is shown as text under the real CSP', { timeout: 30_000 }, async () => {
     const page = await loggedIn('first@shop.test', '/chats');
     const { chatId } = await leadWrites(app.deps, channelId, '<img src=x onerror=alert(1)>', '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">');
