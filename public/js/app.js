@@ -52,12 +52,17 @@
     if (!fragment || !target) return;
     var searching = target.getAttribute && target.getAttribute('data-search') === '1';
     var children = fragment.children ? Array.prototype.slice.call(fragment.children) : [];
+    var intoThread = target.classList && target.classList.contains('thread__messages');
     children.forEach(function (child) {
       if (!child.id) return;
       var existing = document.getElementById(child.id);
       // An in-place replacement (hx-swap-oob="true") targets the element itself: leave it.
       if (existing === target) return;
       if (searching && !existing) child.remove();
+      // A message already in the thread is at least as fresh as this insert (its later
+      // changes come as in-place replacements): keep it where it is. A chat moved to the top
+      // of a list, on the contrary, replaces its old entry.
+      else if (existing && intoThread) child.remove();
       else if (existing) existing.remove();
     });
     var empty = target.querySelector && target.querySelector('.chat-list__empty');

@@ -17,6 +17,8 @@ export interface ChatChange {
   changedMessageIds?: number[];
   /** Re-render the header (archive state). */
   header?: boolean;
+  /** The chat itself changed (indicator, preview) though it did not move. */
+  item?: boolean;
 }
 
 /**
@@ -30,15 +32,15 @@ export async function publishChatChange(deps: Deps, tx: Tx, chatId: number, chan
   const chat = toChatView(row);
   const msgIds = [...(change.newMessageIds ?? []), ...(change.changedMessageIds ?? [])];
   const messages = msgIds.length ? await loadMessageViews(tx.db, chatId, msgIds) : [];
+  // Message-only changes (a status, a reaction, a downloaded file) leave the list item, the
+  // indicator and everyone's red dot as they were: skip rendering and recomputing those.
+  const chatLevel = Boolean(change.moved || change.header || change.item);
   for (const locale of LOCALES) {
     const h = chatHelpers(translator(locale));
     const parts: string[] = [];
     const target = chat.status === 'open' ? '#chat-list-open' : '#chat-list-archived';
-    parts.push(
-      change.moved
-        ? `<div hx-swap-oob="afterbegin:${target}">${renderPartial(deps.eta, '/chats/_chat_item', locale, { chat, h })}</div>`
-        : renderPartial(deps.eta, '/chats/_chat_item', locale, { chat, h, oob: true }),
-    );
+    if (change.moved) parts.push(`<div hx-swap-oob="afterbegin:${target}">${renderPartial(deps.eta, '/chats/_chat_item', locale, { chat, h })}</div>`);
+    else if (chatLevel) parts.push(renderPartial(deps.eta, '/chats/_chat_item', locale, { chat, h, oob: true }));
     const fresh = new Set(change.newMessageIds ?? []);
     const appended = messages.filter((m) => fresh.has(m.id));
     if (appended.length) {
@@ -52,9 +54,9 @@ export async function publishChatChange(deps: Deps, tx: Tx, chatId: number, chan
       parts.push(renderPartial(deps.eta, '/chats/_message', locale, { message, chatId, h, oob: true }));
     }
     if (change.header) parts.push(renderPartial(deps.eta, '/chats/_header', locale, { chat, h, oob: true }));
-    await deps.live.record(tx, { audience: 'channel', channelId: chat.channelId, name: 'ui', html: parts.join('\n'), locale });
+    if (parts.length) await deps.live.record(tx, { audience: 'channel', channelId: chat.channelId, name: 'ui', html: parts.join('\n'), locale });
   }
-  await publishRedDots(deps, tx, chat.channelId);
+  if (chatLevel) await publishRedDots(deps, tx, chat.channelId);
 }
 
 export async function publishRedDots(deps: Deps, tx: Tx, channelId: number): Promise<void> {

@@ -7,6 +7,20 @@ import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
 import { toChatView, type ChatView } from './chats.view.ts';
 
+/**
+ * The channels this request's employee may see, looked up once per request (the AuthContext
+ * is built per request): a page that lists chats and opens one asks once, not twice.
+ */
+const visibleForRequest = new WeakMap<AuthContext, Promise<number[]>>();
+export function channelsOf(deps: Deps, auth: AuthContext): Promise<number[]> {
+  let p = visibleForRequest.get(auth);
+  if (!p) {
+    p = visibleChannelIds(deps.db, auth.employeeId);
+    visibleForRequest.set(auth, p);
+  }
+  return p;
+}
+
 export const PAGE_SIZE = 30;
 export const THREAD_PAGE = 50;
 
@@ -22,7 +36,7 @@ export function cursorOf(at: Date, id: number): string {
 }
 
 export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; q?: string; after?: string }) {
-  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+  const channels = await channelsOf(deps, auth);
   const after = parseCursor(o.after);
   const rows = await repo.listChats(deps.db, channels, { status: o.status, q: o.q, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 });
   const hasMore = rows.length > PAGE_SIZE;
@@ -33,7 +47,7 @@ export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: '
 
 /** The chat if the employee may see it; otherwise a 404 (never a hint that it exists). */
 export async function getChatFor(deps: Deps, auth: AuthContext, chatId: number): Promise<ChatView> {
-  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+  const channels = await channelsOf(deps, auth);
   const row = await repo.findChatIn(deps.db, chatId, channels);
   if (!row) throw new NotFoundError();
   return toChatView(row);
@@ -57,7 +71,7 @@ export async function markRead(deps: Deps, auth: AuthContext, chatId: number): P
       .orderBy('id', 'desc')
       .limit(50)
       .execute();
-    await publishChatChange(deps, tx, chatId, { changedMessageIds: unreadIds.map((r) => r.id) });
+    await publishChatChange(deps, tx, chatId, { item: true, changedMessageIds: unreadIds.map((r) => r.id) });
     const upTo = before?.last_message_id;
     const adapter = deps.adapters.get(chat.channelKind);
     if (upTo && adapter?.capabilities.markSeen) {

@@ -195,7 +195,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       await tx.db.updateTable('messages').set({ deleted_at: e.timestamp }).where('id', '=', m.id).execute();
       // The chat list's preview must not keep showing what the person removed (§10.14).
       await tx.db.updateTable('chats').set({ preview_kind: 'deleted', preview_text: null }).where('id', '=', m.chat_id).where('last_message_id', '=', m.id).execute();
-      await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
+      await publishChatChange(deps, tx, m.chat_id, { item: true, changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }
     case 'status': {
