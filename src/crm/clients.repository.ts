@@ -24,26 +24,35 @@ const tailOf = (ref: string) => sql<string>`right(${sql.ref(ref)}, ${sql.lit(PHO
  * number — one of the client's phones is that number in any format (exact / trailing digits)
  * or contains those digits.
  */
+/**
+ * For phone-like search text: "one of this client's phones is that number in any format
+ * (exact, same trailing digits) or contains those digits". Null when the text has no digits.
+ * Shared by every list that searches by a client's phone.
+ */
+export function phoneSearchCondition(eb: ExpressionBuilder<any, any>, clientIdRef: string, q: string) {
+  const digits = phoneSearchDigits(q);
+  if (!digits) return null;
+  const keys = phoneMatchKeys(q);
+  return eb.exists(
+    eb
+      .selectFrom('client_phones as p')
+      .select(sql.lit(1).as('one'))
+      .whereRef('p.client_id', '=', clientIdRef)
+      .where((pb: ExpressionBuilder<any, any>) => {
+        const phoneOrs = [pb('p.normalized', 'like', containsPattern(digits))];
+        if (keys) phoneOrs.push(pb('p.normalized', '=', keys.normalized));
+        if (keys?.tail) phoneOrs.push(pb(tailOf('p.normalized'), '=', keys.tail));
+        return pb.or(phoneOrs);
+      }),
+  );
+}
+
 function clientMatches(eb: ExpressionBuilder<DB & { c: ClientsTable }, 'c'>, q: string) {
   const pattern = containsPattern(q);
   const ors = [eb('c.name', 'ilike', pattern), eb('c.email', 'ilike', pattern)];
-  const digits = phoneSearchDigits(q);
-  if (digits) {
-    const keys = phoneMatchKeys(q);
-    ors.push(
-      eb.exists(
-        eb
-          .selectFrom('client_phones as p')
-          .select(sql.lit(1).as('one'))
-          .whereRef('p.client_id', '=', 'c.id')
-          .where((pb) => {
-            const phoneOrs = [pb('p.normalized', 'like', containsPattern(digits))];
-            if (keys) phoneOrs.push(pb('p.normalized', '=', keys.normalized));
-            if (keys?.tail) phoneOrs.push(pb(tailOf('p.normalized'), '=', keys.tail));
-            return pb.or(phoneOrs);
-          }),
-      ),
-    );
+  const phone = phoneSearchCondition(eb, 'c.id', q);
+  if (phone) {
+    ors.push(phone);
   }
   return eb.or(ors);
 }

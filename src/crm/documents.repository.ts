@@ -1,7 +1,7 @@
 import { sql, type ExpressionBuilder, type Nullable } from 'kysely';
 import type { ClientsTable, DB, DocumentKind, DocumentsTable } from '../db/schema.ts';
 import { containsPattern, type Conn } from './common.ts';
-import { PHONE_TAIL_DIGITS, phoneMatchKeys, phoneSearchDigits } from './phone.ts';
+import { phoneSearchCondition } from './clients.repository.ts';
 
 export interface DocumentValues {
   number: string;
@@ -31,23 +31,9 @@ const DOC_COLUMNS = ['d.id', 'd.kind', 'd.number', 'd.client_id', 'd.status', 'd
 function documentMatches(eb: ExpressionBuilder<DB & { d: DocumentsTable } & { c: Nullable<ClientsTable> } & { ph: Nullable<{ raw: string; normalized: string }> }, 'd' | 'c' | 'ph'>, q: string) {
   const pattern = containsPattern(q);
   const ors = [eb('d.number', 'ilike', pattern), eb('c.name', 'ilike', pattern)];
-  const digits = phoneSearchDigits(q);
-  if (digits) {
-    const keys = phoneMatchKeys(q);
-    ors.push(
-      eb.exists(
-        eb
-          .selectFrom('client_phones as p')
-          .select(sql.lit(1).as('one'))
-          .whereRef('p.client_id', '=', 'd.client_id')
-          .where((pb) => {
-            const phoneOrs = [pb('p.normalized', 'like', containsPattern(digits))];
-            if (keys) phoneOrs.push(pb('p.normalized', '=', keys.normalized));
-            if (keys?.tail) phoneOrs.push(pb(sql<string>`right(p.normalized, ${sql.lit(PHONE_TAIL_DIGITS)})`, '=', keys.tail));
-            return pb.or(phoneOrs);
-          }),
-      ),
-    );
+  const phone = phoneSearchCondition(eb, 'd.client_id', q);
+  if (phone) {
+    ors.push(phone);
   }
   return eb.or(ors);
 }
