@@ -491,24 +491,11 @@ export async function listChannelsForSettings(db: Conn): Promise<ChannelListRow[
     list.push(a.name);
     names.set(a.channel_id, list);
   }
-  return channels.map((c) => ({
-    id: c.id,
-    kind: c.kind,
-    name: c.name,
-    externalId: c.external_id,
-    parentExternalId: c.parent_external_id,
-    state: c.state,
-    stateReason: c.state_reason,
-    accessAll: c.access_all,
-    accessNames: names.get(c.id) ?? [],
-    settings: (c.settings ?? {}) as ChannelSettings,
-  }));
+  return channels.map((c) => ({ ...channelSummary(c), accessNames: names.get(c.id) ?? [] }));
 }
 
-/** One channel for its settings page (never its credentials). */
-export async function channelForSettings(db: Conn, id: number) {
-  const c = await repo.findChannel(db, id);
-  if (!c) return null;
+/** What settings pages show of a channel: never its credentials. */
+function channelSummary(c: NonNullable<Awaited<ReturnType<typeof repo.findChannel>>>) {
   return {
     id: c.id,
     kind: c.kind,
@@ -518,8 +505,17 @@ export async function channelForSettings(db: Conn, id: number) {
     state: c.state,
     stateReason: c.state_reason,
     accessAll: c.access_all,
-    accessIds: await repo.listChannelAccess(db, id),
     settings: (c.settings ?? {}) as ChannelSettings,
+  };
+}
+
+/** One channel for its settings page (never its credentials). */
+export async function channelForSettings(db: Conn, id: number) {
+  const c = await repo.findChannel(db, id);
+  if (!c) return null;
+  return {
+    ...channelSummary(c),
+    accessIds: await repo.listChannelAccess(db, id),
   };
 }
 

@@ -247,7 +247,8 @@ const chatColumns = [
   'channels.kind as channel_kind', 'channels.name as channel_name',
 ] as const;
 
-function chatsQuery(db: Conn) {
+/** Chats with their contact, channel and archiver: the shape `toChatView` takes. */
+export function chatsQuery(db: Conn) {
   return db
     .selectFrom('chats')
     .innerJoin('contacts', 'contacts.id', 'chats.contact_id')

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { chatsQuery } from './chats.repository.ts';
 import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
 
@@ -47,18 +48,7 @@ export async function findClientsByName(db: Conn, name: string, limit: number) {
  */
 export async function listClientChats(db: Conn, clientId: number, channelIds: readonly number[], limit: number) {
   if (channelIds.length === 0) return [];
-  return db
-    .selectFrom('chats')
-    .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
-    .innerJoin('channels', 'channels.id', 'chats.channel_id')
-    .leftJoin('employees as archiver', 'archiver.id', 'chats.archived_by')
-    .select([
-      'chats.id', 'chats.channel_id', 'chats.contact_id', 'chats.client_id', 'chats.status', 'chats.indicator',
-      'chats.last_message_at', 'chats.last_inbound_at', 'chats.preview_kind', 'chats.preview_text', 'chats.archived_at',
-      'contacts.name as contact_name', 'contacts.username as contact_username', 'contacts.phone as contact_phone',
-      'contacts.profile_hidden as contact_hidden', 'contacts.avatar_key as contact_avatar_key',
-      'channels.kind as channel_kind', 'channels.name as channel_name', 'archiver.name as archived_by_name',
-    ])
+  return chatsQuery(db)
     .where('chats.client_id', '=', clientId)
     .where('chats.channel_id', 'in', channelIds)
     .orderBy('chats.last_message_at', 'desc')
