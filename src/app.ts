@@ -5,7 +5,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import type { Deps } from './deps.ts';
 import { can, type Access, type AuthContext } from './auth/permissions.ts';
-import { resolveSession } from './auth/auth.service.ts';
+import { resolveSession, type PageContext } from './auth/auth.service.ts';
 import { pickLocale, translator, type Locale, type Translate } from './platform/i18n/index.ts';
 import { securityHeaders } from './platform/security.ts';
 import { assetUrls } from './platform/assets.ts';
@@ -22,11 +22,9 @@ import { crmRoutes } from './crm/crm.routes.ts';
 import { homeRoutes } from './home.routes.ts';
 import { chatsRoutes } from './chats/chats.routes.ts';
 import { mediaRoutes } from './chats/media.routes.ts';
-import { redDotOf } from './chats/access.repository.ts';
 import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
 import { clientLinkRoutes } from './chats/client-link.routes.ts';
 import { hovercardRoutes } from './crm/hovercard.routes.ts';
-import { channelsNeedingReconnect } from './channels/settings.service.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -40,6 +38,8 @@ declare module 'fastify' {
     t: Translate;
     /** The token forms and htmx must send back on state changes. */
     csrfToken: string;
+    /** Full pages only: the red dot and the reconnect banner, read with the session. */
+    pageContext: PageContext | null;
   }
   interface FastifyReply {
     /** Render a template with the common view data (a page calls layout(); a partial does not). */
@@ -52,14 +52,7 @@ export const SESSION_COOKIE = 'parley_session';
 export const PRE_CSRF_COOKIE = 'parley_csrf';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** A hook may compute the side menu's red dot (chats feature); false until then. */
-export type RedDotFn = (auth: AuthContext) => Promise<boolean>;
-
-export interface AppOptions {
-  redDot?: RedDotFn;
-}
-
-export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     // Fastify's own request logs include URLs (which can carry tokens); app.ts logs its own.
@@ -70,7 +63,6 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
     forceCloseConnections: false,
   });
   const assets = assetUrls(join(deps.root, 'public'));
-  const redDot: RedDotFn = opts.redDot ?? ((auth) => redDotOf(deps.db, auth.employeeId));
 
   // Every route must say who may use it; a route without a declaration is a boot error.
   const routes: Array<{ method: string; url: string; access: Access }> = [];
@@ -98,12 +90,18 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
   app.decorateRequest('locale', 'en');
   app.decorateRequest('t', null as unknown as Translate);
   app.decorateRequest('csrfToken', '');
+  app.decorateRequest('pageContext', null);
 
   app.addHook('onRequest', async (req, reply) => {
     // Webhooks carry their own proof (a signature) and no cookies: skip the session work.
     if (req.url.startsWith('/static/') || req.url.startsWith('/webhooks/')) return;
     const token = req.cookies[SESSION_COOKIE];
-    req.auth = token ? await resolveSession(deps.db, token, deps.sessionPolicy) : null;
+    // A full page (not a fragment, not the live stream) also shows the red dot and, to admins,
+    // the reconnect banner: the session look-up brings them in the same round trip.
+    const page = req.method === 'GET' && !wantsFragment(req) && !req.url.startsWith('/events');
+    const session = token ? await resolveSession(deps.db, token, deps.sessionPolicy, { page }) : null;
+    req.auth = session?.auth ?? null;
+    req.pageContext = session?.page ?? null;
     if (token && !req.auth) reply.clearCookie(SESSION_COOKIE, { path: '/' });
     req.locale = pickLocale(req.auth?.locale, req.headers['accept-language']);
     req.t = translator(req.locale);
@@ -159,8 +157,9 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
             can: (p: string) => can(req.auth, p as Access),
           }
         : null,
-      redDot: Boolean((req as FastifyRequest & { redDot?: boolean }).redDot),
-      reconnectChannels: (req as FastifyRequest & { reconnectChannels?: unknown[] }).reconnectChannels ?? [],
+      // The red dot shows only to those whose role grants Chats.
+      redDot: Boolean(req.pageContext?.redDot && can(req.auth, 'chats')),
+      reconnectChannels: req.auth?.isAdmin ? req.pageContext?.reconnectChannels ?? [] : [],
       lastEventId: deps.live.lastEventId,
       path: req.url.split('?')[0] ?? '/',
       assets,
@@ -170,14 +169,6 @@ export async function buildApp(deps: Deps, opts: AppOptions = {}): Promise<Fasti
     if (status) this.code(status);
     this.header('Vary', 'HX-Request').type('text/html; charset=utf-8').send(html);
     return this;
-  });
-
-  // The red dot is part of every full page with the side menu; fragments don't need it.
-  app.addHook('preHandler', async (req) => {
-    if (!req.auth || req.method !== 'GET' || wantsFragment(req)) return;
-    if (can(req.auth, 'chats')) (req as FastifyRequest & { redDot?: boolean }).redDot = await redDot(req.auth);
-    // Admins see a banner on every page while a channel needs reconnecting (B3).
-    if (req.auth.isAdmin) (req as FastifyRequest & { reconnectChannels?: unknown[] }).reconnectChannels = await channelsNeedingReconnect(deps.db);
   });
 
   app.addHook('onResponse', async (req, reply) => {

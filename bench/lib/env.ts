@@ -14,8 +14,13 @@ export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Cached P4 seed (100k chats / 10M messages): regenerated only with --reseed or when stale. */
 export const SEED_DB = 'parley_bench';
-/** Scratch database: dropped and re-created (and migrated) by every scenario that needs one. */
-export const RUN_DB = 'parley_bench_run';
+/**
+ * Scratch database: dropped and re-created (and migrated) by every scenario that needs one.
+ * `BENCH_RUN_DB=parley_bench_run_x` lets two bench runs share a machine without dropping each
+ * other's data (the name must start with parley_bench).
+ */
+export const RUN_DB = process.env.BENCH_RUN_DB ?? 'parley_bench_run';
+if (!/^parley_bench_run[a-z0-9_]*$/.test(RUN_DB)) throw new Error(`BENCH_RUN_DB must match parley_bench_run[a-z0-9_]*, not ${RUN_DB}`);
 export const SECRET_KEY = 'bench-secret-key-0123456789abcdef0123456789abcdef';
 export const META_APP_SECRET = 'bench-meta-app-secret';
 /** Graph calls of a run with no emulator go nowhere (a closed local port), never to Meta. */
@@ -34,6 +39,17 @@ export function dbUrl(name: string): string {
   return u.toString();
 }
 
+/**
+ * How Parley's processes reach PostgreSQL: over TCP like the rest of the bench, or with
+ * `BENCH_PG_SOCKET=/var/run/postgresql` over the Unix socket (what a single-machine install
+ * would use: no loopback TCP stack on each query).
+ */
+export function parleyDbUrl(name: string): string {
+  const socket = process.env.BENCH_PG_SOCKET;
+  if (!socket) return dbUrl(name);
+  return `postgres://postgres@localhost/${name}?host=${encodeURIComponent(socket)}`;
+}
+
 /** Redis keys of one run: `parleybench:<pid>:<scenario>` (deleted when the scenario ends). */
 export function redisPrefix(scenario: string): string {
   return `parleybench:${process.pid}:${scenario}`;
@@ -45,7 +61,7 @@ export function parleyEnv(extra: Record<string, string | undefined> = {}): Recor
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
     NODE_ENV: 'production',
-    DATABASE_URL: dbUrl(RUN_DB),
+    DATABASE_URL: parleyDbUrl(RUN_DB),
     REDIS_URL,
     SECRET_KEY,
     META_APP_SECRET,

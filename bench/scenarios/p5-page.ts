@@ -44,7 +44,7 @@ export const pageScenario: Scenario = {
       await deleteRedisPrefix(prefix);
     }
 
-    const child = await startChild('bench/servers/parley.ts', { name: 'p5-parley-web', env: parleyEnv({ PROCESS_ROLES: 'web', BENCH_REDIS_PREFIX: prefix }) });
+    const child = await startChild('bench/servers/parley.ts', { name: 'p5-parley-web', env: parleyEnv({ PROCESS_ROLES: 'web', BENCH_REDIS_PREFIX: prefix, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }) });
     try {
       const headers = { Cookie: cookie, Accept: 'text/html,application/xhtml+xml', 'Accept-Language': 'en-GB,en;q=0.9', 'Accept-Encoding': 'gzip, deflate, br' };
       const pages = [

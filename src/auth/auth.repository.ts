@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
+import { redDotColumn, visibleChannelIdsColumn } from '../chats/access.repository.ts';
+import { channelsNeedingReconnectColumn, type listChannelsNeedingReconnect } from '../channels/channels.repository.ts';
 
 type Conn = Db | Tx['db'];
 
@@ -107,7 +109,12 @@ export async function insertSession(db: Conn, s: { idHash: string; employeeId: n
 }
 
 /** The session with its employee and role, in one query (runs on every request). */
-export async function findSessionContext(db: Conn, idHash: string) {
+/**
+ * Everything a request needs to know about its employee, in one round trip: the session, the
+ * employee and role, the channels they may use (Chats), and for full pages the red dot and, for
+ * admins, the channels needing reconnecting (the banner).
+ */
+export async function findSessionContext(db: Conn, idHash: string, o: { page: boolean }) {
   return db
     .selectFrom('sessions as s')
     .innerJoin('employees as e', 'e.id', 's.employee_id')
@@ -116,10 +123,15 @@ export async function findSessionContext(db: Conn, idHash: string) {
       's.id_hash', 's.csrf_token', 's.created_at', 's.last_seen_at', 's.expires_at',
       'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at',
       'r.id as role_id', 'r.name as role_name', 'r.is_admin', 'r.permissions',
+      visibleChannelIdsColumn(sql.ref('e.id')).as('channel_ids'),
+      (o.page ? redDotColumn(sql.ref('e.id')) : sql<boolean | null>`null`).as('red_dot'),
+      (o.page ? sql<ReconnectList | null>`case when r.is_admin then ${channelsNeedingReconnectColumn()} end` : sql<ReconnectList | null>`null`).as('reconnect'),
     ])
     .where('s.id_hash', '=', idHash)
     .executeTakeFirst();
 }
+
+type ReconnectList = Awaited<ReturnType<typeof listChannelsNeedingReconnect>>;
 
 export async function touchSession(db: Conn, idHash: string, at: Date) {
   await db.updateTable('sessions').set({ last_seen_at: at }).where('id_hash', '=', idHash).execute();

@@ -44,10 +44,25 @@ export async function createSession(db: Db | Tx['db'], employeeId: number, polic
   return { token, csrfToken };
 }
 
-/** Resolves a session cookie to its employee, or null when missing, expired, idle or disabled. */
-export async function resolveSession(db: Db, token: string, policy: SessionPolicy, now = new Date()): Promise<AuthContext | null> {
+/** What a full page shows around its content: the side menu's red dot and the admins' banner. */
+export interface PageContext {
+  redDot: boolean;
+  reconnectChannels: Array<{ id: number; kind: string; name: string; reason: string | null }>;
+}
+
+/**
+ * Resolves a session cookie to its employee, or null when missing, expired, idle or disabled.
+ * With `page`, the same round trip also brings the red dot and the reconnect banner.
+ */
+export async function resolveSession(
+  db: Db,
+  token: string,
+  policy: SessionPolicy,
+  o: { page?: boolean; now?: Date } = {},
+): Promise<{ auth: AuthContext; page: PageContext | null } | null> {
+  const now = o.now ?? new Date();
   const idHash = sha256(token);
-  const row = await repo.findSessionContext(db, idHash);
+  const row = await repo.findSessionContext(db, idHash, { page: Boolean(o.page) });
   if (!row) return null;
   const expired =
     row.expires_at.getTime() <= now.getTime() || now.getTime() - row.last_seen_at.getTime() > policy.idleMs || row.disabled_at !== null;
@@ -56,7 +71,7 @@ export async function resolveSession(db: Db, token: string, policy: SessionPolic
     return null;
   }
   if (now.getTime() - row.last_seen_at.getTime() > TOUCH_EVERY_MS) await repo.touchSession(db, idHash, now);
-  return {
+  const auth: AuthContext = {
     employeeId: row.employee_id,
     name: row.name,
     email: row.email,
@@ -67,7 +82,16 @@ export async function resolveSession(db: Db, token: string, policy: SessionPolic
     permissions: new Set(row.permissions),
     sessionHash: idHash,
     csrfToken: row.csrf_token,
+    channelIds: row.channel_ids,
   };
+  const page =
+    row.red_dot !== null
+      ? {
+          redDot: row.red_dot,
+          reconnectChannels: (row.reconnect ?? []).map((r) => ({ id: r.id, kind: r.kind, name: r.name, reason: r.state_reason })),
+        }
+      : null;
+  return { auth, page };
 }
 
 export function validateEmployeeInput(input: { name?: string; email?: string; password?: string }): { name: string; email: string; password: string } {

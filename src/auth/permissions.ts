@@ -27,6 +27,8 @@ export interface AuthContext {
   permissions: ReadonlySet<string>;
   sessionHash: string;
   csrfToken: string;
+  /** The channels this employee may use, read with the session (absent where built otherwise). */
+  channelIds?: readonly number[];
 }
 
 export function can(auth: AuthContext | null, access: Access): boolean {

@@ -91,7 +91,8 @@ export type SendPolicy =
   | { action: 'refuse'; reasonKey: MessageKey; closedAt?: Date };
 
 export interface SendPolicyInput {
-  channel: ChannelRuntime;
+  /** Only what a policy may depend on: a page can decide it without loading credentials. */
+  channel: Pick<ChannelRuntime, 'id' | 'kind' | 'settings'>;
   /** The lead's last message (windows are counted from it). */
   lastInboundAt: Date | null;
   now: Date;

@@ -1,3 +1,4 @@
+import { sql, type Expression } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
 import type { ChannelState } from '../db/schema.ts';
@@ -111,14 +112,16 @@ export async function findActiveEmployeesByEmails(db: Conn, emails: string[]) {
 }
 
 /** Channels an admin must reconnect (token revoked or expired, a permission missing). */
+/** The same list as a JSON column of another query (the session look-up selects it for admins). */
+export function channelsNeedingReconnectColumn() {
+  return sql<Array<{ id: number; kind: string; name: string; state_reason: string | null }>>`(
+    select coalesce(json_agg(json_build_object('id', c.id, 'kind', c.kind, 'name', c.name, 'state_reason', c.state_reason) order by c.name, c.id), '[]')
+    from channels c where c.state = 'needs_reconnect')`;
+}
+
 export async function listChannelsNeedingReconnect(db: Conn) {
-  return db
-    .selectFrom('channels')
-    .select(['id', 'kind', 'name', 'state_reason'])
-    .where('state', '=', 'needs_reconnect')
-    .orderBy('name')
-    .orderBy('id')
-    .execute();
+  const r = await sql<{ list: ReturnType<typeof channelsNeedingReconnectColumn> extends Expression<infer T> ? T : never }>`select ${channelsNeedingReconnectColumn()} as list`.execute(db);
+  return r.rows[0]?.list ?? [];
 }
 
 /** Channels living on one Facebook Page: the Page itself and the Instagram account linked to it. */

@@ -9,12 +9,28 @@ type Conn = Db | Tx['db'];
  * and the channel is open to all employees or lists this one. Every chat, message, media and
  * contact query joins through it.
  */
-export function channelVisibleTo(employeeId: number, channelIdColumn = 'channels.id'): Expression<SqlBool> {
+export function channelVisibleTo(employee: number | Expression<number>, channelIdColumn = 'channels.id'): Expression<SqlBool> {
   return sql<SqlBool>`exists (
     select 1 from employees ve join roles vr on vr.id = ve.role_id join channels vc on vc.id = ${sql.ref(channelIdColumn)}
-    where ve.id = ${employeeId} and ve.disabled_at is null
+    where ve.id = ${employee} and ve.disabled_at is null
       and (vr.is_admin or ('chats' = any(vr.permissions) and (vc.access_all
            or exists (select 1 from channel_access va where va.channel_id = vc.id and va.employee_id = ve.id)))))`;
+}
+
+/**
+ * The channels an employee may use and their red dot, as columns of another query: the session
+ * look-up selects them, so a page learns who the employee is, what they may see and whether the
+ * dot is on in one round trip.
+ */
+export function visibleChannelIdsColumn(employee: Expression<number>) {
+  return sql<number[]>`array(select channels.id from channels where ${channelVisibleTo(employee)} order by channels.id)`;
+}
+
+export function redDotColumn(employee: Expression<number>) {
+  return sql<boolean>`exists (
+      select 1 from chats ch
+      where ch.status = 'open' and ch.indicator <> 'none'
+        and ch.channel_id in (select channels.id from channels where ${channelVisibleTo(employee)}))`;
 }
 
 export async function visibleChannelIds(db: Conn, employeeId: number): Promise<number[]> {
@@ -59,11 +75,6 @@ export async function refreshRedDots(db: Conn, employeeIds: number[]): Promise<A
 
 /** The red dot computed now (page renders); live changes come from refreshRedDots. */
 export async function redDotOf(db: Conn, employeeId: number): Promise<boolean> {
-  const r = await sql<{ dot: boolean }>`
-    select exists (
-      select 1 from chats ch
-      where ch.status = 'open' and ch.indicator <> 'none'
-        and ch.channel_id in (select channels.id from channels where ${channelVisibleTo(employeeId)})
-    ) as dot`.execute(db);
+  const r = await sql<{ dot: boolean }>`select ${redDotColumn(sql<number>`${employeeId}`)} as dot`.execute(db);
   return Boolean(r.rows[0]?.dot);
 }

@@ -244,7 +244,7 @@ const chatColumns = [
   'chats.unread_count', 'chats.indicator', 'chats.lead_read_watermark',
   'contacts.external_id as contact_external_id', 'contacts.name as contact_name', 'contacts.username as contact_username',
   'contacts.phone as contact_phone', 'contacts.avatar_key as contact_avatar_key', 'contacts.profile_hidden as contact_hidden',
-  'channels.kind as channel_kind', 'channels.name as channel_name',
+  'channels.kind as channel_kind', 'channels.name as channel_name', 'channels.settings as channel_settings',
 ] as const;
 
 /** Chats with their contact, channel and archiver: the shape `toChatView` takes. */
@@ -301,13 +301,44 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
   return q.orderBy('chats.last_message_at', 'desc').orderBy('chats.id', 'desc').limit(o.limit).execute();
 }
 
-export async function listThread(db: Conn, chatId: number, o: { before?: { at: Date; id: number }; limit: number }) {
-  let q = db
+/**
+ * Messages with everything their view shows, in one statement: the sender's name, the
+ * attachments (as JSON), the chat's read mark and the last outbound message the lead has read
+ * (both uncorrelated: computed once per statement, not per row).
+ */
+function threadRows(db: Conn, chatId: number) {
+  return db
     .selectFrom('messages')
     .leftJoin('employees', 'employees.id', 'messages.sender_employee_id')
-    .selectAll('messages')
-    .select('employees.name as sender_name')
+    .select([
+      // Only what a message view shows: a thread page reads 51 rows of these.
+      'messages.id', 'messages.direction', 'messages.kind', 'messages.text', 'messages.status', 'messages.status_reason',
+      'messages.sort_at', 'messages.read_at', 'messages.deleted_at', 'messages.reactions', 'messages.meta',
+      'employees.name as sender_name',
+      sql<AttachmentJson[]>`(
+        select coalesce(json_agg(json_build_object('id', a.id, 'kind', a.kind, 'mime', a.mime, 'file_name', a.file_name,
+                 'size_bytes', a.size_bytes, 'status', a.status, 'storage_key', a.storage_key) order by a.id), '[]')
+        from attachments a where a.message_id = messages.id)`.as('attachment_list'),
+      sql<number | null>`(select c.read_up_to_message_id from chats c where c.id = ${chatId})`.as('chat_read_up_to'),
+      sql<number | null>`(${lastReadOutboundQuery(db, chatId)})`.as('last_read_outbound_id'),
+    ])
     .where('messages.chat_id', '=', chatId);
+}
+
+export interface AttachmentJson {
+  id: number;
+  kind: string;
+  mime: string | null;
+  file_name: string | null;
+  size_bytes: number | null;
+  status: string;
+  storage_key: string | null;
+}
+
+export type ThreadRow = Awaited<ReturnType<typeof listThread>>[number];
+
+export async function listThread(db: Conn, chatId: number, o: { before?: { at: Date; id: number }; limit: number }) {
+  let q = threadRows(db, chatId);
   if (o.before) {
     q = q.where(sql<boolean>`(messages.sort_at, messages.id) < (${o.before.at}::timestamptz, ${o.before.id}::bigint)`);
   }
@@ -315,19 +346,28 @@ export async function listThread(db: Conn, chatId: number, o: { before?: { at: D
   return rows.reverse();
 }
 
-export async function findMessageWithSender(db: Conn, id: number) {
-  return db
-    .selectFrom('messages')
-    .leftJoin('employees', 'employees.id', 'messages.sender_employee_id')
-    .selectAll('messages')
-    .select('employees.name as sender_name')
-    .where('messages.id', '=', id)
-    .executeTakeFirst();
+/** Some messages of one chat, in thread order (live updates render just these). */
+export async function listThreadMessages(db: Conn, chatId: number, ids: readonly number[]) {
+  if (ids.length === 0) return [];
+  return threadRows(db, chatId).where('messages.id', 'in', ids).orderBy('messages.sort_at').orderBy('messages.id').execute();
 }
 
-export async function listAttachments(db: Conn, messageIds: readonly number[]) {
-  if (messageIds.length === 0) return [];
-  return db.selectFrom('attachments').selectAll().where('message_id', 'in', messageIds).orderBy('id').execute();
+function lastReadOutboundQuery(db: Conn, chatId: number) {
+  return db
+    .selectFrom('messages as lr')
+    .select('lr.id')
+    .where('lr.chat_id', '=', chatId)
+    .where('lr.direction', '=', 'out')
+    .where('lr.status', '=', 'read')
+    .orderBy('lr.sort_at', 'desc')
+    .orderBy('lr.id', 'desc')
+    .limit(1);
+}
+
+/** The last outbound message the lead has read ("Read HH:MM" goes under it, E3). */
+export async function lastReadOutboundId(db: Conn, chatId: number): Promise<number | null> {
+  const r = await lastReadOutboundQuery(db, chatId).executeTakeFirst();
+  return r?.id ?? null;
 }
 
 /** An attachment, only if its chat's channel is visible to the employee (media downloads). */

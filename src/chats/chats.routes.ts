@@ -7,7 +7,7 @@ import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
 import * as chats from './chats.service.ts';
 import { loadThread } from './thread.ts';
-import { MAX_TEXT_LENGTH, checkText, policyFor, retryMessage, sendMessage, textLength, type OutgoingFile } from './send.service.ts';
+import { MAX_TEXT_LENGTH, checkText, retryMessage, sendMessage, textLength, type OutgoingFile } from './send.service.ts';
 import { chatHelpers, type ChatView } from './chats.view.ts';
 
 type Q = { status?: string; q?: string; after?: string; before?: string };
@@ -26,7 +26,7 @@ export function newIdempotencyKey(): string {
 /** The Chats page (C1–C8, D1–D2, E1–E2, I1–I3). */
 export function chatsRoutes(deps: Deps) {
   const composerData = async (chat: ChatView, extra: Record<string, unknown> = {}) => {
-    const policy = await policyFor(deps, { channel_id: chat.channelId, last_inbound_at: chat.lastInboundAt });
+    const policy = chats.policyOfChat(deps, chat);
     return { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null, ...extra };
   };
 

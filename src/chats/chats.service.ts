@@ -6,19 +6,30 @@ import { visibleChannelIds } from './access.repository.ts';
 import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
 import { toChatView, type ChatView } from './chats.view.ts';
+import type { SendPolicy } from '../channels/adapter.ts';
 
 /**
  * The channels this request's employee may see, looked up once per request (the AuthContext
  * is built per request): a page that lists chats and opens one asks once, not twice.
  */
-const visibleForRequest = new WeakMap<AuthContext, Promise<number[]>>();
-export function channelsOf(deps: Deps, auth: AuthContext): Promise<number[]> {
+const visibleForRequest = new WeakMap<AuthContext, Promise<readonly number[]>>();
+export function channelsOf(deps: Deps, auth: AuthContext): Promise<readonly number[]> {
+  // Requests get the list with their session (one round trip); others look it up once.
+  if (auth.channelIds) return Promise.resolve(auth.channelIds);
   let p = visibleForRequest.get(auth);
   if (!p) {
     p = visibleChannelIds(deps.db, auth.employeeId);
     visibleForRequest.set(auth, p);
   }
   return p;
+}
+
+/** The composer's send policy (H1–H4), decided from the chat as read for the page. */
+export function policyOfChat(deps: Pick<Deps, 'adapters'>, chat: ChatView, now = new Date()): SendPolicy {
+  const adapter = deps.adapters.get(chat.channelKind);
+  if (!adapter) return { action: 'refuse', reasonKey: 'chats.error.channel_unavailable' };
+  const channel = { id: chat.channelId, kind: chat.channelKind, settings: chat.channelSettings };
+  return adapter.sendPolicy({ channel, lastInboundAt: chat.lastInboundAt, now });
 }
 
 export const PAGE_SIZE = 30;

@@ -1,5 +1,6 @@
 import type { Translate } from '../platform/i18n/index.ts';
 import type { MessageKey } from '../platform/i18n/index.ts';
+import type { ChannelSettings } from '../channels/adapter.ts';
 
 /** Row → view model for the chat list item, header and details panel. */
 export interface ChatView {
@@ -14,6 +15,8 @@ export interface ChatView {
   avatarUrl: string | null;
   channelKind: string;
   channelName: string;
+  /** The channel's settings (the send policy depends on them). */
+  channelSettings: ChannelSettings;
   previewKind: string | null;
   previewText: string | null;
   lastMessageAt: Date;
@@ -38,6 +41,7 @@ export function toChatView(r: {
   contact_avatar_key: string | null;
   channel_kind: string;
   channel_name: string;
+  channel_settings: Record<string, unknown>;
   preview_kind: string | null;
   preview_text: string | null;
   last_message_at: Date;
@@ -59,6 +63,7 @@ export function toChatView(r: {
     avatarUrl: r.contact_avatar_key ? `/media/avatars/${r.contact_id}` : null,
     channelKind: r.channel_kind,
     channelName: r.channel_name,
+    channelSettings: r.channel_settings as ChannelSettings,
     previewKind: r.preview_kind,
     previewText: r.preview_text,
     lastMessageAt: r.last_message_at,

@@ -7,10 +7,10 @@ import { parseId } from '../crm/common.ts';
 import { clientExists } from '../crm/clients.repository.ts';
 import { KINDS } from '../crm/documents.kinds.ts';
 import { documentEditUrl } from '../crm/crm.view.ts';
-import { getChatFor } from './chats.service.ts';
+import { getChatFor, policyOfChat } from './chats.service.ts';
 import { chatHelpers } from './chats.view.ts';
 import { loadThread } from './thread.ts';
-import { MAX_TEXT_LENGTH, policyFor } from './send.service.ts';
+import { MAX_TEXT_LENGTH } from './send.service.ts';
 import { newIdempotencyKey } from './chats.routes.ts';
 import * as link from './client-link.service.ts';
 
@@ -58,7 +58,7 @@ export function clientLinkRoutes(deps: Deps) {
   const miniView = async (req: FastifyRequest, reply: FastifyReply, chatId: number) => {
     const chat = await getChatFor(deps, req.auth!, chatId);
     const thread = await loadThread(deps.db, chatId, { limit: MINI_THREAD });
-    const policy = await policyFor(deps, { channel_id: chat.channelId, last_inbound_at: chat.lastInboundAt });
+    const policy = policyOfChat(deps, chat);
     return reply.view('chats/_mini_chat', {
       chat,
       thread,

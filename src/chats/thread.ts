@@ -23,63 +23,35 @@ export interface MessageView {
   showReadAt: boolean;
 }
 
-type MessageRow = Awaited<ReturnType<typeof repo.listThread>>[number];
+/** Kept here for the ingest code that asks it; the SQL lives in the repository. */
+export const lastReadOutboundId = repo.lastReadOutboundId;
 
-async function toViews(db: Conn, chatId: number, rows: MessageRow[]): Promise<MessageView[]> {
-  const chat = await db.selectFrom('chats').select(['read_up_to_message_id']).where('id', '=', chatId).executeTakeFirst();
-  const atts = await repo.listAttachments(db, rows.map((r) => r.id));
-  const byMessage = new Map<number, AttachmentView[]>();
-  for (const a of atts) {
-    const list = byMessage.get(a.message_id) ?? [];
-    list.push(toAttachmentView(a));
-    byMessage.set(a.message_id, list);
-  }
-  const lastRead = await lastReadOutboundId(db, chatId);
+function toViews(rows: repo.ThreadRow[]): MessageView[] {
   return rows.map((r) => ({
     id: r.id,
     direction: r.direction,
     kind: r.kind,
     text: r.text,
-    status: uiStatus(r, chat?.read_up_to_message_id ?? null),
+    status: uiStatus(r, r.chat_read_up_to),
     statusReason: r.status_reason,
     senderName: r.sender_name,
     at: r.sort_at,
     readAt: r.read_at,
     deleted: r.deleted_at !== null,
     reactions: Object.values(r.reactions ?? {}),
-    attachments: byMessage.get(r.id) ?? [],
+    attachments: r.attachment_list.map(toAttachmentView),
     meta: r.meta ?? {},
-    showReadAt: r.id === lastRead,
+    showReadAt: r.id === r.last_read_outbound_id,
   }));
-}
-
-export async function lastReadOutboundId(db: Conn, chatId: number): Promise<number | null> {
-  const r = await db
-    .selectFrom('messages')
-    .select('id')
-    .where('chat_id', '=', chatId)
-    .where('direction', '=', 'out')
-    .where('status', '=', 'read')
-    .orderBy('sort_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return r?.id ?? null;
 }
 
 export async function loadThread(db: Conn, chatId: number, o: { before?: { at: Date; id: number }; limit: number }) {
   const rows = await repo.listThread(db, chatId, { ...o, limit: o.limit + 1 });
   const hasMore = rows.length > o.limit;
   const page = hasMore ? rows.slice(1) : rows;
-  return { messages: await toViews(db, chatId, page), hasMore };
+  return { messages: toViews(page), hasMore };
 }
 
 export async function loadMessageViews(db: Conn, chatId: number, ids: number[]): Promise<MessageView[]> {
-  const rows: MessageRow[] = [];
-  for (const id of ids) {
-    const r = await repo.findMessageWithSender(db, id);
-    if (r && r.chat_id === chatId) rows.push(r);
-  }
-  rows.sort((a, b) => a.sort_at.getTime() - b.sort_at.getTime() || a.id - b.id);
-  return toViews(db, chatId, rows);
+  return toViews(await repo.listThreadMessages(db, chatId, ids));
 }

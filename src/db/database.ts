@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { PreparingClient } from './prepared-client.ts';
+import { timestampParser } from './timestamp.ts';
 
 export type Db = Kysely<DB>;
 
@@ -20,6 +20,8 @@ export interface Database {
 pg.types.setTypeParser(20, (v) => Number(v));
 // DATE columns stay 'YYYY-MM-DD' strings: a calendar date has no time zone to shift it.
 pg.types.setTypeParser(1082, (v) => v);
+// timestamptz: a fast path for the usual text form, the driver's parser for the rest.
+pg.types.setTypeParser(1184, timestampParser(pg.types.getTypeParser(1184)));
 
 export interface DatabaseOptions {
   databaseUrl?: string | undefined;
@@ -38,6 +40,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   }
   const dir = opts.pgliteDir ?? 'memory://';
   if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
+  const { PGlite } = await import('@electric-sql/pglite');
   const lite = await PGlite.create(dir, { parsers: { 1082: (v: string) => v } });
   const db = new Kysely<DB>({ dialect: pgliteDialect(lite) });
   return {

@@ -2,8 +2,32 @@ import { Eta } from 'eta';
 import { join } from 'node:path';
 import { formatAmount, formatDateTime, type Locale, type Translate } from './i18n/index.ts';
 
+/**
+ * Eta resolves every `include` path anew (a JSON key, path joins, a containment check) on each
+ * render; a page with 30 list items does it 60 times. The answer only depends on the including
+ * file and the name, so it is remembered (the containment check still runs once per pair).
+ */
+class MemoEta extends Eta {
+  private readonly resolved = new Map<string, Map<string, string>>();
+  constructor(...args: ConstructorParameters<typeof Eta>) {
+    super(...args);
+    const resolve = this.resolvePath;
+    this.resolvePath = (template: string, options?: { filepath?: string }) => {
+      const from = options?.filepath ?? '';
+      let byName = this.resolved.get(from);
+      if (!byName) this.resolved.set(from, (byName = new Map()));
+      let path = byName.get(template);
+      if (path === undefined) {
+        path = resolve.call(this, template, options as never);
+        byName.set(template, path);
+      }
+      return path;
+    };
+  }
+}
+
 export function createEta(root: string, cache: boolean): Eta {
-  return new Eta({
+  return new MemoEta({
     views: join(root, 'views'),
     cache,
     autoEscape: true,

@@ -37,9 +37,30 @@ export function pickLocale(employeeLocale: string | null | undefined, acceptLang
   return 'en';
 }
 
-const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
-/** Cached formatters: building an Intl formatter per row is the slow part of a list page. */
+/**
+ * Formatted strings by (locale, style, minute): every style shows minutes at most, so a minute
+ * formats the same way all through, and a page of 30 chats from the same hour formats a handful
+ * of distinct values instead of 30 (Intl formatting is the costly part of a list render).
+ */
+const formatted = new Map<string, string>();
+const FORMATTED_MAX = 10_000;
+
 export function formatDateTime(locale: Locale, d: Date, style: 'datetime' | 'date' | 'time' = 'datetime'): string {
+  const ms = d.getTime();
+  if (!Number.isFinite(ms)) return '';
+  const memoKey = `${locale}|${style}|${Math.floor(ms / 60_000)}`;
+  const known = formatted.get(memoKey);
+  if (known !== undefined) return known;
+  if (formatted.size >= FORMATTED_MAX) formatted.clear();
+  const s = formatWith(locale, style, d);
+  formatted.set(memoKey, s);
+  return s;
+}
+
+/** Cached formatters: building an Intl formatter per row would be slower still. */
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+function formatWith(locale: Locale, style: 'datetime' | 'date' | 'time', d: Date): string {
   const k = `${locale}|${style}`;
   let f = dateTimeFormats.get(k);
   if (!f) {
