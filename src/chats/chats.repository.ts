@@ -277,6 +277,9 @@ export interface ListChatsOptions {
   limit: number;
 }
 
+/** Message text is searched from this many characters (trigram indexes need three). */
+export const MIN_TEXT_SEARCH = 3;
+
 export async function listChats(db: Conn, channelIds: readonly number[], o: ListChatsOptions) {
   if (channelIds.length === 0) return [];
   let q = chatsQuery(db).where('chats.status', '=', o.status).where('chats.channel_id', 'in', channelIds);
@@ -289,13 +292,27 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
   if (term) {
     const pattern = likePattern(term);
     const digits = term.replace(/\D/g, '');
+    // Each condition is a set of ids the trigram indexes (migrations/0003_search.ts) find
+    // without reading every row; the list then keeps its order and keyset paging. Message
+    // text is searched from three characters (a shorter term would read every message).
+    const contactIds = db
+      .selectFrom('contacts as sc')
+      .select('sc.id')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('sc.name', 'is not', null), eb('sc.name', 'ilike', pattern)]),
+          eb.and([eb('sc.username', 'is not', null), eb('sc.username', 'ilike', likePattern(term.replace(/^@/, '')))]),
+          ...(digits.length >= 3 ? [eb('sc.phone_normalized', 'like', likePattern(digits))] : []),
+        ]),
+      );
+    const messageChatIds = db
+      .selectFrom('messages as sm')
+      .select('sm.chat_id')
+      .where('sm.deleted_at', 'is', null)
+      .where('sm.text', 'is not', null)
+      .where('sm.text', 'ilike', pattern);
     q = q.where((eb) =>
-      eb.or([
-        eb('contacts.name', 'ilike', pattern),
-        eb('contacts.username', 'ilike', likePattern(term.replace(/^@/, ''))),
-        ...(digits.length >= 3 ? [eb('contacts.phone_normalized', 'like', likePattern(digits))] : []),
-        eb.exists(eb.selectFrom('messages as sm').select(sql`1`.as('one')).whereRef('sm.chat_id', '=', 'chats.id').where('sm.text', 'ilike', pattern).where('sm.deleted_at', 'is', null)),
-      ]),
+      eb.or([eb('chats.contact_id', 'in', contactIds), ...(term.length >= MIN_TEXT_SEARCH ? [eb('chats.id', 'in', messageChatIds)] : [])]),
     );
   }
   return q.orderBy('chats.last_message_at', 'desc').orderBy('chats.id', 'desc').limit(o.limit).execute();

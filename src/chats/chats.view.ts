@@ -1,6 +1,7 @@
 import type { Translate } from '../platform/i18n/index.ts';
 import type { MessageKey } from '../platform/i18n/index.ts';
 import type { ChannelSettings } from '../channels/adapter.ts';
+import { MIN_TEXT_SEARCH } from './chats.repository.ts';
 
 /** Row → view model for the chat list item, header and details panel. */
 export interface ChatView {
@@ -138,6 +139,7 @@ export function chatHelpers(t: Translate) {
   return {
     preview: (kind: string | null, text: string | null) => previewLabel(kind, text, t),
     bytes: formatBytes,
+    minTextSearch: MIN_TEXT_SEARCH,
     /** Parley's own reasons are stored as `i18n:<key>`; the platform's are shown as given. */
     reason: (r: string | null) => (r ? (r.startsWith('i18n:') ? t(r.slice(5) as MessageKey) : r) : ''),
   };

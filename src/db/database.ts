@@ -41,7 +41,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const dir = opts.pgliteDir ?? 'memory://';
   if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
   const { PGlite } = await import('@electric-sql/pglite');
-  const lite = await PGlite.create(dir, { parsers: { 1082: (v: string) => v } });
+  // Trigram search (migrations/0003_search.ts) comes from PGlite's contrib bundle.
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+  const lite = await PGlite.create(dir, { parsers: { 1082: (v: string) => v }, extensions: { pg_trgm } });
   const db = new Kysely<DB>({ dialect: pgliteDialect(lite) });
   return {
     db,

@@ -131,6 +131,25 @@ describe('chats core', () => {
     expect(byText.body).not.toContain('Secret Person');
   });
 
+  it('search: @username and phone digits; message text from three characters (with a hint below); unsent messages never match', async () => {
+    const { chatId } = await leadWrites(t.deps, channelId, 'Quentin Roux', 'ok', { contactUsername: 'qroux_repairs', contactPhone: '+33 6 98 76 54 32' });
+    const unsent = await leadWrites(t.deps, channelId, 'Ulysse Blanc', 'my secret battery code 4711');
+    await t.deps.db.updateTable('messages').set({ deleted_at: new Date() }).where('external_id', '=', unsent.externalId).execute();
+    const ids = (body: string) => [...body.matchAll(/data-chat-id="(\d+)"/g)].map((m) => Number(m[1]));
+
+    expect(ids((await as(t.app, agent).get('/chats?q=%40qroux')).body)).toContain(chatId);
+    expect(ids((await as(t.app, agent).get('/chats?q=987654')).body)).toContain(chatId);
+    // Two characters: names match at once, message text does not (and the page says why).
+    const short = await as(t.app, agent).get('/chats?q=ok');
+    expect(ids(short.body)).not.toContain(chatId);
+    expect(short.body).toContain('id="chat-search-hint"');
+    const fr = await as(t.app, agent).get('/chats?q=Qu', { 'accept-language': 'fr' });
+    expect(ids(fr.body)).toContain(chatId);
+    const long = await as(t.app, agent).get('/chats?q=battery');
+    expect(long.body).not.toContain('id="chat-search-hint"');
+    expect(ids(long.body)).not.toContain(unsent.chatId);
+  });
+
   it('without the Chats permission the page is forbidden', async () => {
     const e = await makeEmployee(t.deps, { role: 'Bookkeeper', permissions: ['invoices'] });
     const s = await login(t.app, e.email);
