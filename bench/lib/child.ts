@@ -1,11 +1,13 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, RESULTS_DIR } from './env.ts';
 
 /**
  * A server under test in its own process (so the load generator and the server do not share
- * an event loop), started with tsx, talking to the bench over IPC:
+ * an event loop), talking to the bench over IPC. Like production (`npm start` runs
+ * dist/server.js), it runs JavaScript compiled ahead of time by scripts/build.mjs, not tsx:
+ * tsx's loader thread alone adds ≈ 85 MB to a process's RSS.
  *   child → parent: { type: 'ready', port?, pid }
  *   parent → child: { id, cmd, args }   child → parent: { id, ok, result | error }
  * Its stdout/stderr (Parley's logs) go to bench/results/logs/<name>.log.
@@ -45,6 +47,19 @@ function hookExit() {
   }
 }
 
+const builds = new Map<string, string>();
+
+/** `bench/servers/x.ts` compiled (once per bench run) to bench/results/build/x.js. */
+function compiled(script: string): string {
+  let out = builds.get(script);
+  if (!out) {
+    out = join(RESULTS_DIR, 'build', script.replace(/^.*\//, '').replace(/\.ts$/, '.js'));
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), script, out], { cwd: ROOT, stdio: 'inherit' });
+    builds.set(script, out);
+  }
+  return out;
+}
+
 export async function startChild(
   script: string,
   opts: { name: string; env: Record<string, string>; exposeGc?: boolean; readyTimeoutMs?: number },
@@ -54,14 +69,10 @@ export async function startChild(
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${opts.name}.log`);
   const fd = openSync(logFile, 'w');
-  const proc = fork(join(ROOT, script), [], {
+  const proc = fork(compiled(script), [], {
     cwd: ROOT,
     env: opts.env,
-    execArgv: [
-      '--import',
-      'tsx',
-      ...(opts.exposeGc ? ['--expose-gc'] : []),
-    ],
+    execArgv: opts.exposeGc ? ['--expose-gc'] : [],
     stdio: ['ignore', fd, fd, 'ipc'],
   });
   closeSync(fd);

@@ -107,7 +107,7 @@ export const sseScenario: Scenario = {
       const per = steady.p50 / conns;
       ctx.log(`broadcast of a chat update (ui event, ~${dispatches.length} rounds) to ${conns.toLocaleString('en-US')} streams: median ${steady.p50.toFixed(2)} ms, max ${steady.max.toFixed(2)} ms of event loop (first ${dispatches[0]?.ms.toFixed(2)} ms); ${got.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} frames received`);
 
-      // How much of that is building the frame text, which hub.send() redoes for every stream.
+      // For comparison: building the frame text, which hub.send() does once per event (not per stream).
       const c = new pg.Client({ connectionString: dbUrl(RUN_DB) });
       await c.connect();
       const html = String((await c.query(`SELECT html FROM live_events WHERE name = 'ui' AND locale = 'en' ORDER BY id DESC LIMIT 1`)).rows[0]?.html ?? '');
@@ -118,7 +118,7 @@ export const sseScenario: Scenario = {
       for (let i = 0; i < 20_000; i++) frame();
       const frameUs = ((performance.now() - tf) / 20_000) * 1000;
       ctx.log(
-        `per stream: ${(per * 1000).toFixed(1)} µs of event loop, of which rebuilding the identical frame (${Buffer.byteLength(html)} B of HTML, ${html.split('\n').length} lines: split/map/join in hub.send()) ≈ ${frameUs.toFixed(1)} µs (timed here on the same text)`,
+        `per stream: ${(per * 1000).toFixed(1)} µs of event loop; building the frame (${Buffer.byteLength(html)} B of HTML, ${html.split('\n').length} lines), done once per event, ≈ ${frameUs.toFixed(1)} µs (timed here on the same text)`,
       );
 
       // Heartbeat: the interval between two ': hb' comments on the same stream.
@@ -140,12 +140,7 @@ export const sseScenario: Scenario = {
         { id: 'P7', what: 'heartbeat interval', value: pairs.length ? `${hb.toFixed(1)} s` : `n/a (HEARTBEAT_MS ${constant})`, target: '≤ 25 s', pass: pairs.length ? hb <= 25 : Number(constant) <= 25_000 },
       ];
       const notes: string[] = [];
-      if (frameUs > per * 1000 * 0.3) {
-        notes.push(
-          `LiveHub.send() formats the SSE frame (body.split('\\n').map(…).join) once per connection; for this ${Buffer.byteLength(html)}-byte fragment that is ≈ ${frameUs.toFixed(1)} µs of the ${(per * 1000).toFixed(1)} µs spent per stream. Formatting once per event would leave ≈ ${((per * 1000 - frameUs) * 10).toFixed(0)} ms per broadcast to 10k.`,
-        );
-      }
-      notes.push(`The process baseline (${mb(base.rss)} RSS with ${warm} streams) is mostly code, not streams: the app's module graph transpiled and loaded by tsx (npm start = tsx src/server.ts), before any connection.`);
+      notes.push(`The process baseline (${mb(base.rss)} RSS with ${warm} streams) is mostly code and V8's reserved heap, not streams: Node itself, the app compiled ahead of time (as npm start runs dist/server.js, no tsx) and its npm packages.`);
       if (got !== expected) notes.push(`${expected - got} broadcast frames did not arrive`);
       return { checks, figures: { n, warm, base, after: m1, rssPerConn: rssPer, heapPerConn: heapPer, dispatches, broadcast: steady, at10k, heartbeatS: hb, openMs, frameBuildUs: frameUs, uiHtmlBytes: Buffer.byteLength(html) }, notes };
     } finally {

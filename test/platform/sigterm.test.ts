@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,20 +9,20 @@ import { encodeForm, until } from './support.ts';
 import { SseStream } from './sse.ts';
 
 /**
- * R5: the real server process (`tsx src/server.ts`, the command `npm start` runs) gets SIGTERM
+ * R5: the real server process (`node dist/server.js`, built by scripts/build.mjs: what
+ * `npm start` runs) gets SIGTERM
  * while a request is in flight and a live stream is open: the request completes, the stream is
  * ended (the browser reconnects elsewhere and replays), and the process exits 0 within 10 s.
  * Always embedded (a temporary DATA_DIR), so it runs the same in both CI modes.
  *
- * The tsx binary is spawned directly, not through `npx`/`npm start`: npm runs scripts through
- * `sh -c`, which does not pass SIGTERM on, so `npx tsx …` or `npm start` as the signalled
- * process would orphan the server instead of stopping it (run `tsx src/server.ts` or
- * `node --import tsx src/server.ts` as the container's command).
+ * Node is spawned directly, not through `npm start`: npm runs scripts through `sh -c`, which
+ * does not pass SIGTERM on unless the script `exec`s (ours do), so a container should run
+ * `node dist/server.js` itself after `npm run build`.
  */
 const dataDir = tempDir('parley-sigterm-');
 let child: ChildProcess | undefined;
 afterAll(() => {
-  // The whole process group (tsx and the node process it runs), should the test have failed.
+  // The whole process group, should the test have failed.
   if (child?.pid && child.exitCode === null && child.signalCode === null) {
     try {
       process.kill(-child.pid, 'SIGKILL');
@@ -45,7 +45,8 @@ function startServer(): { proc: ChildProcess; logs: LogLine[]; raw: string[] } {
     if (v !== undefined && !['DATABASE_URL', 'REDIS_URL', 'SECRET_KEY', 'NODE_OPTIONS'].includes(k)) env[k] = v;
   }
   Object.assign(env, { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', PROCESS_ROLES: 'web,worker' });
-  const proc = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join('src', 'server.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'ignore' });
+  const proc = spawn(process.execPath, [join('dist', 'server.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const logs: LogLine[] = [];
   const raw: string[] = [];
   let buf = '';
