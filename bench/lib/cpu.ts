@@ -38,9 +38,9 @@ export class CpuMeter {
 
   constructor(private readonly groups: Record<string, () => number[]>) {}
 
-  static standard(servers: Record<string, number>): CpuMeter {
+  static standard(servers: Record<string, number | number[]>): CpuMeter {
     return new CpuMeter({
-      ...Object.fromEntries(Object.entries(servers).map(([k, pid]) => [k, () => [pid]])),
+      ...Object.fromEntries(Object.entries(servers).map(([k, pid]) => [k, () => (Array.isArray(pid) ? pid : [pid])])),
       postgres: () => pidsNamed('postgres'),
       redis: () => pidsNamed('redis-server'),
       bench: () => [process.pid],

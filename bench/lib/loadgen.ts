@@ -19,6 +19,8 @@ import { Samples, type LatencySummary } from './stats.ts';
 export interface LoadSpec {
   host?: string;
   port: number;
+  /** Several servers (web processes behind a load balancer): connection i goes to ports[i % n]. */
+  ports?: number[];
   connections: number;
   durationMs: number;
   /** Requests per second (open loop). */
@@ -268,7 +270,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   };
 
   const conns: Conn[] = [];
-  for (let i = 0; i < spec.connections; i++) conns.push(new Conn(host, spec.port, onDone, onFail));
+  const ports = spec.ports?.length ? spec.ports : [spec.port];
+  for (let i = 0; i < spec.connections; i++) conns.push(new Conn(host, ports[i % ports.length]!, onDone, onFail));
   await Promise.all(conns.map((c) => c.connected));
 
   const start = performance.now();

@@ -142,6 +142,8 @@ export const outboundScenario: Scenario = {
         let done = 0;
         let failed = 0;
         const deadline = t0 + phase.maxS * 1000;
+        // BENCH_PROFILE=1: a CPU profile of the worker over the capacity phase.
+        const profiling = phase.name === 'B alone' && process.env.BENCH_PROFILE ? started[0]!.call('profileStart') : undefined;
         while (performance.now() < deadline) {
           const r = await deps.db
             .selectFrom('messages')
@@ -155,6 +157,10 @@ export const outboundScenario: Scenario = {
           await sleep(100);
         }
         const drainS = (performance.now() - t0) / 1000;
+        if (profiling) {
+          await profiling;
+          ctx.log(`profile: ${await started[0]!.call<string>('profileStop', { name: 'p8-worker' })}`);
+        }
         const c = cpu.end();
         const pgActivity = await activity.stop();
         await Promise.all(started.map((w) => w.stop()));
