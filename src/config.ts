@@ -16,6 +16,8 @@ export interface Config {
   /** 32 bytes derived from SECRET_KEY; encrypts secrets at rest and signs nothing else. */
   readonly secretKey: Buffer;
   readonly processRoles: readonly ProcessRole[];
+  /** Web processes `npm start` runs (node:cluster, sharing the port); 1 = this process only. */
+  readonly webConcurrency: number;
   readonly meta: {
     readonly graphUrl: string;
     readonly graphVersion: string;
@@ -95,6 +97,15 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('PROCESS_ROLES=worker alone needs REDIS_URL: without Redis, jobs run inside the web process.');
   }
 
+  // Node serves requests on one core: a machine with several runs one web process per core.
+  const concurrencyRaw = str('WEB_CONCURRENCY') ?? '1';
+  const webConcurrency = Number(concurrencyRaw);
+  if (!Number.isInteger(webConcurrency) || webConcurrency < 1 || webConcurrency > 64) {
+    problems.push(`WEB_CONCURRENCY must be a whole number from 1 to 64 (got "${concurrencyRaw}").`);
+  } else if (webConcurrency > 1 && (!databaseUrl || !redisUrl)) {
+    problems.push('WEB_CONCURRENCY above 1 needs DATABASE_URL and REDIS_URL: the embedded database belongs to one process, and live updates cross processes through Redis.');
+  }
+
   const graphUrl = (str('META_GRAPH_URL') ?? 'https://graph.facebook.com').replace(/\/+$/, '');
   parseUrl(graphUrl, 'META_GRAPH_URL', ['http:', 'https:'], problems);
   const graphVersion = str('META_GRAPH_VERSION') ?? 'v23.0';
@@ -135,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolSize,
     secretKey,
     processRoles: Object.freeze(processRoles),
+    webConcurrency,
     meta: Object.freeze({
       graphUrl,
       graphVersion,

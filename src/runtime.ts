@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
+import { createLogger } from './platform/logger.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { buildApp } from './app.ts';
 import { createDeps, registryList, type Deps } from './deps.ts';
@@ -92,6 +94,44 @@ export function exitOnSignals(running: Running) {
         process.exit(1);
       },
     );
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+}
+
+/**
+ * WEB_CONCURRENCY=N: this process only supervises N copies of itself (node:cluster), which share
+ * the listening port; each runs the configured roles. A copy that dies is replaced; SIGTERM is
+ * passed to every copy, and this process exits once they all have (within the same 10 s).
+ */
+export function superviseCopies(config: Config) {
+  const logger = createLogger(config.logLevel);
+  let stopping = false;
+  let failed = false;
+  const live = () => Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead());
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (code !== 0) failed = true;
+      if (live().length === 0) process.exit(failed ? 1 : 0);
+      return;
+    }
+    logger.error({ pid: worker.process.pid, code, signal }, 'web process died; starting another');
+    // A short pause keeps a process that dies at boot from being restarted in a tight loop.
+    setTimeout(() => {
+      if (!stopping) cluster.fork();
+    }, 1000).unref();
+  });
+  for (let i = 0; i < config.webConcurrency; i++) cluster.fork();
+  logger.info({ processes: config.webConcurrency, roles: config.processRoles }, 'Parley is starting its processes');
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => process.exit(1), SHUTDOWN_BUDGET_MS + 500).unref();
+    const running = live();
+    if (running.length === 0) process.exit(0);
+    for (const w of running) w?.process.kill('SIGTERM');
   };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
