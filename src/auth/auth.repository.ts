@@ -60,16 +60,30 @@ export async function setEmployeeLocale(db: Conn, id: number, locale: string | n
   await db.updateTable('employees').set({ locale }).where('id', '=', id).execute();
 }
 
-export async function countActiveAdmins(db: Conn, exceptEmployeeId?: number): Promise<number> {
+/** Active administrators, leaving out one employee or every holder of one role. */
+export async function countActiveAdmins(db: Conn, except: { employeeId?: number; roleId?: number } = {}): Promise<number> {
   let q = db
     .selectFrom('employees as e')
     .innerJoin('roles as r', 'r.id', 'e.role_id')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('r.is_admin', '=', true)
     .where('e.disabled_at', 'is', null);
-  if (exceptEmployeeId !== undefined) q = q.where('e.id', '<>', exceptEmployeeId);
+  if (except.employeeId !== undefined) q = q.where('e.id', '<>', except.employeeId);
+  if (except.roleId !== undefined) q = q.where('r.id', '<>', except.roleId);
   const r = await q.executeTakeFirstOrThrow();
   return Number(r.n);
+}
+
+/** Arbitrary constant naming the lock below ('PARLEY_ADMINS' as a number). */
+const ADMIN_CHANGES_LOCK = 0x50_41_44_4d;
+
+/**
+ * Serializes the transactions that could remove the last administrator (disabling, changing a
+ * role, taking the admin flag off a role): without it, two admins demoting each other at the
+ * same moment would each still see the other and leave none. Held until commit.
+ */
+export async function lockAdminChanges(db: Conn): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${ADMIN_CHANGES_LOCK})`.execute(db);
 }
 
 // Roles

@@ -40,11 +40,12 @@ export async function createEmployee(ctx: Ctx, input: { name?: string; email?: s
 export async function setDisabled(ctx: Ctx, actorId: number, employeeId: number, disabled: boolean) {
   if (disabled && actorId === employeeId) throw new ValidationError({ employee: 'validation.self_disable' });
   await inTransaction(ctx.db, ctx.logger, async (tx) => {
+    if (disabled) await repo.lockAdminChanges(tx.db);
     const e = await repo.findEmployee(tx.db, employeeId);
     if (!e) throw new ValidationError({ employee: 'validation.required' });
     if (disabled) {
       const role = await repo.findRole(tx.db, e.role_id);
-      if (role?.is_admin && (await repo.countActiveAdmins(tx.db, employeeId)) === 0) {
+      if (role?.is_admin && (await repo.countActiveAdmins(tx.db, { employeeId })) === 0) {
         throw new ValidationError({ employee: 'validation.last_admin' });
       }
       await repo.deleteEmployeeSessions(tx.db, employeeId);
@@ -57,11 +58,12 @@ export async function setDisabled(ctx: Ctx, actorId: number, employeeId: number,
 export async function changeRole(ctx: Ctx, employeeId: number, roleIdRaw: string | number | undefined) {
   const roleId = Number(roleIdRaw);
   await inTransaction(ctx.db, ctx.logger, async (tx) => {
+    await repo.lockAdminChanges(tx.db);
     const role = Number.isInteger(roleId) ? await repo.findRole(tx.db, roleId) : undefined;
     if (!role) throw new ValidationError({ roleId: 'validation.unknown_role' });
     const e = await repo.findEmployee(tx.db, employeeId);
     if (!e) throw new ValidationError({ employee: 'validation.required' });
-    if (!role.is_admin && !e.disabled_at && (await repo.countActiveAdmins(tx.db, employeeId)) === 0) {
+    if (!role.is_admin && !e.disabled_at && (await repo.countActiveAdmins(tx.db, { employeeId })) === 0) {
       throw new ValidationError({ roleId: 'validation.last_admin' });
     }
     await repo.setEmployeeRole(tx.db, employeeId, role.id);
@@ -89,22 +91,14 @@ export async function createRole(ctx: Ctx, input: Parameters<typeof parseRoleInp
 export async function updateRole(ctx: Ctx, roleId: number, input: Parameters<typeof parseRoleInput>[0]) {
   const r = parseRoleInput(input);
   await inTransaction(ctx.db, ctx.logger, async (tx) => {
+    await repo.lockAdminChanges(tx.db);
     const role = await repo.findRole(tx.db, roleId);
     if (!role) throw new ValidationError({ name: 'validation.required' });
     const clash = await repo.findRoleByName(tx.db, r.name);
     if (clash && clash.id !== roleId) throw new ValidationError({ name: 'validation.name_taken' });
     if (role.is_admin && !r.isAdmin) {
       // Removing the admin flag must leave some other active admin.
-      const admins = await tx.db
-        .selectFrom('employees as e')
-        .innerJoin('roles as r', 'r.id', 'e.role_id')
-        .select('e.id')
-        .where('r.is_admin', '=', true)
-        .where('r.id', '<>', roleId)
-        .where('e.disabled_at', 'is', null)
-        .limit(1)
-        .execute();
-      if (admins.length === 0) throw new ValidationError({ is_admin: 'validation.last_admin' });
+      if ((await repo.countActiveAdmins(tx.db, { roleId })) === 0) throw new ValidationError({ is_admin: 'validation.last_admin' });
     }
     await repo.updateRole(tx.db, roleId, r);
     await accessChanged(ctx, tx);

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
 import { getAs, postAs, submitLogin, textOf } from '../platform/support.ts';
+import { changeRole } from '../../src/auth/settings.service.ts';
+import { countActiveAdmins } from '../../src/auth/auth.repository.ts';
 
 /** Settings › Employees, Settings › Roles and My profile (A1, A2, i18n). */
 let t: TestApp;
@@ -124,6 +126,26 @@ describe('Settings › Employees', () => {
     expect((await postAs(t.app, secondSession, `/settings/employees/${owner.id}/role`, { role_id: String(roleIds.admin) })).statusCode).toBe(303);
     expect((await postAs(t.app, admin, `/settings/employees/${second.id}/disable`)).statusCode).toBe(303);
     expect((await postAs(t.app, admin, `/settings/employees/${owner.id}/role`, { role_id: String(roleIds.agent) })).statusCode).toBe(422);
+  });
+});
+
+describe('the last administrator under concurrency', () => {
+  it('two admins demoting each other at the same moment leave one admin, never none', async () => {
+    const ctx = { db: t.deps.db, logger: t.deps.logger, live: t.deps.live };
+    const adminRole = (await role('Admin'))!;
+    const agentRole = (await role('Agent'))!;
+    // Only these two are active admins for the race.
+    const others = await t.deps.db.selectFrom('employees').select('id').where('role_id', '=', adminRole.id).execute();
+    for (const o of others) await t.deps.db.updateTable('employees').set({ role_id: agentRole.id }).where('id', '=', o.id).execute();
+    const x = await makeEmployee(t.deps, { role: 'Admin', email: 'race-x@shop.test' });
+    const y = await makeEmployee(t.deps, { role: 'Admin', email: 'race-y@shop.test' });
+    for (let round = 0; round < 5; round++) {
+      const outcomes = await Promise.allSettled([changeRole(ctx, x.id, agentRole.id), changeRole(ctx, y.id, agentRole.id)]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect(await countActiveAdmins(t.deps.db)).toBe(1);
+      for (const id of [x.id, y.id]) await t.deps.db.updateTable('employees').set({ role_id: adminRole.id }).where('id', '=', id).execute();
+    }
+    for (const o of others) await t.deps.db.updateTable('employees').set({ role_id: adminRole.id }).where('id', '=', o.id).execute();
   });
 });
 
