@@ -11,7 +11,26 @@ import { translator } from './platform/i18n/index.ts';
 import { seedDemo, SeedRefusedError } from './crm/seed.ts';
 import { accessFromEmails, connectWithToken, describeError, formatChannelList } from './channels/settings.service.ts';
 
-type Command = { usage: string; run(deps: Deps, args: string[]): Promise<void> };
+type Command = { usage: string; run(deps: Deps, args: string[], io: CliIo): Promise<void> };
+
+export interface CliIo {
+  /** Where `--token -` and `--password -` read the secret (process.stdin by default). */
+  stdin: NodeJS.ReadableStream;
+}
+
+/**
+ * A secret given as `-` is read from standard input (`pass show shop/page | parley channel:add
+ * … --token -`), so it stays out of the shell history and the process list. Its first line,
+ * without the line break, is the secret.
+ */
+async function secretArg(value: string | undefined, flag: string, io: CliIo): Promise<string | undefined> {
+  if (value !== '-') return value;
+  let text = '';
+  for await (const chunk of io.stdin) text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+  const line = text.split(/\r?\n/, 1)[0] ?? '';
+  if (!line) fail(`${flag} -: nothing was read from standard input.`);
+  return line;
+}
 
 const t = translator('en');
 
@@ -35,9 +54,10 @@ const commands: Record<string, Command> = {
     },
   },
   'employee:create': {
-    usage: 'parley employee:create --email EMAIL --name NAME --password PASSWORD --role admin|agent|ROLE',
-    async run(deps, argv) {
+    usage: 'parley employee:create --email EMAIL --name NAME --password PASSWORD|- --role admin|agent|ROLE',
+    async run(deps, argv, io) {
       const { values } = parseArgs({ args: argv, options: { email: { type: 'string' }, name: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' } } });
+      values.password = await secretArg(values.password, '--password', io);
       const role = await findRoleByName(deps.db, values.role ?? '');
       if (!role) fail(`--role: no role named "${values.role ?? ''}" (the defaults are admin and agent; see role:create).`);
       const id = await createEmployee({ db: deps.db, logger: deps.logger, live: deps.live }, { ...values, roleId: role.id });
@@ -56,9 +76,10 @@ const commands: Record<string, Command> = {
     },
   },
   'channel:add': {
-    usage: 'parley channel:add --kind messenger|instagram --page-id ID --token TOKEN --name NAME [--access all|EMAIL,EMAIL]',
-    async run(deps, argv) {
+    usage: 'parley channel:add --kind messenger|instagram --page-id ID --token TOKEN|- --name NAME [--access all|EMAIL,EMAIL]',
+    async run(deps, argv, io) {
       const { values } = parseArgs({ args: argv, options: { kind: { type: 'string' }, 'page-id': { type: 'string' }, token: { type: 'string' }, name: { type: 'string' }, access: { type: 'string' } } });
+      values.token = await secretArg(values.token, '--token', io);
       const resolved = await accessFromEmails(deps.db, values.access);
       if ('unknown' in resolved) fail(`--access: no active employee with the email ${resolved.unknown.join(', ')} (use "all" or employees' emails, comma-separated).`);
       try {
@@ -87,7 +108,7 @@ const commands: Record<string, Command> = {
   },
 };
 
-export async function runCli(argv: string[]): Promise<number> {
+export async function runCli(argv: string[], io: CliIo = { stdin: process.stdin }): Promise<number> {
   const [name, ...rest] = argv;
   const command = name ? commands[name] : undefined;
   if (!command) {
@@ -96,7 +117,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const deps = await createDeps(loadConfigOrExit(), { migrate: name !== 'migrate' });
   try {
-    await command.run(deps, rest);
+    await command.run(deps, rest, io);
     return 0;
   } catch (err) {
     if (err instanceof ValidationError) console.error(explain(err));

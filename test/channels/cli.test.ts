@@ -1,6 +1,7 @@
 // `parley channel:add` and `parley channel:list` (issue 5 item 8), run through runCli against
 // the emulator and the test database (a cloned PostgreSQL database, or a PGlite directory).
 import { rmSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { runCli } from '../../src/cli.ts';
@@ -82,13 +83,16 @@ describe('parley channel:add / channel:list', () => {
     expect(printed(err)).toContain('--page-id: Enter the numeric id (digits only).');
     expect(printed(err)).toContain('--token: This field is required.');
     expect(printed(err)).not.toContain('EAAbogus');
+    expect(await runCli(['channel:add', '--kind', 'messenger', '--page-id', PAGE, '--token', '-', '--name', 'CLI Page'], { stdin: Readable.from([]) })).toBe(1);
+    expect(printed(err)).toContain('--token -: nothing was read from standard input.');
   });
 
   it('connects a Page with an access list and an Instagram account for everyone', async () => {
     const before = emu.calls({ method: 'POST', pathIncludes: '/subscribed_apps' }).length;
     expect(await runCli(['channel:add', '--kind', 'messenger', '--page-id', PAGE, '--token', TOKEN, '--name', 'CLI Page', '--access', 'ANA@shop.test'])).toBe(0);
     expect(printed(out)).toMatch(/Channel #\d+ connected: messenger 104455667788990/);
-    expect(await runCli(['channel:add', '--kind', 'instagram', '--page-id', IG, '--token', TOKEN, '--name', 'CLI Insta', '--access', 'all'])).toBe(0);
+    // `--token -` reads the token from standard input (out of the shell history).
+    expect(await runCli(['channel:add', '--kind', 'instagram', '--page-id', IG, '--token', '-', '--name', 'CLI Insta', '--access', 'all'], { stdin: Readable.from([`${TOKEN}\n`]) })).toBe(0);
     const calls = emu.calls({ method: 'POST', pathIncludes: '/subscribed_apps' }).slice(before);
     expect(calls.map((c) => [c.path, c.token, c.status])).toEqual([
       [`/${PAGE}/subscribed_apps`, TOKEN, 200],
@@ -127,7 +131,7 @@ describe('parley channel:add / channel:list', () => {
 
   it('the usage lists both commands', async () => {
     expect(await runCli(['help'])).toBe(0);
-    expect(printed(out)).toContain('parley channel:add --kind messenger|instagram --page-id ID --token TOKEN --name NAME [--access all|EMAIL,EMAIL]');
+    expect(printed(out)).toContain('parley channel:add --kind messenger|instagram --page-id ID --token TOKEN|- --name NAME [--access all|EMAIL,EMAIL]');
     expect(printed(out)).toContain('parley channel:list');
   });
 });
