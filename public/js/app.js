@@ -38,7 +38,11 @@
       if (!spec) return;
       var colon = spec.indexOf(':');
       var selector = spec === 'true' || colon < 0 ? '#' + el.id : spec.slice(colon + 1);
-      if (!document.querySelector(selector)) el.remove();
+      var current = document.querySelector(selector);
+      if (!current) el.remove();
+      // A "reload yourself" panel (client panel changed elsewhere) spares the employee who made
+      // the change (their answer is already shown) and a panel someone is typing in.
+      else if (el.hasAttribute('data-refresh-by') && (el.getAttribute('data-refresh-by') === document.body.getAttribute('data-me') || current.contains(document.activeElement))) el.remove();
     });
     return tpl.content.children.length ? tpl.innerHTML : '';
   }

@@ -3,7 +3,9 @@ import { can, type AuthContext } from '../auth/permissions.ts';
 import type { DocumentKind } from '../db/schema.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import type { MessageKey } from '../platform/i18n/index.ts';
-import { inTransaction } from '../platform/tx.ts';
+import { inTransaction, type Tx } from '../platform/tx.ts';
+import { LOCALES } from '../platform/i18n/index.ts';
+import { renderPartial } from '../platform/views.ts';
 import { parseId } from '../crm/common.ts';
 import { normalizePhone } from '../crm/phone.ts';
 import { clientExists, findClientsByPhone, listPhonesForClients, searchClients } from '../crm/clients.repository.ts';
@@ -234,18 +236,37 @@ export async function searchClientsForChat(deps: Deps, auth: AuthContext, chatId
   return clientCards(deps, rows.slice(0, SEARCH_LIMIT));
 }
 
+/**
+ * Tells every open copy of this chat's client panel (other employees, other tabs) to reload
+ * itself: the event carries the panel's placeholder, which fetches GET /chats/:id/client with
+ * the viewer's own permissions, so no client data travels to someone who may not see it.
+ * The browser leaves alone the actor's own panel and a panel someone is typing in.
+ */
+async function announcePanelChange(deps: Deps, tx: Tx, chat: ChatView, actorId: number): Promise<void> {
+  for (const locale of LOCALES) {
+    const html = renderPartial(deps.eta, '/chats/_client_panel', locale, { chat, clientPanel: null, oob: true, by: actorId });
+    await deps.live.record(tx, { audience: 'channel', channelId: chat.channelId, name: 'ui', html, locale });
+  }
+}
+
 export async function linkClient(deps: Deps, auth: AuthContext, chatId: number, clientIdRaw: unknown): Promise<void> {
   requireClients(auth);
   const { chat } = await visibleChat(deps, auth, chatId);
   const clientId = parseId(clientIdRaw);
   if (clientId === null || !(await clientExists(deps.db, clientId))) throw new ValidationError({ client_id: 'validation.unknown_client' });
-  await repo.setChatClient(deps.db, chat.id, clientId);
+  await inTransaction(deps.db, deps.logger, async (tx) => {
+    await repo.setChatClient(tx.db, chat.id, clientId);
+    await announcePanelChange(deps, tx, chat, auth.employeeId);
+  });
 }
 
 export async function unlinkClient(deps: Deps, auth: AuthContext, chatId: number): Promise<void> {
   requireClients(auth);
   const { chat } = await visibleChat(deps, auth, chatId);
-  await repo.setChatClient(deps.db, chat.id, null);
+  await inTransaction(deps.db, deps.logger, async (tx) => {
+    await repo.setChatClient(tx.db, chat.id, null);
+    await announcePanelChange(deps, tx, chat, auth.employeeId);
+  });
 }
 
 /** D3 "create the client from the lead's data": one transaction creates the client and links the chat. */
@@ -260,6 +281,7 @@ export async function createClientFromChat(deps: Deps, auth: AuthContext, chatId
   return inTransaction(deps.db, deps.logger, async (tx) => {
     const id = await createClient(tx.db, input);
     await repo.setChatClient(tx.db, chat.id, id);
+    await announcePanelChange(deps, tx, chat, auth.employeeId);
     return id;
   });
 }
@@ -280,6 +302,11 @@ export async function createDocumentFromChat(
   const amountCents = amountRaw === '' ? 0 : parseAmount(amountRaw);
   if (amountCents === null) throw new ValidationError({ amount: 'validation.amount' });
   const notes = str(form.notes, DOCUMENT_LIMITS.notes + 1);
-  const doc = await createDocument(deps.db, { kind, clientId: chat.clientId, amountCents, notes });
+  const clientId = chat.clientId;
+  const doc = await inTransaction(deps.db, deps.logger, async (tx) => {
+    const created = await createDocument(tx.db, { kind, clientId, amountCents, notes });
+    await announcePanelChange(deps, tx, chat, auth.employeeId);
+    return created;
+  });
   return { ...doc, kind };
 }

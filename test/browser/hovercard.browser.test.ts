@@ -68,6 +68,45 @@ describe.skipIf(!chromiumAvailable)('chats in the CRM, in Chromium', () => {
     expect(Number(order.amount_cents)).toBe(8900);
   });
 
+  it('a colleague’s open panel follows a link change live; the actor’s own answer stays', { timeout: 60_000 }, async () => {
+    const other = await makeEmployee(w.t.deps, { role: 'admin', email: 'boss@shop.test', name: 'Boss' });
+    const ctx2 = await browser.newContext({ locale: 'en-GB', viewport: { width: 1400, height: 900 } });
+    try {
+      const page2 = await ctx2.newPage();
+      page2.setDefaultTimeout(10_000);
+      await page2.goto(w.parleyUrl + '/login');
+      await page2.fill('input[name="email"]', other.email);
+      await page2.fill('input[name="password"]', other.password);
+      await page2.click('form[action="/login"] button[type="submit"]');
+      await page2.waitForURL((u) => u.pathname !== '/login');
+      await page2.goto(`${w.parleyUrl}/chats/${chatId}`);
+      await page2.waitForSelector(`#chat-client-${chatId}[data-linked-client="${clientId}"]`);
+      await page2.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);
+
+      await page.goto(`${w.parleyUrl}/chats/${chatId}`);
+      await page.waitForSelector(`#chat-client-${chatId}[data-linked-client="${clientId}"]`);
+      await waitLive();
+      // The actor's page must not reload the panel it just got as an answer.
+      let actorReloads = 0;
+      const onRequest = (r: { method(): string; url(): string }) => {
+        if (r.method() === 'GET' && r.url().endsWith(`/chats/${chatId}/client`)) actorReloads++;
+      };
+      page.on('request', onRequest);
+      await page.locator(`#chat-client-${chatId} button[data-action="unlink"]`).click();
+      await page.waitForSelector(`#chat-client-${chatId}[data-linked-client=""]`);
+      // The colleague's panel reloads itself; the actor's stays the answer they got.
+      await page2.waitForSelector(`#chat-client-${chatId}[data-linked-client=""]`);
+      await page.locator(`#chat-client-${chatId} form.client-option[data-client-id="${clientId}"] button[data-action="link"]`).first().click();
+      await page.waitForSelector(`#chat-client-${chatId}[data-linked-client="${clientId}"]`);
+      await page2.waitForSelector(`#chat-client-${chatId}[data-linked-client="${clientId}"]`);
+      await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+      page.off('request', onRequest);
+      expect(actorReloads).toBe(0);
+    } finally {
+      await ctx2.close();
+    }
+  });
+
   it('hovering the phone in Orders shows the card; the compact window sends; the message is in /chats', { timeout: 60_000 }, async () => {
     await page.goto(`${w.parleyUrl}/orders`);
     await waitLive();
@@ -88,7 +127,8 @@ describe.skipIf(!chromiumAvailable)('chats in the CRM, in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/orders');
 
     const textarea = mini.locator('textarea[name="text"]');
-    await expect(textarea.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    // Focus moves to the composer once the window has settled (not necessarily in the same frame).
+    await page.waitForFunction((id) => document.activeElement?.matches(`#mini-chat-${id} textarea[name="text"]`) ?? false, chatId);
     await textarea.fill('Yes, it is ready: 89 €, see you soon!');
     await textarea.press('Enter');
     await mini.locator('.message--out', { hasText: 'Yes, it is ready: 89 €, see you soon!' }).waitFor();

@@ -42,6 +42,10 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
+/** The app on a real port (for live streams), started once for the file. */
+let listening: Promise<string> | undefined;
+const baseUrl = () => (listening ??= t.app.listen({ port: 0, host: '127.0.0.1' }));
+
 const clientOf = async (chatId: number) =>
   (await t.deps.db.selectFrom('chats').select('client_id').where('id', '=', chatId).executeTakeFirstOrThrow()).client_id;
 const reasonsIn = (html: string) => [...html.matchAll(/data-client-id="(\d+)"[\s\S]*?data-reason="(\w+)"/g)].map((m) => [Number(m[1]), m[2]]);
@@ -134,6 +138,34 @@ describe('linking a chat to a client (D3)', () => {
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe(`/chats/${chatId}/client`);
     expect(await clientOf(chatId!)).toBe(eve);
+  });
+
+  it('another employee’s open panel reloads itself live, with its own permissions; other channels hear nothing', async () => {
+    const base = await baseUrl();
+    const { chatId } = await leadWrites(t.deps, channelA, 'link-live', 'Hello');
+    const zed = await createClient(t.deps.db, { name: 'Zed Secretive', phones: ['0622222222'] });
+    await t.deps.live.settle();
+    const seen = await SseStream.open(`${base}/events?after=${t.deps.live.lastEventId}`, { cookie: chatter.cookie });
+    const other = await SseStream.open(`${base}/events?after=${t.deps.live.lastEventId}`, { cookie: outsider.cookie });
+    try {
+      expect((await as(t.app, agent).post(`/chats/${chatId}/client`, { client_id: String(zed) }, { headers: HX })).statusCode).toBe(200);
+      const ev = await seen.waitFor('ui', `id="chat-client-${chatId}"`);
+      // A placeholder that fetches the panel for whoever receives it: no client data inside.
+      expect(ev.data).toContain(`hx-get="/chats/${chatId}/client" hx-trigger="load"`);
+      expect(ev.data).toContain('hx-swap-oob="true"');
+      expect(ev.data).toMatch(/data-refresh-by="\d+"/);
+      expect(ev.data).not.toContain('Zed Secretive');
+      // Unlinking and creating a document announce it the same way.
+      const before = seen.events.length;
+      expect((await as(t.app, agent).post(`/chats/${chatId}/client/unlink`, {}, { headers: HX })).statusCode).toBe(200);
+      await seen.until((evs) => evs.slice(before).some((e) => e.data.includes(`id="chat-client-${chatId}"`)), 'the unlink announcement');
+      await leadWrites(t.deps, channelB, 'marker-link', 'marker for the outsider');
+      await other.waitFor('ui', 'marker for the outsider');
+      expect(other.events.some((e) => e.data.includes(`chat-client-${chatId}`))).toBe(false);
+    } finally {
+      seen.close();
+      other.close();
+    }
   });
 
   it('refuses an unknown client with 422 and no change', async () => {
@@ -367,7 +399,7 @@ describe('the compact chat window (J2)', () => {
   });
 
   it('receives the lead’s new messages live, and only employees of the channel do', async () => {
-    const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const base = await baseUrl();
     const { chatId } = await leadWrites(t.deps, channelA, 'mini-live', 'first');
     await t.deps.live.settle();
     const mine = await SseStream.open(`${base}/events?after=${t.deps.live.lastEventId}`, { cookie: agent.cookie });
