@@ -1,13 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../src/deps.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createTestDeps, tempDir, usingPostgres, usingRedis, type TestContext } from '../helpers.ts';
-import { until } from './support.ts';
+import { spawnServer, until } from './support.ts';
 
 /**
  * WEB_CONCURRENCY=2: `node dist/server.js` (what `npm start` runs) supervises two web processes
@@ -29,13 +27,6 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface LogLine {
-  msg?: string;
-  url?: string;
-  pid?: number;
-  route?: string;
-}
-
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false }, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0)));
@@ -52,7 +43,6 @@ describe('WEB_CONCURRENCY', () => {
 
   it.skipIf(!usingPostgres || !usingRedis)('runs two web processes on one port, replaces a dead one, and stops them all on SIGTERM', { timeout: 120_000 }, async () => {
     ctx = await createTestDeps();
-    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'ignore' });
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       DATABASE_URL: ctx.config.databaseUrl!,
@@ -65,26 +55,8 @@ describe('WEB_CONCURRENCY', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
     };
-    const proc = spawn(process.execPath, [join('dist', 'server.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const { proc, logs, raw } = spawnServer(env);
     child = proc;
-    const logs: LogLine[] = [];
-    const raw: string[] = [];
-    let buf = '';
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        raw.push(line);
-        try {
-          logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    proc.stderr!.setEncoding('utf8').on('data', (c: string) => raw.push(c));
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     const listening = () => logs.filter((l) => l.msg === 'Parley is listening');
 

@@ -1,11 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../src/deps.ts';
 import { tempDir } from '../helpers.ts';
-import { encodeForm, until } from './support.ts';
+import { encodeForm, spawnServer, until } from './support.ts';
 import { SseStream } from './sse.ts';
 
 /**
@@ -33,39 +31,13 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface LogLine {
-  msg?: string;
-  url?: string;
-  [k: string]: unknown;
-}
-
-function startServer(): { proc: ChildProcess; logs: LogLine[]; raw: string[] } {
+function startServer() {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !['DATABASE_URL', 'REDIS_URL', 'SECRET_KEY', 'NODE_OPTIONS'].includes(k)) env[k] = v;
   }
   Object.assign(env, { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', PROCESS_ROLES: 'web,worker' });
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'ignore' });
-  const proc = spawn(process.execPath, [join('dist', 'server.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const logs: LogLine[] = [];
-  const raw: string[] = [];
-  let buf = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buf += chunk;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      raw.push(line);
-      try {
-        logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        // npm/npx chatter
-      }
-    }
-  });
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => raw.push(chunk));
-  return { proc, logs, raw };
+  return spawnServer(env);
 }
 
 function send(base: string, path: string, opts: { method?: string; cookie?: string; body?: string } = {}): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {

@@ -1,4 +1,7 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { ROOT } from '../../src/deps.ts';
 import { createSession } from '../../src/auth/auth.service.ts';
 import type { Deps } from '../../src/deps.ts';
 import { extractCsrf, type Session } from '../helpers.ts';
@@ -112,4 +115,41 @@ export async function until<T>(check: () => T | Promise<T>, what = 'condition', 
 /** The visible text of an HTML page, roughly (tags stripped, whitespace collapsed). */
 export function textOf(html: string): string {
   return html.replace(/<[^>]+>/g, ' ').replace(/&#39;|&#x27;/g, "'").replace(/\s+/g, ' ').trim();
+}
+
+/** A log line of a spawned Parley process (pino JSON). */
+export interface ServerLogLine {
+  msg?: string;
+  url?: string;
+  pid?: number;
+  route?: string;
+  [k: string]: unknown;
+}
+
+/**
+ * `node dist/server.js` as `npm start` runs it (built first by scripts/build.mjs), in its own
+ * process group, with its JSON log lines collected as they arrive.
+ */
+export function spawnServer(env: Record<string, string>): { proc: ChildProcess; logs: ServerLogLine[]; raw: string[] } {
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'ignore' });
+  const proc = spawn(process.execPath, [join('dist', 'server.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const logs: ServerLogLine[] = [];
+  const raw: string[] = [];
+  let buf = '';
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      raw.push(line);
+      try {
+        logs.push(JSON.parse(line) as ServerLogLine);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => raw.push(chunk));
+  return { proc, logs, raw };
 }
