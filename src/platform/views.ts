@@ -59,6 +59,20 @@ export interface Formatters {
   iso(d: Date | string | null | undefined): string;
 }
 
+/** ISO strings of recent instants: every page shows the same ones again (list, thread). */
+const isoStrings = new Map<number, string>();
+function isoOf(d: Date): string {
+  const ms = d.getTime();
+  let s = isoStrings.get(ms);
+  if (s === undefined) {
+    if (!Number.isFinite(ms)) return '';
+    if (isoStrings.size >= 20_000) isoStrings.clear();
+    s = d.toISOString();
+    isoStrings.set(ms, s);
+  }
+  return s;
+}
+
 export function formatters(locale: Locale): Formatters {
   const toDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
   return {
@@ -66,7 +80,7 @@ export function formatters(locale: Locale): Formatters {
     date: (d) => (d ? formatDateTime(locale, toDate(d), 'date') : ''),
     time: (d) => (d ? formatDateTime(locale, toDate(d), 'time') : ''),
     amount: (c) => formatAmount(locale, c),
-    iso: (d) => (d ? toDate(d).toISOString() : ''),
+    iso: (d) => (d ? isoOf(toDate(d)) : ''),
   };
 }
 
