@@ -1,3 +1,4 @@
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
@@ -11,32 +12,6 @@ export function likePattern(q: string): string {
 }
 
 // Contacts and chats
-
-export async function upsertContact(
-  db: Conn,
-  c: { channelId: number; externalId: string; name?: string | undefined; username?: string | undefined; phone?: string | undefined; phoneNormalized?: string | null | undefined },
-) {
-  return db
-    .insertInto('contacts')
-    .values({
-      channel_id: c.channelId,
-      external_id: c.externalId,
-      name: c.name ?? null,
-      username: c.username ?? null,
-      phone: c.phone ?? null,
-      phone_normalized: c.phoneNormalized ?? null,
-    })
-    .onConflict((oc) =>
-      oc.columns(['channel_id', 'external_id']).doUpdateSet((eb) => ({
-        name: sql`coalesce(${eb.ref('excluded.name')}, contacts.name)`,
-        username: sql`coalesce(${eb.ref('excluded.username')}, contacts.username)`,
-        phone: sql`coalesce(${eb.ref('excluded.phone')}, contacts.phone)`,
-        phone_normalized: sql`coalesce(${eb.ref('excluded.phone_normalized')}, contacts.phone_normalized)`,
-      })),
-    )
-    .returningAll()
-    .executeTakeFirstOrThrow();
-}
 
 export async function updateContactProfile(
   db: Conn,
@@ -60,20 +35,6 @@ export async function updateContactProfile(
 export async function findContact(db: Conn, id: number) {
   return db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
 }
-
-/** Returns the contact's chat, creating it (open) the first time. */
-export async function getOrCreateChat(db: Conn, channelId: number, contactId: number, at: Date): Promise<{ id: number; created: boolean }> {
-  const inserted = await db
-    .insertInto('chats')
-    .values({ channel_id: channelId, contact_id: contactId, last_message_at: at })
-    .onConflict((oc) => oc.column('contact_id').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) return { id: inserted.id, created: true };
-  const existing = await db.selectFrom('chats').select('id').where('contact_id', '=', contactId).executeTakeFirstOrThrow();
-  return { id: existing.id, created: false };
-}
-
 // Messages
 
 export interface NewMessage {
@@ -332,24 +293,22 @@ function threadRows(db: Conn, chatId: number) {
       'messages.id', 'messages.direction', 'messages.kind', 'messages.text', 'messages.status', 'messages.status_reason',
       'messages.sort_at', 'messages.read_at', 'messages.deleted_at', 'messages.reactions', 'messages.meta',
       'employees.name as sender_name',
-      sql<AttachmentJson[]>`(
-        select coalesce(json_agg(json_build_object('id', a.id, 'kind', a.kind, 'mime', a.mime, 'file_name', a.file_name,
-                 'size_bytes', a.size_bytes, 'status', a.status, 'storage_key', a.storage_key) order by a.id), '[]')
-        from attachments a where a.message_id = messages.id)`.as('attachment_list'),
+      attachmentsColumn(db, 'messages.id').as('attachments'),
       sql<number | null>`(select c.read_up_to_message_id from chats c where c.id = ${chatId})`.as('chat_read_up_to'),
       sql<number | null>`(${lastReadOutboundQuery(db, chatId)})`.as('last_read_outbound_id'),
     ])
     .where('messages.chat_id', '=', chatId);
 }
 
-export interface AttachmentJson {
-  id: number;
-  kind: string;
-  mime: string | null;
-  file_name: string | null;
-  size_bytes: number | null;
-  status: string;
-  storage_key: string | null;
+/** A message's attachments, oldest first, as a JSON array column (what a message view shows). */
+export function attachmentsColumn(db: Conn, messageIdColumn: string) {
+  return jsonArrayFrom(
+    db
+      .selectFrom('attachments as a')
+      .select(['a.id', 'a.kind', 'a.mime', 'a.file_name', 'a.size_bytes', 'a.status', 'a.storage_key'])
+      .where('a.message_id', '=', sql.ref<number>(messageIdColumn))
+      .orderBy('a.id'),
+  );
 }
 
 export type ThreadRow = Awaited<ReturnType<typeof listThread>>[number];
@@ -362,20 +321,14 @@ export async function listThread(db: Conn, chatId: number, o: { before?: { at: D
   const rows = await q.orderBy('messages.sort_at', 'desc').orderBy('messages.id', 'desc').limit(o.limit).execute();
   return rows.reverse();
 }
-
-/** Some messages of one chat, in thread order (live updates render just these). */
-export async function listThreadMessages(db: Conn, chatId: number, ids: readonly number[]) {
-  if (ids.length === 0) return [];
-  return threadRows(db, chatId).where('messages.id', 'in', ids).orderBy('messages.sort_at').orderBy('messages.id').execute();
-}
-
 function lastReadOutboundQuery(db: Conn, chatId: number) {
+  // Literal values: the partial index messages_last_read_out_idx (0004) matches them even in a
+  // prepared statement's generic plan.
   return db
     .selectFrom('messages as lr')
     .select('lr.id')
     .where('lr.chat_id', '=', chatId)
-    .where('lr.direction', '=', 'out')
-    .where('lr.status', '=', 'read')
+    .where(sql<boolean>`lr.direction = 'out' and lr.status = 'read'`)
     .orderBy('lr.sort_at', 'desc')
     .orderBy('lr.id', 'desc')
     .limit(1);

@@ -5,7 +5,9 @@ import type { ChannelEvent } from '../channels/adapter.ts';
 import { normalizePhone } from '../crm/phone.ts';
 import * as repo from './chats.repository.ts';
 import { publishChatChange, type ChatChange } from './chats.live.ts';
-import { lastReadOutboundId } from './thread.ts';
+import { lastReadOutboundId, type MessageView } from './thread.ts';
+import * as ingestRepo from './ingest.repository.ts';
+import { toAttachmentView, uiStatus, type AttachmentView } from './chats.view.ts';
 
 export interface IngestChannel {
   id: number;
@@ -34,13 +36,16 @@ export async function applyChannelEvents(
   channel: IngestChannel,
   events: ChannelEvent[],
   onApplied?: (outcome: IngestOutcome, event: ChannelEvent, tx: Tx) => void,
+  opts: { inLastTransaction?: (tx: Tx) => Promise<void> } = {},
 ): Promise<IngestOutcome[]> {
   const ordered = [...events].sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
   const outcomes: IngestOutcome[] = [];
-  for (const event of ordered) {
+  for (const [i, event] of ordered.entries()) {
     const outcome = await inTransaction(deps.db, deps.logger, async (tx) => {
       const o = await applyOne(deps, tx, channel, event);
       onApplied?.(o, event, tx);
+      // E.g. the webhook job marks its delivery processed with the delivery's last event.
+      if (i === ordered.length - 1) await opts.inLastTransaction?.(tx);
       return o;
     });
     outcomes.push(outcome);
@@ -63,16 +68,22 @@ const none = (): IngestOutcome => ({ chatId: null, createdChat: false, contactId
 async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEvent): Promise<IngestOutcome> {
   switch (e.type) {
     case 'message': {
-      const contact = await repo.upsertContact(tx.db, {
+      let cc = await ingestRepo.upsertContactAndChat(tx.db, {
         channelId: channel.id,
         externalId: e.contactExternalId,
-        name: e.contactName,
-        username: e.contactUsername,
-        phone: e.contactPhone,
-        phoneNormalized: e.contactPhone ? normalizePhone(e.contactPhone) : undefined,
+        name: e.contactName ?? null,
+        username: e.contactUsername ?? null,
+        phone: e.contactPhone ?? null,
+        phoneNormalized: e.contactPhone ? normalizePhone(e.contactPhone) : null,
+        at: e.timestamp,
       });
-      const chat = await repo.getOrCreateChat(tx.db, channel.id, contact.id, e.timestamp);
-      const outcome: IngestOutcome = { chatId: chat.id, createdChat: chat.created, contactId: contact.id, messageId: null, attachmentIds: [] };
+      if (cc.chat_id === null) {
+        // Created by a concurrent transaction after this statement's snapshot: read it now.
+        const chat = await ingestRepo.lockChatOfContact(tx.db, cc.contact_id);
+        cc = { ...cc, chat_id: chat.id, status: chat.status, indicator: chat.indicator, lead_read_watermark: chat.lead_read_watermark };
+      }
+      const chatId = cc.chat_id!;
+      const outcome: IngestOutcome = { chatId, createdChat: cc.created, contactId: cc.contact_id, messageId: null, attachmentIds: [] };
       if (e.direction === 'out' && typeof e.meta?.parleyMessageId === 'number') {
         // The echo of a message Parley sent (its metadata names our row): merge, don't add.
         const merged = await tx.db
@@ -87,50 +98,76 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
         if (merged || (ours && ours.channel_id === channel.id)) return outcome;
       }
       // A read receipt can arrive before the echo it covers (§10.5): honour the watermark.
-      const chatState = await tx.db.selectFrom('chats').select('lead_read_watermark').where('id', '=', chat.id).executeTakeFirstOrThrow();
-      const alreadyRead = e.direction === 'out' && chatState.lead_read_watermark !== null && e.timestamp <= chatState.lead_read_watermark;
+      const alreadyRead = e.direction === 'out' && cc.lead_read_watermark !== null && e.timestamp <= cc.lead_read_watermark;
       // An echo of Parley's own send carries the id the Send API returned: already here.
       const replyTo = e.replyToExternalId ? await repo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
-      const inserted = await repo.insertMessage(tx.db, {
-        chatId: chat.id,
+      const status = e.direction === 'in' ? 'received' : alreadyRead ? 'read' : 'sent';
+      const meta = { ...(e.meta ?? {}), ...(e.direction === 'out' ? { echo: true } : {}) };
+      const chat = await ingestRepo.insertMessageIntoChat(tx.db, {
+        chatId,
         channelId: channel.id,
         direction: e.direction,
         kind: e.kind,
         text: e.text ?? null,
         externalId: e.externalId,
-        status: e.direction === 'in' ? 'received' : alreadyRead ? 'read' : 'sent',
+        status,
         sortAt: e.timestamp,
         sentAt: e.direction === 'out' ? e.timestamp : null,
         replyToMessageId: replyTo?.id ?? null,
-        meta: { ...(e.meta ?? {}), ...(e.direction === 'out' ? { echo: true } : {}) },
-      });
-      if (!inserted) return outcome;
-      outcome.messageId = inserted.id;
-      for (const a of e.attachments ?? []) {
-        if (a.kind === 'sticker' && !a.url && !a.mediaId) continue;
-        const id = await repo.insertAttachment(tx.db, {
-          messageId: inserted.id,
-          kind: a.kind,
-          mime: a.mime ?? null,
-          fileName: a.fileName ?? null,
-          sizeBytes: a.sizeBytes ?? null,
-          sourceUrl: a.url ?? (a.mediaId ? `media-id:${a.mediaId}` : null),
-        });
-        outcome.attachmentIds.push(id);
-      }
-      const previewKind = e.kind;
-      await repo.touchChat(tx.db, chat.id, {
-        id: inserted.id,
-        direction: e.direction,
-        sortAt: e.timestamp,
-        previewKind,
-        previewText: e.text ?? null,
+        meta,
         countUnread: e.direction === 'in' && !e.meta?.history,
         reopen: e.direction === 'in' && !e.meta?.history,
         // A reply from the phone or Meta's inbox means someone there read the chat.
         markRead: e.direction === 'out' && !e.meta?.history,
       });
-      await publishChatChange(deps, tx, chat.id, { moved: true, newMessageIds: [inserted.id], header: true });
+      if (!chat) return outcome;
+      const messageId = chat.message_id;
+      outcome.messageId = messageId;
+      const attachments: AttachmentView[] = [];
+      for (const a of e.attachments ?? []) {
+        if (a.kind === 'sticker' && !a.url && !a.mediaId) continue;
+        const row = {
+          messageId,
+          kind: a.kind,
+          mime: a.mime ?? null,
+          fileName: a.fileName ?? null,
+          sizeBytes: a.sizeBytes ?? null,
+          sourceUrl: a.url ?? (a.mediaId ? `media-id:${a.mediaId}` : null),
+        };
+        const id = await repo.insertAttachment(tx.db, row);
+        outcome.attachmentIds.push(id);
+        attachments.push(toAttachmentView({ id, kind: row.kind, mime: row.mime, file_name: row.fileName, size_bytes: row.sizeBytes, status: 'pending', storage_key: null }));
+      }
+      // The new message's view is known from what was just written, except "Read HH:MM" for
+      // an echo that lands read (it may move from an older message): that one is read back.
+      const view: MessageView | undefined =
+        status === 'read'
+          ? undefined
+          : {
+              id: messageId,
+              direction: e.direction,
+              kind: e.kind,
+              text: e.text ?? null,
+              status: uiStatus({ direction: e.direction, status, id: messageId }, chat.read_up_to_message_id),
+              statusReason: null,
+              senderName: null,
+              at: e.timestamp,
+              readAt: null,
+              deleted: false,
+              reactions: [],
+              attachments,
+              meta,
+              showReadAt: false,
+            };
+      const attention = (s: { status: string | null; indicator: string | null }) => s.status === 'open' && s.indicator !== null && s.indicator !== 'none';
+      await publishChatChange(
+        deps,
+        tx,
+        chatId,
+        { moved: true, newMessageIds: [messageId], header: true },
+        // Everyone's red dot can only flip when this chat starts or stops needing attention.
+        { chat, ...(view ? { messages: [view] } : {}), redDots: cc.created || attention(cc) !== attention(chat) },
+      );
       return outcome;
     }
     case 'delivery':

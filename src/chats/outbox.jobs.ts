@@ -1,11 +1,13 @@
 import type { Deps } from '../deps.ts';
-import { defineJob } from '../platform/jobs/types.ts';
+import { DeferJob, defineJob } from '../platform/jobs/types.ts';
 import { inTransaction } from '../platform/tx.ts';
-import { PlatformError } from '../channels/adapter.ts';
-import { loadChatTarget } from './chat-target.ts';
+import { PlatformError, type ChannelRuntime, type ChannelSettings } from '../channels/adapter.ts';
 import { updateChannel } from '../channels/channels.repository.ts';
+import { decryptSecret } from '../platform/crypto.ts';
 import * as repo from './chats.repository.ts';
-import { publishChatChange } from './chats.live.ts';
+import { findOutgoing, markFailed, markSent, sentChange, type OutgoingRow } from './outbox.repository.ts';
+import { toMessageView, type MessageView } from './thread.ts';
+import { inOneStatement, publishChatChange, toLiveMessageView } from './chats.live.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { pendingInboxOlderThan } from '../channels/meta/inbox.repository.ts';
 
@@ -19,110 +21,139 @@ export const I18N_REASON = 'i18n:';
  * already sent does nothing); retryable platform errors throw for BullMQ's jittered backoff;
  * permanent ones mark the message failed with the platform's reason; an invalid token also
  * marks the channel as needing reconnection.
+ *
+ * A channel with a send rate limit has its sends paced (rate-limiter.ts): the message's slot
+ * is reserved once; a job whose slot is more than a moment away is deferred to it instead of
+ * sleeping in a worker, so a paced channel never holds up the sends of the others.
+ *
+ * One read before the send and, usually, one statement after it: the message's new state
+ * with its live events (chats.live.ts `inOneStatement`).
  */
 export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
+  const credentials = credentialCache(deps.config.secretKey);
   return defineJob<{ messageId: number }>({
     name: 'send-message',
     jobId: (p) => String(p.messageId),
     options: { attempts: SEND_ATTEMPTS, backoffMs: 1000 },
     async process({ messageId }, ctx) {
-      const m = await repo.findMessage(deps.db, messageId);
+      const m = await findOutgoing(deps.db, messageId);
       if (!m || m.status !== 'queued' || m.direction !== 'out') return;
-      const target = await loadChatTarget(deps, m.chat_id);
-      if (!target || target.channelState !== 'connected') {
-        return fail(deps, m.id, m.chat_id, I18N_REASON + 'chats.error.channel_unavailable');
+      const adapter = m.ch_kind ? deps.adapters.get(m.ch_kind) : undefined;
+      if (m.ch_id === null || m.contact_external_id === null || !adapter || m.ch_state !== 'connected') {
+        return fail(deps, m.id, I18N_REASON + 'chats.error.channel_unavailable');
       }
-      const { channel, adapter } = target;
-      await limiter.take(channel.id, channel.settings.rateLimitPerSecond);
+      const channel: ChannelRuntime = {
+        id: m.ch_id,
+        kind: m.ch_kind as ChannelRuntime['kind'],
+        name: m.ch_name!,
+        externalId: m.ch_external_id!,
+        parentExternalId: m.ch_parent_external_id,
+        credentials: credentials(m.ch_credentials_enc),
+        settings: (m.ch_settings ?? {}) as ChannelSettings,
+      };
+      const ticket = `m${m.id}`;
+      const slot = await limiter.waitForSlot(channel.id, channel.settings.rateLimitPerSecond, ticket);
+      // Another run is sending it right now: look again once its claim lapses (it sent the
+      // message by then, or died trying and this run sends it).
+      if (slot.kind === 'taken') throw new DeferJob(slot.retryInMs);
+      if (slot.kind === 'later') throw new DeferJob(slot.waitMs - WAKE_EARLY_MS);
       try {
         const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string };
-        const att = await deps.db.selectFrom('attachments').selectAll().where('message_id', '=', m.id).orderBy('id').executeTakeFirst();
+        const first = m.attachments[0];
         const attachment =
-          att?.storage_key && att.status === 'stored'
+          first?.storage_key && first.status === 'stored'
             ? {
-                kind: att.kind as 'image' | 'file',
-                data: await readAll(deps.storage.open(att.storage_key)),
-                ...(att.file_name ? { fileName: att.file_name } : {}),
-                ...(att.mime ? { mime: att.mime } : {}),
+                kind: first.kind as 'image' | 'file',
+                data: await readAll(deps.storage.open(first.storage_key)),
+                ...(first.file_name ? { fileName: first.file_name } : {}),
+                ...(first.mime ? { mime: first.mime } : {}),
               }
             : undefined;
         const result = await adapter.send(channel, {
           messageId: m.id,
-          recipientExternalId: target.contactExternalId,
+          recipientExternalId: m.contact_external_id,
           ...(attachment ? { attachment } : {}),
           ...(m.text && !attachment ? { text: m.text } : {}),
           ...(meta.messagingType ? { messagingType: meta.messagingType } : {}),
           ...(meta.tag ? { tag: meta.tag } : {}),
           ...(meta.commentExternalId ? { commentExternalId: meta.commentExternalId } : {}),
         });
-        await inTransaction(deps.db, deps.logger, async (tx) => {
-          // The platform's echo of this very send may have been ingested first, as a message
-          // of its own: merge it into ours by its id.
-          await tx.db
-            .deleteFrom('messages')
-            .where('channel_id', '=', m.channel_id)
-            .where('external_id', '=', result.externalId)
-            .where('id', '<>', m.id)
-            .where('sender_employee_id', 'is', null)
-            .execute();
-          await tx.db
-            .updateTable('messages')
-            .set({ status: 'sent', status_reason: null, external_id: result.externalId, sent_at: result.sentAt })
-            .where('id', '=', m.id)
-            .where('status', '=', 'queued')
-            .execute();
-          // A read receipt can overtake this commit (the person read the message at once and the
-          // webhook was applied while it was still queued, §10.5): the chat's read watermark
-          // already covers it, so it is read, not merely sent.
-          const chatRead = await tx.db.selectFrom('chats').select('lead_read_watermark').where('id', '=', m.chat_id).executeTakeFirst();
-          const wm = chatRead?.lead_read_watermark;
-          if (wm && wm >= m.sort_at) {
-            await tx.db
-              .updateTable('messages')
-              .set((eb) => ({ status: 'read', read_at: wm, delivered_at: eb.fn.coalesce('delivered_at', eb.val(wm)) }))
-              .where('id', '=', m.id)
-              .where('status', '=', 'sent')
-              .execute();
-          }
-          await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
-        });
-        await enqueueNextInChat(deps, m.chat_id, m.id);
+        const sent = { id: m.id, channelId: m.channel_id, externalId: result.externalId, sentAt: result.sentAt };
+        const change = { changedMessageIds: [m.id] };
+        // Usually one statement: the message as sent with its live re-render, rendered from
+        // what was read before the send.
+        const [fast] = await inOneStatement(deps, sentChange(deps.db, sent), (tx) =>
+          publishChatChange(deps, tx, m.chat_id, change, { messages: [sentView(m)], channelId: m.channel_id }),
+        );
+        let next = fast ? fast.next_id : null;
+        if (!fast) {
+          // A read receipt overtook the send (or the message changed meanwhile): record it
+          // from what is there now.
+          next = await inTransaction(deps.db, deps.logger, async (tx) => {
+            const row = await markSent(tx.db, sent);
+            if (!row) return null;
+            await publishChatChange(deps, tx, m.chat_id, change, { messages: [toLiveMessageView(row)], channelId: row.channel_id });
+            return row.next_id;
+          });
+        }
+        if (next) await enqueueNext(deps, next);
       } catch (err) {
+        // The slot was used or is lost; a retry reserves its own.
+        if (channel.settings.rateLimitPerSecond) await limiter.release(channel.id, ticket);
         if (err instanceof PlatformError) {
           if (err.opts.reconnect) {
             await updateChannel(deps.db, channel.id, { state: 'needs_reconnect', stateReason: err.reason });
           }
           if (err.opts.retryable && ctx.attempt < SEND_ATTEMPTS) throw err;
-          return fail(deps, m.id, m.chat_id, err.reason);
+          return fail(deps, m.id, err.reason);
         }
         if (ctx.attempt < SEND_ATTEMPTS) throw err;
-        return fail(deps, m.id, m.chat_id, I18N_REASON + 'chats.error.platform_unavailable');
+        return fail(deps, m.id, I18N_REASON + 'chats.error.platform_unavailable');
       }
     },
   });
 }
 
-async function fail(deps: Deps, messageId: number, chatId: number, reason: string) {
-  await inTransaction(deps.db, deps.logger, async (tx) => {
-    await repo.updateMessageStatus(tx.db, messageId, { status: 'failed', reason });
-    await publishChatChange(deps, tx, chatId, { changedMessageIds: [messageId] });
+/** The message as the thread shows it once sent (its state read before the send). */
+function sentView(m: OutgoingRow): MessageView {
+  return toMessageView({ ...m, status: 'sent', status_reason: null }, null, null);
+}
+
+/** A deferred send comes back this long before its slot, to be there on time. */
+const WAKE_EARLY_MS = 50;
+
+async function fail(deps: Deps, messageId: number, reason: string) {
+  const next = await inTransaction(deps.db, deps.logger, async (tx) => {
+    const r = await markFailed(tx.db, messageId, reason);
+    if (!r) return null;
+    await publishChatChange(deps, tx, r.chat_id, { changedMessageIds: [messageId] }, { channelId: r.channel_id });
+    return r.next_id;
   });
-  await enqueueNextInChat(deps, chatId, messageId);
+  // The submit's next part (its text after a failed file) still goes out.
+  if (next) await enqueueNext(deps, next);
 }
 
 /** Messages of one submit (a file, then its text) go out in order: the next one follows. */
-async function enqueueNextInChat(deps: Deps, chatId: number, afterId: number) {
-  const next = await deps.db
-    .selectFrom('messages')
-    .select('id')
-    .where('chat_id', '=', chatId)
-    .where('direction', '=', 'out')
-    .where('status', '=', 'queued')
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
-  if (next) await deps.queue.enqueue(deps.jobs.sendMessage, { messageId: next.id }).catch(() => {});
+async function enqueueNext(deps: Deps, messageId: number) {
+  await deps.queue.enqueue(deps.jobs.sendMessage, { messageId }).catch(() => {});
+}
+
+/**
+ * Decrypted channel credentials by their ciphertext: decrypting (AES-GCM + JSON) for every
+ * send is wasted work, and a changed token has a new ciphertext, so nothing is ever stale.
+ */
+function credentialCache(key: Buffer) {
+  const cache = new Map<string, ChannelRuntime['credentials']>();
+  return (enc: string | null): ChannelRuntime['credentials'] => {
+    if (!enc) return {};
+    let c = cache.get(enc);
+    if (!c) {
+      if (cache.size >= 1000) cache.clear();
+      c = JSON.parse(decryptSecret(key, enc)) as ChannelRuntime['credentials'];
+      cache.set(enc, c);
+    }
+    return c;
+  };
 }
 
 /** Re-enqueues messages left `queued` (crash between commit and enqueue, Redis away). */

@@ -7,6 +7,7 @@ import { loadRuntime } from '../channels/channels.service.ts';
 import { visibleChannelIds } from './access.repository.ts';
 import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
+import { FILE_PART_SUFFIX } from './outbox.repository.ts';
 
 /** E1: Parley's own limit, counted in characters as a person counts them. */
 export const MAX_TEXT_LENGTH = 1000;
@@ -110,7 +111,7 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
       const meta = { messagingType, ...(tag ? { tag } : {}) };
       // The file goes first, the text after it: two messages, as the platforms deliver them.
       const parts: Array<{ kind: string; text: string | null; key: string; at: Date }> = [];
-      if (file) parts.push({ kind: file.kind, text: null, key: hasText ? `${key}-f` : key, at: now });
+      if (file) parts.push({ kind: file.kind, text: null, key: hasText ? key + FILE_PART_SUFFIX : key, at: now });
       if (hasText) parts.push({ kind: 'text', text: input.text, key, at: new Date(now.getTime() + (file ? 1 : 0)) });
       const ids: number[] = [];
       for (const part of parts) {
@@ -157,7 +158,7 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
       }
       await publishChatChange(deps, tx, chatId, { moved: true, newMessageIds: ids, header: chat.status === 'archived' });
       // Sent one after the other, in order: the text waits for its file (the send job
-      // enqueues the chat's next queued message when it is done).
+      // enqueues the submit's next part, found by its key, when it is done).
       tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: ids[0]! }));
       return { messageId: ids[ids.length - 1]!, created: true };
     });

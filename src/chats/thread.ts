@@ -26,23 +26,48 @@ export interface MessageView {
 /** Kept here for the ingest code that asks it; the SQL lives in the repository. */
 export const lastReadOutboundId = repo.lastReadOutboundId;
 
-function toViews(rows: repo.ThreadRow[]): MessageView[] {
-  return rows.map((r) => ({
+/** What a message row must carry to be shown (the thread page, live re-renders, the send job). */
+export interface MessageViewRow {
+  id: number;
+  direction: 'in' | 'out';
+  kind: string;
+  text: string | null;
+  status: string;
+  status_reason: string | null;
+  sender_name: string | null;
+  sort_at: Date;
+  read_at: Date | null;
+  deleted_at: Date | null;
+  reactions: Record<string, string> | null;
+  meta: Record<string, unknown> | null;
+  attachments: Parameters<typeof toAttachmentView>[0][] | null;
+}
+
+/**
+ * The one row → view mapping. `readUpTo`: the team's read mark (inbound ticks); `lastReadId`:
+ * the last outbound message the lead has read ("Read HH:MM" shows under it only).
+ */
+export function toMessageView(r: MessageViewRow, readUpTo: number | null, lastReadId: number | null): MessageView {
+  return {
     id: r.id,
     direction: r.direction,
     kind: r.kind,
     text: r.text,
-    status: uiStatus(r, r.chat_read_up_to),
+    status: uiStatus(r, readUpTo),
     statusReason: r.status_reason,
     senderName: r.sender_name,
     at: r.sort_at,
     readAt: r.read_at,
     deleted: r.deleted_at !== null,
     reactions: Object.values(r.reactions ?? {}),
-    attachments: r.attachment_list.map(toAttachmentView),
+    attachments: (r.attachments ?? []).map(toAttachmentView),
     meta: r.meta ?? {},
-    showReadAt: r.id === r.last_read_outbound_id,
-  }));
+    showReadAt: lastReadId !== null && r.id === Number(lastReadId),
+  };
+}
+
+function toViews(rows: repo.ThreadRow[]): MessageView[] {
+  return rows.map((r) => toMessageView(r, r.chat_read_up_to, r.last_read_outbound_id));
 }
 
 export async function loadThread(db: Conn, chatId: number, o: { before?: { at: Date; id: number }; limit: number }) {
@@ -50,8 +75,4 @@ export async function loadThread(db: Conn, chatId: number, o: { before?: { at: D
   const hasMore = rows.length > o.limit;
   const page = hasMore ? rows.slice(1) : rows;
   return { messages: toViews(page), hasMore };
-}
-
-export async function loadMessageViews(db: Conn, chatId: number, ids: number[]): Promise<MessageView[]> {
-  return toViews(await repo.listThreadMessages(db, chatId, ids));
 }

@@ -38,6 +38,35 @@ describe('per-channel send pacing', () => {
     if (b !== a) b.close();
   });
 
+  it('reserves one slot per ticket: asked again it answers the same slot, later or claimed', async () => {
+    const prefix = `parleytest:rl:${process.pid}:${Date.now()}:claim`;
+    const l = new RateLimiter(redis, prefix);
+    // 10/s: slots 105 ms apart. The first ticket goes now; the next ones are reserved further on.
+    const first = await l.claim(3, 10, 'm1');
+    expect(first.kind).toBe('go');
+    const second = await l.claim(3, 10, 'm2', 0);
+    const third = await l.claim(3, 10, 'm3', 0);
+    expect(second.kind).toBe('later');
+    expect(third.kind).toBe('later');
+    const wait2 = (second as { waitMs: number }).waitMs;
+    const wait3 = (third as { waitMs: number }).waitMs;
+    expect(wait3 - wait2).toBeGreaterThanOrEqual(100);
+    // Asking again (a deferred job coming back, or a duplicate job) finds the same slot.
+    const again = await l.claim(3, 10, 'm3', 0);
+    expect(again.kind).toBe('later');
+    expect(Math.abs((again as { waitMs: number }).waitMs - wait3)).toBeLessThan(50);
+    // Within the hold window it is claimed, once: another run of the same ticket stays away.
+    const claimed = await l.claim(3, 10, 'm3', 10_000);
+    expect(claimed.kind).toBe('go');
+    expect((await l.claim(3, 10, 'm3', 10_000)).kind).toBe('taken');
+    // Released (the send failed), a retry reserves a new slot after the ones already given.
+    await l.release(3, 'm3');
+    const retry = await l.claim(3, 10, 'm3', 0);
+    expect(retry.kind).toBe('later');
+    expect((retry as { waitMs: number }).waitMs).toBeGreaterThan(wait3);
+    if (redis) await redis.eval(`for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`, 0, `${prefix}:*`);
+  });
+
   it('does not pace a channel without a limit', async () => {
     const l = new RateLimiter(undefined, 'x');
     const t0 = Date.now();

@@ -1,7 +1,8 @@
 import type { Deps } from '../../deps.ts';
 import { defineJob, PermanentJobError } from '../../platform/jobs/types.ts';
 import { findChannelByExternal } from '../channels.repository.ts';
-import { applyChannelEvents, type IngestOutcome } from '../../chats/ingest.service.ts';
+import { applyChannelEvents } from '../../chats/ingest.service.ts';
+import type { ChannelEvent } from '../adapter.ts';
 import { followUpJobs } from '../../chats/follow-up.ts';
 import { findInboxDelivery, markInboxAttempt, markInboxProcessed } from './inbox.repository.ts';
 import { parseMetaWebhook } from './webhook-parser.ts';
@@ -14,6 +15,7 @@ const KIND_OF_OBJECT = { page: 'messenger', instagram: 'instagram' } as const;
  * work (media downloads, profiles, history). Re-running it is harmless.
  */
 export function processWebhookJob(deps: Deps) {
+  const channelIdOf = channelLookup(deps);
   return defineJob<{ inboxId: number }>({
     name: 'process-webhook',
     jobId: (p) => String(p.inboxId),
@@ -38,23 +40,52 @@ export function processWebhookJob(deps: Deps) {
       }
       const kind = KIND_OF_OBJECT[parsed.object];
       try {
+        const work: Array<{ channelId: number; events: ChannelEvent[] }> = [];
         for (const entry of parsed.entries) {
-          const channel = await findChannelByExternal(deps.db, kind, entry.accountId);
-          if (!channel) {
+          const channelId = await channelIdOf(kind, entry.accountId);
+          if (channelId === undefined) {
             deps.logger.info({ inboxId, kind, account: entry.accountId }, 'webhook for an account Parley does not serve; acknowledged');
             continue;
           }
-          const outcomes: IngestOutcome[] = [];
-          await applyChannelEvents(deps, { id: channel.id, kind }, entry.events, (o, _e, tx) => {
-            outcomes.push(o);
-            tx.afterCommit(() => followUpJobs(deps, channel.id, o));
-          });
+          if (entry.events.length) work.push({ channelId, events: entry.events });
         }
-        await markInboxProcessed(deps.db, inboxId);
+        for (const [i, { channelId, events }] of work.entries()) {
+          await applyChannelEvents(
+            deps,
+            { id: channelId, kind },
+            events,
+            (o, _e, tx) => tx.afterCommit(() => followUpJobs(deps, channelId, o)),
+            // The delivery is marked processed in the transaction of its last event: one commit
+            // fewer, and "processed" is never true of a delivery whose events are not all in.
+            i === work.length - 1 ? { inLastTransaction: (tx) => markInboxProcessed(tx.db, inboxId) } : {},
+          );
+        }
+        if (work.length === 0) await markInboxProcessed(deps.db, inboxId);
       } catch (err) {
         await markInboxAttempt(deps.db, inboxId, (err as Error).message.slice(0, 500));
         throw err;
       }
     },
   });
+}
+
+/** How long a (platform, account) → channel id answer is reused by one worker. */
+const CHANNEL_TTL_MS = 30_000;
+
+/**
+ * The channel a delivery's account belongs to. A channel's id never changes for its
+ * (kind, external id), so the answer is remembered briefly instead of read for every
+ * delivery; an unknown account is always looked up again (it may be connected any time).
+ */
+function channelLookup(deps: Deps) {
+  const known = new Map<string, { id: number; at: number }>();
+  return async (kind: string, accountId: string): Promise<number | undefined> => {
+    const key = `${kind}:${accountId}`;
+    const hit = known.get(key);
+    if (hit && Date.now() - hit.at < CHANNEL_TTL_MS) return hit.id;
+    const channel = await findChannelByExternal(deps.db, kind, accountId);
+    if (channel) known.set(key, { id: channel.id, at: Date.now() });
+    else known.delete(key);
+    return channel?.id;
+  };
 }

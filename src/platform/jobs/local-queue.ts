@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import { backoffDelay, PermanentJobError, type EnqueueOptions, type JobDefinition, type JobQueue } from './types.ts';
+import { backoffDelay, DeferJob, PermanentJobError, type EnqueueOptions, type JobDefinition, type JobQueue } from './types.ts';
 
 /**
  * The embedded runner: the same registry and semantics as BullMQ (dedupe by job id while a job
@@ -31,13 +31,15 @@ export class LocalQueue implements JobQueue {
     this.pump();
   }
 
-  private schedule(id: string, delayMs: number) {
+  private schedule(id: string, delayMs: number, due = false) {
     const entry = this.pending.get(id);
     if (!entry) return;
     if (delayMs > 0) {
       entry.timer = setTimeout(() => {
         entry.timer = undefined;
-        this.ready.push(id);
+        // A deferred run is due at its time: ahead of the backlog, not behind it.
+        if (due) this.ready.unshift(id);
+        else this.ready.push(id);
         this.pump();
       }, delayMs);
       entry.timer.unref?.();
@@ -69,6 +71,12 @@ export class LocalQueue implements JobQueue {
       await entry.def.process(entry.payload, { attempt: entry.attempt, jobId: id });
       this.pending.delete(id);
     } catch (err) {
+      if (err instanceof DeferJob && !this.closing) {
+        // Not an attempt: the job only waits (e.g. for its channel's next send slot).
+        entry.attempt--;
+        this.schedule(id, Math.max(1, Math.round(err.delayMs)), true);
+        return;
+      }
       const permanent = err instanceof PermanentJobError || entry.attempt >= entry.def.options.attempts;
       this.logger.warn({ job: entry.def.name, jobId: id, attempt: entry.attempt, permanent, err: (err as Error).message }, 'job failed');
       if (permanent || this.closing) this.pending.delete(id);

@@ -32,6 +32,18 @@ export class PermanentJobError extends Error {
   }
 }
 
+/**
+ * Thrown by a processor to run the same job again in `delayMs` without holding a worker
+ * meanwhile and without counting an attempt (e.g. a send waiting for its channel's next send
+ * slot). The deferred run does not queue behind the ordinary backlog: it is due at its time.
+ */
+export class DeferJob extends Error {
+  constructor(readonly delayMs: number) {
+    super(`deferred for ${delayMs} ms`);
+    this.name = 'DeferJob';
+  }
+}
+
 export interface EnqueueOptions {
   delayMs?: number;
 }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { Audience } from '../../db/schema.ts';
 import type { Tx } from '../tx.ts';
@@ -28,32 +28,80 @@ export interface LiveEventRow {
 
 const LIVE_EVENT_LOCK = 0x7061726c; // 'parl'
 
+/** `Tx.scratch` key of a `LiveChange`: the unit of work is that one statement. */
+export const LIVE_CHANGE = 'live:change';
+
+/**
+ * A data change written in the same statement as its live events (a one-statement unit of
+ * work, autocommitted): the advisory lock is then taken and released inside the server, with
+ * no round trip to the client in between. `ctes` are data-modifying CTEs (`name as (...)`,
+ * comma-separated); the events are written only when the `gate` CTE returns a row (the change
+ * applied); `select` reads the change's result from the CTEs, a row at least whenever the gate
+ * has one. Filled in: `rows`.
+ */
+export interface LiveChange<R> {
+  db: Db;
+  ctes: RawBuilder<unknown>;
+  gate: string;
+  select: RawBuilder<R>;
+  rows?: R[];
+}
+
+/** Runs a `LiveChange` that recorded no event: the change alone. */
+export async function runLiveChange<R>(change: LiveChange<R>): Promise<R[]> {
+  const r = await sql<R>`with ${change.ctes} ${change.select}`.execute(change.db);
+  change.rows = r.rows;
+  return r.rows;
+}
+
 /**
  * Inserts a transaction's events, as its last statement. Under PostgreSQL a transaction-scoped
- * advisory lock taken just before the insert makes event-writing transactions commit in id
- * order, so "every id below N is committed or never will be" holds whenever N is visible. The
- * SSE catch-up and Last-Event-ID replay rely on that to be gap-free (R7). Because this runs
- * last (Tx.beforeCommit), the lock is held only for this insert and the commit.
+ * advisory lock makes event-writing transactions commit in id order, so "every id below N is
+ * committed or never will be" holds whenever N is visible. The SSE catch-up and Last-Event-ID
+ * replay rely on that to be gap-free (R7).
+ *
+ * The lock and the insert are one statement (the lock is joined in, so it is taken before any
+ * id is drawn), and only the ids come back: the lock is then held for this one round trip and
+ * the commit, never across a second statement while the client is busy elsewhere. The events
+ * go in as arrays (one SQL text whatever their number, so one prepared statement), in order.
  */
 export async function insertLiveEvents(tx: Tx, events: LiveEventInput[]): Promise<LiveEventRow[]> {
   if (events.length === 0) return [];
-  await sql`select pg_advisory_xact_lock(${LIVE_EVENT_LOCK})`.execute(tx.db);
-  return tx.db
-    .insertInto('live_events')
-    .values(
-      events.map((e) => ({
-        audience: e.audience,
-        employee_id: e.employeeId ?? null,
-        channel_id: e.channelId ?? null,
-        name: e.name,
-        html: e.html ?? '',
-        data: e.data === undefined ? null : JSON.stringify(e.data),
-        locale: e.locale ?? null,
-      })),
-    )
-    .returning(['id', 'audience', 'employee_id', 'channel_id', 'name', 'html', 'data', 'locale'])
-    .execute()
-    .then((rows) => rows.sort((a, b) => a.id - b.id));
+  const rows = events.map((e) => ({
+    audience: e.audience,
+    employee_id: e.employeeId ?? null,
+    channel_id: e.channelId ?? null,
+    name: e.name,
+    html: e.html ?? '',
+    data: e.data === undefined ? null : e.data,
+    locale: e.locale ?? null,
+  }));
+  const change = tx.scratch.get(LIVE_CHANGE) as LiveChange<Record<string, unknown>> | undefined;
+  const insert = (gate: RawBuilder<unknown>) => sql`
+    insert into live_events (audience, employee_id, channel_id, name, html, data, locale)
+    select v.audience, v.employee_id, v.channel_id, v.name, v.html, v.data, v.locale
+    from unnest(${rows.map((x) => x.audience)}::text[], ${rows.map((x) => x.employee_id)}::int[], ${rows.map((x) => x.channel_id)}::int[],
+                ${rows.map((x) => x.name)}::text[], ${rows.map((x) => x.html)}::text[],
+                ${rows.map((x) => (x.data === null ? null : JSON.stringify(x.data)))}::jsonb[], ${rows.map((x) => x.locale)}::text[])
+         with ordinality as v(audience, employee_id, channel_id, name, html, data, locale, ord)
+    cross join (select pg_advisory_xact_lock(${LIVE_EVENT_LOCK})) as l
+    ${gate}
+    order by v.ord
+    returning id`;
+  let ids: number[];
+  if (change) {
+    const r = await sql<Record<string, unknown> & { live_event_ids: number[] | null }>`
+      with ${change.ctes}, ev as (${insert(sql`where exists (select 1 from ${sql.table(change.gate)})`)})
+      select s.*, (select array_agg(id) from ev) as live_event_ids from (${change.select}) as s`.execute(change.db);
+    change.rows = r.rows.map(({ live_event_ids: _, ...row }) => row);
+    ids = (r.rows[0]?.live_event_ids ?? []).map(Number);
+    if (ids.length === 0) return [];
+  } else {
+    ids = (await insert(sql``).execute(tx.db)).rows.map((x) => Number((x as { id: number }).id));
+  }
+  // Ids are drawn in the order the rows are inserted (v.ord): sorted, they match the events.
+  ids.sort((a, b) => a - b);
+  return rows.map((x, i) => ({ id: ids[i]!, ...x }));
 }
 
 export async function latestLiveEventId(db: Db): Promise<number> {
