@@ -25,6 +25,9 @@ export function loadConfigOrExit(): Config {
 }
 
 const SHUTDOWN_BUDGET_MS = 9_000;
+/** About the jobs a worker runs at once (BullMQ concurrency 16), and a web process's usual need. */
+export const WARM_WORKER_CONNECTIONS = 16;
+export const WARM_WEB_CONNECTIONS = 4;
 
 /**
  * Starts the roles this process was given. Without Redis the job runner lives in the web
@@ -35,6 +38,8 @@ export async function start(config: Config, roles = config.processRoles): Promis
   let app: FastifyInstance | undefined;
   let url: string | undefined;
   const runJobs = roles.includes('worker') || deps.queue.kind === 'local';
+  // Connections (and their backends' caches) ready before the first job or request.
+  await deps.database.warm(runJobs ? WARM_WORKER_CONNECTIONS : WARM_WEB_CONNECTIONS);
   if (runJobs) await deps.queue.startWorkers(registryList(deps));
 
   let maintenance: NodeJS.Timeout | undefined;

@@ -13,6 +13,7 @@ import { applyChannelEvents } from '../../src/chats/ingest.service.ts';
 import type { BullQueue } from '../../src/platform/jobs/bullmq-queue.ts';
 import type { LiveEventRow } from '../../src/platform/live/live.repository.ts';
 import { serveCommands } from '../lib/child.ts';
+import { WARM_WEB_CONNECTIONS, WARM_WORKER_CONNECTIONS } from '../../src/runtime.ts';
 
 /**
  * Parley as production runs it (PostgreSQL + Redis), with the roles in PROCESS_ROLES, on a
@@ -47,6 +48,7 @@ try {
 }
 
 const timers: NodeJS.Timeout[] = [];
+await deps.database.warm(roles.includes('worker') ? WARM_WORKER_CONNECTIONS : WARM_WEB_CONNECTIONS);
 if (roles.includes('worker')) {
   await deps.queue.startWorkers(registryList(deps));
   const tick = () => deps.queue.enqueue(deps.jobs.maintenance, { hour: new Date().toISOString().slice(0, 13) }).catch(() => {});
