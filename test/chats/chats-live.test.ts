@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
 import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
-import { SseStream } from '../platform/sse.ts';
+import { LiveStreams } from '../platform/sse.ts';
 
 let t: TestApp;
 let url: string;
@@ -9,7 +9,7 @@ let agent: Session;
 let outsider: Session;
 let noChats: Session;
 let channelId: number;
-const streams: SseStream[] = [];
+const live = new LiveStreams(() => url);
 
 beforeAll(async () => {
   t = await createTestApp({ adapters: [new TestAdapter()] });
@@ -24,15 +24,11 @@ beforeAll(async () => {
   noChats = await login(t.app, c.email);
 });
 afterAll(async () => {
-  for (const s of streams) s.close();
+  live.closeAll();
   await t?.close();
 });
 
-async function open(s: Session) {
-  const stream = await SseStream.open(`${url}/events`, { cookie: s.cookie });
-  streams.push(stream);
-  return stream;
-}
+const open = (s: Session) => live.open(s);
 
 describe('live chat events', () => {
   it('a new message reaches only employees who may see its channel, with the red dot', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
 import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
 import type { OutboundMessage } from '../../src/channels/adapter.ts';
-import { SseStream } from '../platform/sse.ts';
+import { LiveStreams } from '../platform/sse.ts';
 
 /**
  * The worker pipeline's hot paths (P3, P8) and the properties they must keep: a send records
@@ -27,7 +27,7 @@ let agent: Session;
 let outsider: Session;
 let agentId: number;
 let channelId: number;
-const streams: SseStream[] = [];
+const live = new LiveStreams(() => url);
 
 beforeAll(async () => {
   t = await createTestApp({ adapters: [adapter] });
@@ -41,15 +41,11 @@ beforeAll(async () => {
   outsider = await login(t.app, b.email);
 });
 afterAll(async () => {
-  for (const s of streams) s.close();
+  live.closeAll();
   await t?.close();
 });
 
-async function open(s: Session) {
-  const stream = await SseStream.open(`${url}/events`, { cookie: s.cookie });
-  streams.push(stream);
-  return stream;
-}
+const open = (s: Session) => live.open(s);
 
 /** Queued outbound messages committed directly (the outbox), as the bench does. */
 async function queueMessages(chatId: number, channel: number, n: number, tag: string): Promise<number[]> {

@@ -147,3 +147,19 @@ export class SseStream {
     this.req?.destroy();
   }
 }
+
+/** Live streams of several employees on one app, all closed together at the end of a file. */
+export class LiveStreams {
+  private readonly open_: SseStream[] = [];
+  constructor(private readonly baseUrl: () => string) {}
+
+  async open(s: { cookie: string }): Promise<SseStream> {
+    const stream = await SseStream.open(`${this.baseUrl()}/events`, { cookie: s.cookie });
+    this.open_.push(stream);
+    return stream;
+  }
+
+  closeAll(): void {
+    for (const s of this.open_.splice(0)) s.close();
+  }
+}
