@@ -167,7 +167,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     const extras = (req as FastifyRequest & { viewExtras?: Record<string, unknown> }).viewExtras;
     const html = deps.eta.render(template, { ...base, ...extras, ...data });
     if (status) this.code(status);
-    this.header('Vary', 'HX-Request').type('text/html; charset=utf-8').send(html);
+    // As bytes: encoded once (a string would be scanned for its length, then encoded again).
+    this.header('Vary', 'HX-Request').type('text/html; charset=utf-8').send(Buffer.from(html, 'utf8'));
     return this;
   });
 
