@@ -199,13 +199,19 @@ export async function setChatArchived(db: Conn, chatId: number, employeeId: numb
 
 // Reading (always scoped to the channels the employee may see)
 
+/** What a list item shows (`toChatListItem`): a page reads 31 of these. */
+const listColumns = [
+  'chats.id', 'chats.channel_id', 'chats.contact_id', 'chats.status', 'chats.indicator', 'chats.last_message_at',
+  'chats.preview_kind', 'chats.preview_text',
+  'contacts.name as contact_name', 'contacts.username as contact_username', 'contacts.avatar_key as contact_avatar_key',
+  'contacts.profile_hidden as contact_hidden', 'channels.kind as channel_kind', 'channels.name as channel_name',
+] as const;
+
 const chatColumns = [
-  'chats.id', 'chats.channel_id', 'chats.contact_id', 'chats.client_id', 'chats.status', 'chats.archived_at', 'chats.archived_by',
-  'chats.last_message_at', 'chats.last_direction', 'chats.last_inbound_at', 'chats.preview_kind', 'chats.preview_text',
-  'chats.unread_count', 'chats.indicator', 'chats.lead_read_watermark',
-  'contacts.external_id as contact_external_id', 'contacts.name as contact_name', 'contacts.username as contact_username',
-  'contacts.phone as contact_phone', 'contacts.avatar_key as contact_avatar_key', 'contacts.profile_hidden as contact_hidden',
-  'channels.kind as channel_kind', 'channels.name as channel_name', 'channels.settings as channel_settings',
+  ...listColumns,
+  'chats.client_id', 'chats.archived_at', 'chats.archived_by', 'chats.last_direction', 'chats.last_inbound_at',
+  'chats.unread_count', 'chats.lead_read_watermark',
+  'contacts.external_id as contact_external_id', 'contacts.phone as contact_phone', 'channels.settings as channel_settings',
 ] as const;
 
 /** Chats with their contact, channel and archiver: the shape `toChatView` takes. */
@@ -243,7 +249,13 @@ export const MIN_TEXT_SEARCH = 3;
 
 export async function listChats(db: Conn, channelIds: readonly number[], o: ListChatsOptions) {
   if (channelIds.length === 0) return [];
-  let q = chatsQuery(db).where('chats.status', '=', o.status).where('chats.channel_id', 'in', channelIds);
+  let q = db
+    .selectFrom('chats')
+    .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+    .innerJoin('channels', 'channels.id', 'chats.channel_id')
+    .select(listColumns)
+    .where('chats.status', '=', o.status)
+    .where('chats.channel_id', 'in', channelIds);
   if (o.after) {
     // A row comparison is an index bound on chats_list_idx; the equivalent OR is only a filter
     // (a deep page would read every row above it).

@@ -5,7 +5,7 @@ import { inTransaction } from '../platform/tx.ts';
 import { visibleChannelIds } from './access.repository.ts';
 import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
-import { toChatView, type ChatView } from './chats.view.ts';
+import { toChatListItem, toChatView, type ChatView } from './chats.view.ts';
 import type { SendPolicy } from '../channels/adapter.ts';
 
 /**
@@ -51,7 +51,7 @@ export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: '
   const after = parseCursor(o.after);
   const rows = await repo.listChats(deps.db, channels, { status: o.status, q: o.q, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 });
   const hasMore = rows.length > PAGE_SIZE;
-  const chats = rows.slice(0, PAGE_SIZE).map(toChatView);
+  const chats = rows.slice(0, PAGE_SIZE).map(toChatListItem);
   const last = chats[chats.length - 1];
   return { chats, next: hasMore && last ? cursorOf(last.lastMessageAt, last.id) : null };
 }

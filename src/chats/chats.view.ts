@@ -28,46 +28,63 @@ export interface ChatView {
   contactId: number;
 }
 
-export function toChatView(r: {
+/** A list item: the part of a chat the list shows. */
+export type ChatListItem = Pick<
+  ChatView,
+  'id' | 'channelId' | 'contactId' | 'status' | 'indicator' | 'name' | 'username' | 'hidden' | 'avatarUrl' | 'channelKind' | 'channelName' | 'previewKind' | 'previewText' | 'lastMessageAt'
+>;
+
+interface ListRow {
   id: number;
   channel_id: number;
   contact_id: number;
-  client_id: number | null;
   status: 'open' | 'archived';
   indicator: 'unread' | 'unanswered' | 'none';
   contact_name: string | null;
   contact_username: string | null;
-  contact_phone: string | null;
   contact_hidden: boolean;
   contact_avatar_key: string | null;
   channel_kind: string;
   channel_name: string;
-  channel_settings: Record<string, unknown>;
   preview_kind: string | null;
   preview_text: string | null;
   last_message_at: Date;
-  last_inbound_at: Date | null;
-  archived_at: Date | null;
-  archived_by_name: string | null;
-}): ChatView {
+}
+
+export function toChatListItem(r: ListRow): ChatListItem {
   return {
     id: r.id,
     channelId: r.channel_id,
     contactId: r.contact_id,
-    clientId: r.client_id,
     status: r.status,
     indicator: r.indicator,
     name: r.contact_name,
     username: r.contact_username,
-    phone: r.contact_phone,
     hidden: r.contact_hidden,
     avatarUrl: r.contact_avatar_key ? `/media/avatars/${r.contact_id}` : null,
     channelKind: r.channel_kind,
     channelName: r.channel_name,
-    channelSettings: r.channel_settings as ChannelSettings,
     previewKind: r.preview_kind,
     previewText: r.preview_text,
     lastMessageAt: r.last_message_at,
+  };
+}
+
+export function toChatView(
+  r: ListRow & {
+    client_id: number | null;
+    contact_phone: string | null;
+    channel_settings: Record<string, unknown>;
+    last_inbound_at: Date | null;
+    archived_at: Date | null;
+    archived_by_name: string | null;
+  },
+): ChatView {
+  return {
+    ...toChatListItem(r),
+    clientId: r.client_id,
+    phone: r.contact_phone,
+    channelSettings: r.channel_settings as ChannelSettings,
     lastInboundAt: r.last_inbound_at,
     archivedAt: r.archived_at,
     archivedByName: r.archived_by_name,
