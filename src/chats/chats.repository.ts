@@ -226,6 +226,21 @@ export function chatsQuery(db: Conn) {
 
 export type ChatRow = Awaited<ReturnType<typeof findChatIn>> & {};
 
+/**
+ * The list's preview follows its last message: an edit shows the new text, an unsent message
+ * no longer shows what was removed. Returns whether the message was the chat's last one (the
+ * list item then needs a re-render).
+ */
+export async function setPreviewIfLast(db: Conn, chatId: number, messageId: number, preview: { kind: string; text: string | null }): Promise<boolean> {
+  const r = await db
+    .updateTable('chats')
+    .set({ preview_kind: preview.kind, preview_text: preview.text })
+    .where('id', '=', chatId)
+    .where('last_message_id', '=', messageId)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 export async function findChatIn(db: Conn, chatId: number, channelIds: readonly number[]) {
   if (channelIds.length === 0) return undefined;
   return chatsQuery(db).where('chats.id', '=', chatId).where('chats.channel_id', 'in', channelIds).executeTakeFirst();

@@ -223,7 +223,8 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
         .set({ text: e.text, meta: JSON.stringify({ ...m.meta, edits: [...history, { text: m.text, at: e.timestamp.toISOString() }] }) })
         .where('id', '=', m.id)
         .execute();
-      await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
+      const wasLast = await repo.setPreviewIfLast(tx.db, m.chat_id, m.id, { kind: m.kind, text: e.text });
+      await publishChatChange(deps, tx, m.chat_id, { item: wasLast, changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }
     case 'deleted': {
@@ -231,8 +232,8 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       if (!m || m.deleted_at) return none();
       await tx.db.updateTable('messages').set({ deleted_at: e.timestamp }).where('id', '=', m.id).execute();
       // The chat list's preview must not keep showing what the person removed (§10.14).
-      await tx.db.updateTable('chats').set({ preview_kind: 'deleted', preview_text: null }).where('id', '=', m.chat_id).where('last_message_id', '=', m.id).execute();
-      await publishChatChange(deps, tx, m.chat_id, { item: true, changedMessageIds: [m.id] });
+      const wasLast = await repo.setPreviewIfLast(tx.db, m.chat_id, m.id, { kind: 'deleted', text: null });
+      await publishChatChange(deps, tx, m.chat_id, { item: wasLast, changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }
     case 'status': {

@@ -216,6 +216,9 @@ describe('message kinds (§2.2, §2.4, §10.14)', () => {
     const [row] = await rowsByMid(m.id);
     expect(row!.text).toBe('Can I come at 6?');
     expect((row!.meta as { edits?: Array<{ text: string }> }).edits?.map((e) => e.text)).toEqual(['Can I come at 5?']);
+    // It was the chat's last message: the list's preview shows the edited text too.
+    const chat = await db().selectFrom('chats').select(['preview_text']).where('id', '=', row!.chat_id).executeTakeFirstOrThrow();
+    expect(chat.preview_text).toBe('Can I come at 6?');
   });
 
   it('a sticker, a postback and a quick-reply phone number', async () => {
