@@ -74,6 +74,26 @@ export async function countActiveAdmins(db: Conn, except: { employeeId?: number;
   return Number(r.n);
 }
 
+/** An employee with their role's access (live streams rebuild their viewer from it). */
+export async function findEmployeeAccess(db: Conn, employeeId: number) {
+  return db
+    .selectFrom('employees as e')
+    .innerJoin('roles as r', 'r.id', 'e.role_id')
+    .select(['e.id', 'e.disabled_at', 'e.locale', 'r.is_admin', 'r.permissions'])
+    .where('e.id', '=', employeeId)
+    .executeTakeFirst();
+}
+
+/** The first administrator role (setup gives the owner this one). */
+export async function findFirstAdminRole(db: Conn) {
+  return db.selectFrom('roles').select('id').where('is_admin', '=', true).orderBy('id').executeTakeFirst();
+}
+
+/** First run: two setup submissions at once must not both see "no employee yet". */
+export async function lockEmployeesForSetup(db: Conn): Promise<void> {
+  await sql`lock table employees in exclusive mode`.execute(db);
+}
+
 /** Arbitrary constant naming the lock below ('PARLEY_ADMINS' as a number). */
 const ADMIN_CHANGES_LOCK = 0x50_41_44_4d;
 

@@ -3,7 +3,6 @@ import { randomToken, sha256 } from '../platform/crypto.ts';
 import { ValidationError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
 import { inTransaction, type Tx } from '../platform/tx.ts';
-import { sql } from 'kysely';
 import * as repo from './auth.repository.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
 import type { AuthContext } from './permissions.ts';
@@ -122,9 +121,9 @@ export async function setupOwner(
   const v = validateEmployeeInput(input);
   const passwordHash = await hashPassword(v.password);
   return inTransaction(db, logger, async (tx) => {
-    await sql`lock table employees in exclusive mode`.execute(tx.db);
+    await repo.lockEmployeesForSetup(tx.db);
     if ((await repo.countEmployees(tx.db)) > 0) return null;
-    const adminRole = await tx.db.selectFrom('roles').select('id').where('is_admin', '=', true).orderBy('id').executeTakeFirst();
+    const adminRole = await repo.findFirstAdminRole(tx.db);
     const roleId = adminRole?.id ?? (await repo.insertRole(tx.db, { name: 'Admin', isAdmin: true, permissions: [] }));
     const id = await repo.insertEmployee(tx.db, { email: v.email, name: v.name, passwordHash, roleId });
     return createSession(tx.db, id, policy);

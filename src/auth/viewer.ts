@@ -2,18 +2,14 @@ import type { Db } from '../db/database.ts';
 import type { Viewer } from '../platform/live/hub.ts';
 import { pickLocale } from '../platform/i18n/index.ts';
 import { visibleChannelIds } from '../chats/access.repository.ts';
+import { findEmployeeAccess } from './auth.repository.ts';
 
 /**
  * What an employee's live stream may carry: rebuilt from the database whenever access changes
  * (role, channel lists, disabling).
  */
 export async function loadViewer(db: Db, employeeId: number, acceptLanguage?: string): Promise<Viewer | null> {
-  const row = await db
-    .selectFrom('employees as e')
-    .innerJoin('roles as r', 'r.id', 'e.role_id')
-    .select(['e.id', 'e.disabled_at', 'e.locale', 'r.is_admin', 'r.permissions'])
-    .where('e.id', '=', employeeId)
-    .executeTakeFirst();
+  const row = await findEmployeeAccess(db, employeeId);
   if (!row || row.disabled_at) return null;
   const canChats = row.is_admin || row.permissions.includes('chats');
   return {

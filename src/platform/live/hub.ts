@@ -3,7 +3,7 @@ import type { Db } from '../../db/database.ts';
 import type { Bus } from '../bus.ts';
 import type { Logger } from '../logger.ts';
 import type { Tx } from '../tx.ts';
-import { insertLiveEvents, listLiveEventsAfter, oldestLiveEventId, type LiveEventInput, type LiveEventRow } from './live.repository.ts';
+import { insertLiveEvents, latestLiveEventId, listLiveEventsAfter, oldestLiveEventId, type LiveEventInput, type LiveEventRow } from './live.repository.ts';
 
 /** What an SSE connection may receive; rebuilt when access changes. */
 export interface Viewer {
@@ -100,8 +100,7 @@ export class LiveHub {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const r = await this.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
-    this.cursor = Number(r?.max ?? 0);
+    this.cursor = await latestLiveEventId(this.db);
     // Not awaited: with Redis down the subscription is made when it comes back (ioredis
     // resubscribes), and the web process must serve, and accept webhooks, meanwhile (R6).
     void this.bus.subscribe(TOPIC, (msg) => {
