@@ -5,6 +5,11 @@ import type { ChannelState } from '../db/schema.ts';
 
 type Conn = Db | Tx['db'];
 
+/** Just the channel's kind (follow-up.ts: does its adapter import history?). */
+export async function findChannelKind(db: Conn, channelId: number) {
+  return db.selectFrom('channels').select('kind').where('id', '=', channelId).executeTakeFirst();
+}
+
 export async function findChannel(db: Conn, id: number) {
   return db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.ts';
 import type { ChannelAdapter, ChannelRuntime } from '../channels/adapter.ts';
 import { loadRuntime } from '../channels/channels.service.ts';
+import { findChatTarget } from './chats.repository.ts';
 
 export interface ChatTarget {
   chatId: number;
@@ -15,13 +16,7 @@ export interface ChatTarget {
  * decrypted credentials, and the channel's adapter. Null when any of them is gone.
  */
 export async function loadChatTarget(deps: Deps, chatId: number): Promise<ChatTarget | null> {
-  const row = await deps.db
-    .selectFrom('chats')
-    .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
-    .innerJoin('channels', 'channels.id', 'chats.channel_id')
-    .select(['chats.channel_id', 'contacts.external_id', 'channels.state'])
-    .where('chats.id', '=', chatId)
-    .executeTakeFirst();
+  const row = await findChatTarget(deps.db, chatId);
   if (!row) return null;
   const channel = await loadRuntime(deps, row.channel_id);
   const adapter = channel ? deps.adapters.get(channel.kind) : undefined;

@@ -35,6 +35,33 @@ export async function updateContactProfile(
 export async function findContact(db: Conn, id: number) {
   return db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+/** A contact's stored avatar, only if its channel is visible to the employee (avatar route). */
+export async function findContactAvatarIn(db: Conn, contactId: number, channelIds: readonly number[]) {
+  return db.selectFrom('contacts').select(['avatar_key']).where('id', '=', contactId).where('channel_id', 'in', channelIds).executeTakeFirst();
+}
+
+export async function findChatIdOfContact(db: Conn, contactId: number) {
+  return db.selectFrom('chats').select('id').where('contact_id', '=', contactId).executeTakeFirst();
+}
+
+function chatWithContact(db: Conn, chatId: number) {
+  return db.selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').where('chats.id', '=', chatId);
+}
+
+/** Whom a chat talks to: its channel and the contact's platform id (history import). */
+export async function findChatContact(db: Conn, chatId: number) {
+  return chatWithContact(db, chatId).select(['chats.channel_id', 'contacts.external_id']).executeTakeFirst();
+}
+
+/** As `findChatContact`, with the channel's state (chat-target.ts `loadChatTarget`). */
+export async function findChatTarget(db: Conn, chatId: number) {
+  return chatWithContact(db, chatId)
+    .innerJoin('channels', 'channels.id', 'chats.channel_id')
+    .select(['chats.channel_id', 'contacts.external_id', 'channels.state'])
+    .executeTakeFirst();
+}
+
 // Messages
 
 export interface NewMessage {
@@ -133,6 +160,19 @@ export async function updateMessageStatus(
     .executeTakeFirst();
 }
 
+export async function setMessageReactions(db: Conn, id: number, reactions: Record<string, string>) {
+  await db.updateTable('messages').set({ reactions: JSON.stringify(reactions) }).where('id', '=', id).execute();
+}
+
+/** Replaces the text shown; `meta` keeps the earlier texts (its `edits`). */
+export async function setMessageText(db: Conn, id: number, text: string, meta: Record<string, unknown>) {
+  await db.updateTable('messages').set({ text, meta: JSON.stringify(meta) }).where('id', '=', id).execute();
+}
+
+export async function markMessageDeleted(db: Conn, id: number, at: Date) {
+  await db.updateTable('messages').set({ deleted_at: at }).where('id', '=', id).execute();
+}
+
 /**
  * Applies a new message to its chat's maintained state in one statement: preview and order
  * only move forward in platform time (an old message imported late does not become the
@@ -185,6 +225,15 @@ export async function markChatRead(db: Conn, chatId: number) {
     .executeTakeFirst();
   if (!r) return null;
   return recomputeIndicator(db, chatId);
+}
+
+export async function findChatLastMessageId(db: Conn, chatId: number) {
+  return db.selectFrom('chats').select(['last_message_id']).where('id', '=', chatId).executeTakeFirst();
+}
+
+/** The chat's newest inbound messages (those marking it read re-renders). */
+export async function latestInboundMessageIds(db: Conn, chatId: number, limit: number) {
+  return db.selectFrom('messages').select('id').where('chat_id', '=', chatId).where('direction', '=', 'in').orderBy('id', 'desc').limit(limit).execute();
 }
 
 export async function setChatArchived(db: Conn, chatId: number, employeeId: number | null, archived: boolean) {
@@ -378,6 +427,33 @@ export async function findAttachmentIn(db: Conn, attachmentId: number, channelId
     .where('attachments.id', '=', attachmentId)
     .where('messages.channel_id', 'in', channelIds)
     .executeTakeFirst();
+}
+
+/** An attachment with its message, whatever the channel (the media download job). */
+export async function findAttachmentToDownload(db: Conn, attachmentId: number) {
+  return db
+    .selectFrom('attachments')
+    .innerJoin('messages', 'messages.id', 'attachments.message_id')
+    .select(['attachments.id', 'attachments.status', 'attachments.source_url', 'attachments.mime', 'attachments.file_name', 'messages.chat_id', 'messages.id as message_id'])
+    .where('attachments.id', '=', attachmentId)
+    .executeTakeFirst();
+}
+
+export type DownloadOutcome =
+  | { status: 'stored'; key: string; size: number; mime: string | null; fileName: string | null }
+  | { status: 'failed'; reason: string };
+
+/** Records how a download ended: stored (the platform URL is dropped) or failed with why. */
+export async function recordAttachmentDownload(db: Conn, attachmentId: number, outcome: DownloadOutcome) {
+  await db
+    .updateTable('attachments')
+    .set(
+      outcome.status === 'stored'
+        ? { status: 'stored', storage_key: outcome.key, size_bytes: outcome.size, mime: outcome.mime, file_name: outcome.fileName, source_url: null }
+        : { status: 'failed', status_reason: outcome.reason },
+    )
+    .where('id', '=', attachmentId)
+    .execute();
 }
 
 export async function queuedMessagesOlderThan(db: Conn, before: Date, limit: number) {

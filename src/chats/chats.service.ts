@@ -71,17 +71,10 @@ export async function getChatFor(deps: Deps, auth: AuthContext, chatId: number):
 export async function markRead(deps: Deps, auth: AuthContext, chatId: number): Promise<boolean> {
   const chat = await getChatFor(deps, auth, chatId);
   return inTransaction(deps.db, deps.logger, async (tx) => {
-    const before = await tx.db.selectFrom('chats').select(['last_message_id']).where('id', '=', chatId).executeTakeFirst();
+    const before = await repo.findChatLastMessageId(tx.db, chatId);
     const changed = await repo.markChatRead(tx.db, chatId);
     if (!changed) return false;
-    const unreadIds = await tx.db
-      .selectFrom('messages')
-      .select('id')
-      .where('chat_id', '=', chatId)
-      .where('direction', '=', 'in')
-      .orderBy('id', 'desc')
-      .limit(50)
-      .execute();
+    const unreadIds = await repo.latestInboundMessageIds(tx.db, chatId, 50);
     await publishChatChange(deps, tx, chatId, { item: true, changedMessageIds: unreadIds.map((r) => r.id) });
     const upTo = before?.last_message_id;
     const adapter = deps.adapters.get(chat.channelKind);

@@ -13,7 +13,7 @@ import { createClient, getClient, CLIENT_LIMITS } from '../crm/clients.service.t
 import { createDocument, listClientDocuments, parseAmount, visibleKinds, DOCUMENT_LIMITS } from '../crm/documents.service.ts';
 import { KINDS, isDocumentKind, type KindConfig } from '../crm/documents.kinds.ts';
 import { documentView, phoneViews, type PhoneView } from '../crm/crm.view.ts';
-import { visibleChannelIds } from './access.repository.ts';
+import { channelsOf } from './chats.service.ts';
 import { findChatIn } from './chats.repository.ts';
 import { toChatView, type ChatView } from './chats.view.ts';
 import * as repo from './client-link.repository.ts';
@@ -87,8 +87,8 @@ function requireClients(auth: AuthContext): void {
 }
 
 /** The chat if this employee may see it (one visibility lookup, reused for the client's other chats). */
-async function visibleChat(deps: Deps, auth: AuthContext, chatId: number): Promise<{ chat: ChatView; channels: number[] }> {
-  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+async function visibleChat(deps: Deps, auth: AuthContext, chatId: number): Promise<{ chat: ChatView; channels: readonly number[] }> {
+  const channels = await channelsOf(deps, auth);
   const row = await findChatIn(deps.db, chatId, channels);
   if (!row) throw new NotFoundError();
   return { chat: toChatView(row), channels };
@@ -137,7 +137,7 @@ export async function clientChatsIn(deps: Deps, clientId: number, channels: read
 
 export async function listClientChatsFor(deps: Deps, auth: AuthContext, clientId: number): Promise<ChatView[]> {
   if (!can(auth, 'chats')) return [];
-  return clientChatsIn(deps, clientId, await visibleChannelIds(deps.db, auth.employeeId));
+  return clientChatsIn(deps, clientId, await channelsOf(deps, auth));
 }
 
 /**
@@ -148,7 +148,7 @@ export async function listClientChatsFor(deps: Deps, auth: AuthContext, clientId
  */
 export async function startOptions(deps: Deps, auth: AuthContext, clientId: number, chats: ChatView[]): Promise<StartOptions> {
   if (!can(auth, 'chats')) return { options: [], reasonKey: null };
-  const channels = await repo.listChannelsByIds(deps.db, await visibleChannelIds(deps.db, auth.employeeId));
+  const channels = await repo.listChannelsByIds(deps.db, await channelsOf(deps, auth));
   if (channels.length === 0) return { options: [], reasonKey: 'clientchats.no_channels' };
   const options: StartOption[] = [];
   for (const ch of channels) {
@@ -161,7 +161,7 @@ export async function startOptions(deps: Deps, auth: AuthContext, clientId: numb
 /** "Start a chat" on one channel: the chat to open, or why the client cannot be reached there. */
 export async function startChat(deps: Deps, auth: AuthContext, clientId: number, channelIdRaw: unknown): Promise<number> {
   if (!(await clientExists(deps.db, clientId))) throw new NotFoundError();
-  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+  const channels = await channelsOf(deps, auth);
   const channelId = parseId(channelIdRaw);
   if (channelId === null || !channels.includes(channelId)) throw new ValidationError({ channel_id: 'clientchats.not_reachable' });
   const [chat] = await repo.listClientChats(deps.db, clientId, [channelId], 1);

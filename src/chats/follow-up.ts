@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.ts';
 import type { IngestOutcome } from './ingest.service.ts';
+import { findChannelKind } from '../channels/channels.repository.ts';
 
 /**
  * After an event is committed: download its media now (platform URLs expire), fetch the
@@ -10,7 +11,7 @@ export async function followUpJobs(deps: Deps, channelId: number, o: IngestOutco
   for (const attachmentId of o.attachmentIds) await deps.queue.enqueue(deps.jobs.downloadMedia, { attachmentId });
   if (o.contactId && o.createdChat) {
     await deps.queue.enqueue(deps.jobs.fetchProfile, { contactId: o.contactId });
-    const channel = await deps.db.selectFrom('channels').select('kind').where('id', '=', channelId).executeTakeFirst();
+    const channel = await findChannelKind(deps.db, channelId);
     if (channel && deps.adapters.get(channel.kind)?.capabilities.history && o.chatId) {
       await deps.queue.enqueue(deps.jobs.importHistory, { chatId: o.chatId });
     }

@@ -4,6 +4,7 @@ import { loadRuntime, platformRefusal } from '../channels/channels.service.ts';
 import { applyChannelEvents } from './ingest.service.ts';
 import { loadChatTarget } from './chat-target.ts';
 import { followUpJobs } from './follow-up.ts';
+import { findChatContact } from './chats.repository.ts';
 
 
 /** D4: the last 500 messages of a conversation. */
@@ -22,12 +23,7 @@ export function importHistoryJob(deps: Deps) {
     jobId: (p) => String(p.chatId),
     options: { attempts: 4, backoffMs: 5000 },
     async process({ chatId }) {
-      const chat = await deps.db
-        .selectFrom('chats')
-        .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
-        .select(['chats.channel_id', 'contacts.external_id'])
-        .where('chats.id', '=', chatId)
-        .executeTakeFirst();
+      const chat = await findChatContact(deps.db, chatId);
       if (!chat) return;
       const channel = await loadRuntime(deps, chat.channel_id);
       const adapter = channel ? deps.adapters.get(channel.kind) : undefined;

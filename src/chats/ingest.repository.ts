@@ -132,3 +132,56 @@ export async function insertMessageIntoChat(db: Conn, m: InboundMessage): Promis
     left join employees ar on ar.id = upd.archived_by`.execute(db);
   return r.rows[0] ?? null;
 }
+
+/** The chat of a contact known by its platform id on a channel (receipts name the person). */
+export async function findChatOfContact(db: Conn, channelId: number, contactExternalId: string) {
+  return db
+    .selectFrom('chats')
+    .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+    .select(['chats.id', 'chats.contact_id'])
+    .where('contacts.channel_id', '=', channelId)
+    .where('contacts.external_id', '=', contactExternalId)
+    .executeTakeFirst();
+}
+
+/**
+ * The echo of a message Parley sent: gives our row (named by the echo's metadata) the
+ * platform id, unless it has one already. Undefined when nothing was merged.
+ */
+export async function mergeEcho(db: Conn, messageId: number, channelId: number, externalId: string) {
+  return db
+    .updateTable('messages')
+    .set({ external_id: externalId })
+    .where('id', '=', messageId)
+    .where('channel_id', '=', channelId)
+    .where('external_id', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+}
+
+/**
+ * Moves a chat's outbound messages forward to delivered or read (never back): those the
+ * receipt names by platform id, or all sent up to its watermark. Returns the ids changed.
+ */
+export async function applyReceipt(
+  db: Conn,
+  chatId: number,
+  target: 'delivered' | 'read',
+  at: Date,
+  covers: { externalIds: string[] } | { upTo: Date },
+) {
+  let q = db
+    .updateTable('messages')
+    .set(target === 'read' ? { status: 'read', read_at: at, delivered_at: sql`coalesce(delivered_at, ${at}::timestamptz)` } : { status: 'delivered', delivered_at: at })
+    .where('chat_id', '=', chatId)
+    .where('direction', '=', 'out')
+    .where('status', 'in', target === 'read' ? ['sent', 'delivered'] : ['sent']);
+  if ('externalIds' in covers) q = q.where('external_id', 'in', covers.externalIds);
+  else q = q.where('sort_at', '<=', covers.upTo);
+  return q.returning('id').execute();
+}
+
+/** The lead has read everything up to `upTo` (only ever moves forward). */
+export async function raiseLeadReadWatermark(db: Conn, chatId: number, upTo: Date) {
+  await db.updateTable('chats').set({ lead_read_watermark: sql`greatest(lead_read_watermark, ${upTo}::timestamptz)` }).where('id', '=', chatId).execute();
+}

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Deps } from '../deps.ts';
 import { inTransaction, type Tx } from '../platform/tx.ts';
 import type { ChannelEvent } from '../channels/adapter.ts';
@@ -53,16 +52,6 @@ export async function applyChannelEvents(
   return outcomes;
 }
 
-async function chatOfContact(tx: Tx, channelId: number, contactExternalId: string) {
-  return tx.db
-    .selectFrom('chats')
-    .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
-    .select(['chats.id', 'chats.contact_id'])
-    .where('contacts.channel_id', '=', channelId)
-    .where('contacts.external_id', '=', contactExternalId)
-    .executeTakeFirst();
-}
-
 const none = (): IngestOutcome => ({ chatId: null, createdChat: false, contactId: null, messageId: null, attachmentIds: [] });
 
 async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEvent): Promise<IngestOutcome> {
@@ -86,14 +75,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       const outcome: IngestOutcome = { chatId, createdChat: cc.created, contactId: cc.contact_id, messageId: null, attachmentIds: [] };
       if (e.direction === 'out' && typeof e.meta?.parleyMessageId === 'number') {
         // The echo of a message Parley sent (its metadata names our row): merge, don't add.
-        const merged = await tx.db
-          .updateTable('messages')
-          .set({ external_id: e.externalId })
-          .where('id', '=', e.meta.parleyMessageId)
-          .where('channel_id', '=', channel.id)
-          .where('external_id', 'is', null)
-          .returning('id')
-          .executeTakeFirst();
+        const merged = await ingestRepo.mergeEcho(tx.db, e.meta.parleyMessageId, channel.id, e.externalId);
         const ours = await repo.findMessage(tx.db, e.meta.parleyMessageId);
         if (merged || (ours && ours.channel_id === channel.id)) return outcome;
       }
@@ -172,7 +154,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
     }
     case 'delivery':
     case 'read': {
-      const chat = await chatOfContact(tx, channel.id, e.contactExternalId);
+      const chat = await ingestRepo.findChatOfContact(tx.db, channel.id, e.contactExternalId);
       if (!chat) return none();
       const target = e.type === 'read' ? 'read' : 'delivered';
       let upTo: Date | undefined = e.watermark;
@@ -183,19 +165,10 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
         upTo = (await repo.findMessageByExternalId(tx.db, channel.id, e.externalId))?.sort_at ?? e.timestamp;
       }
       const previousLastRead = await lastReadOutboundId(tx.db, chat.id);
-      let q = tx.db
-        .updateTable('messages')
-        .set(target === 'read' ? { status: 'read', read_at: e.timestamp, delivered_at: sql`coalesce(delivered_at, ${e.timestamp}::timestamptz)` } : { status: 'delivered', delivered_at: e.timestamp })
-        .where('chat_id', '=', chat.id)
-        .where('direction', '=', 'out')
-        .where('status', 'in', target === 'read' ? ['sent', 'delivered'] : ['sent']);
-      if (e.type === 'delivery' && e.externalIds?.length) q = q.where('external_id', 'in', e.externalIds);
-      else if (upTo) q = q.where('sort_at', '<=', upTo);
-      else return { ...none(), chatId: chat.id };
-      const changed = await q.returning('id').execute();
-      if (target === 'read' && upTo) {
-        await tx.db.updateTable('chats').set({ lead_read_watermark: sql`greatest(lead_read_watermark, ${upTo}::timestamptz)` }).where('id', '=', chat.id).execute();
-      }
+      const covers = e.type === 'delivery' && e.externalIds?.length ? { externalIds: e.externalIds } : upTo ? { upTo } : null;
+      if (!covers) return { ...none(), chatId: chat.id };
+      const changed = await ingestRepo.applyReceipt(tx.db, chat.id, target, e.timestamp, covers);
+      if (target === 'read' && upTo) await ingestRepo.raiseLeadReadWatermark(tx.db, chat.id, upTo);
       if (changed.length) {
         const ids = changed.map((c) => c.id);
         if (previousLastRead && !ids.includes(previousLastRead)) ids.push(previousLastRead);
@@ -209,7 +182,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       const reactions = { ...(m.reactions ?? {}) };
       if (e.action === 'react' && e.emoji) reactions[e.contactExternalId] = e.emoji;
       else delete reactions[e.contactExternalId];
-      await tx.db.updateTable('messages').set({ reactions: JSON.stringify(reactions) }).where('id', '=', m.id).execute();
+      await repo.setMessageReactions(tx.db, m.id, reactions);
       await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }
@@ -218,11 +191,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       if (!m || m.text === e.text) return none();
       // Keep what the person wrote before: the edit replaces the text shown, not the record.
       const history = Array.isArray(m.meta?.edits) ? (m.meta.edits as unknown[]) : [];
-      await tx.db
-        .updateTable('messages')
-        .set({ text: e.text, meta: JSON.stringify({ ...m.meta, edits: [...history, { text: m.text, at: e.timestamp.toISOString() }] }) })
-        .where('id', '=', m.id)
-        .execute();
+      await repo.setMessageText(tx.db, m.id, e.text, { ...m.meta, edits: [...history, { text: m.text, at: e.timestamp.toISOString() }] });
       const wasLast = await repo.setPreviewIfLast(tx.db, m.chat_id, m.id, { kind: m.kind, text: e.text });
       await publishChatChange(deps, tx, m.chat_id, { item: wasLast, changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
@@ -230,7 +199,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
     case 'deleted': {
       const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
       if (!m || m.deleted_at) return none();
-      await tx.db.updateTable('messages').set({ deleted_at: e.timestamp }).where('id', '=', m.id).execute();
+      await repo.markMessageDeleted(tx.db, m.id, e.timestamp);
       // The chat list's preview must not keep showing what the person removed (§10.14).
       const wasLast = await repo.setPreviewIfLast(tx.db, m.chat_id, m.id, { kind: 'deleted', text: null });
       await publishChatChange(deps, tx, m.chat_id, { item: wasLast, changedMessageIds: [m.id] });

@@ -3,6 +3,7 @@ import { defineJob } from '../platform/jobs/types.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { DownloadRefused, safeDownload } from '../platform/safe-download.ts';
 import { publishChatChange } from './chats.live.ts';
+import { findAttachmentToDownload, recordAttachmentDownload, type DownloadOutcome } from './chats.repository.ts';
 
 const EXT: Record<string, string> = {
   'image/jpeg': '.jpg', 'image/png': '.png', 'image/gif': '.gif', 'image/webp': '.webp',
@@ -21,14 +22,9 @@ export function downloadMediaJob(deps: Deps) {
     jobId: (p) => String(p.attachmentId),
     options: { attempts: 5, backoffMs: 2000 },
     async process({ attachmentId }, ctx) {
-      const a = await deps.db
-        .selectFrom('attachments')
-        .innerJoin('messages', 'messages.id', 'attachments.message_id')
-        .select(['attachments.id', 'attachments.status', 'attachments.source_url', 'attachments.mime', 'attachments.file_name', 'messages.chat_id', 'messages.id as message_id'])
-        .where('attachments.id', '=', attachmentId)
-        .executeTakeFirst();
+      const a = await findAttachmentToDownload(deps.db, attachmentId);
       if (!a || a.status !== 'pending' || !a.source_url) return;
-      let outcome: { status: 'stored'; key: string; size: number; mime: string | null; fileName: string | null } | { status: 'failed'; reason: string };
+      let outcome: DownloadOutcome;
       try {
         const file = await safeDownload(a.source_url, {
           allowedHosts: deps.config.media.allowedHosts,
@@ -47,15 +43,7 @@ export function downloadMediaJob(deps: Deps) {
         outcome = { status: 'failed', reason: (err as Error).message.slice(0, 300) };
       }
       await inTransaction(deps.db, deps.logger, async (tx) => {
-        await tx.db
-          .updateTable('attachments')
-          .set(
-            outcome.status === 'stored'
-              ? { status: 'stored', storage_key: outcome.key, size_bytes: outcome.size, mime: outcome.mime, file_name: outcome.fileName, source_url: null }
-              : { status: 'failed', status_reason: outcome.reason },
-          )
-          .where('id', '=', attachmentId)
-          .execute();
+        await recordAttachmentDownload(tx.db, attachmentId, outcome);
         await publishChatChange(deps, tx, a.chat_id, { changedMessageIds: [a.message_id] });
       });
     },

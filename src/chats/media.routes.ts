@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.ts';
 import { NotFoundError } from '../platform/errors.ts';
-import { visibleChannelIds } from './access.repository.ts';
-import { findAttachmentIn } from './chats.repository.ts';
+import { channelsOf } from './chats.service.ts';
+import { findAttachmentIn, findContactAvatarIn } from './chats.repository.ts';
 
 /** Types a browser may render inline; anything else is served as a download. */
 const INLINE = /^(image\/(jpeg|png|gif|webp)|audio\/(mpeg|ogg|mp4|aac|wav|x-wav|webm|amr)|video\/(mp4|webm|ogg|quicktime))$/;
@@ -23,7 +23,7 @@ export function mediaRoutes(deps: Deps) {
     app.get('/media/:id', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
       const id = Number(req.params.id);
       if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError();
-      const channels = await visibleChannelIds(deps.db, req.auth!.employeeId);
+      const channels = await channelsOf(deps, req.auth!);
       const a = await findAttachmentIn(deps.db, id, channels);
       if (!a || a.status !== 'stored' || !a.storage_key) throw new NotFoundError();
       const size = await deps.storage.size(a.storage_key);
@@ -43,14 +43,9 @@ export function mediaRoutes(deps: Deps) {
     app.get('/media/avatars/:contactId', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: { contactId: string } }>, reply) => {
       const id = Number(req.params.contactId);
       if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError();
-      const channels = await visibleChannelIds(deps.db, req.auth!.employeeId);
+      const channels = await channelsOf(deps, req.auth!);
       if (channels.length === 0) throw new NotFoundError();
-      const c = await deps.db
-        .selectFrom('contacts')
-        .select(['avatar_key'])
-        .where('id', '=', id)
-        .where('channel_id', 'in', channels)
-        .executeTakeFirst();
+      const c = await findContactAvatarIn(deps.db, id, channels);
       if (!c?.avatar_key) throw new NotFoundError();
       const size = await deps.storage.size(c.avatar_key);
       if (size === null) throw new NotFoundError();

@@ -135,3 +135,16 @@ export async function markFailed(db: Conn, id: number, reason: string) {
     .returning((eb) => ['id', 'chat_id', 'channel_id', nextPart(eb.ref('messages.chat_id'), eb.ref('messages.idempotency_key')).as('next_id')])
     .executeTakeFirst();
 }
+
+/** Puts a failed outbound message of the chat back in the outbox (retry); undefined if none. */
+export async function requeueFailed(db: Conn, chatId: number, messageId: number) {
+  return db
+    .updateTable('messages')
+    .set({ status: 'queued', status_reason: null, attempts: 0 })
+    .where('id', '=', messageId)
+    .where('chat_id', '=', chatId)
+    .where('status', '=', 'failed')
+    .where('direction', '=', 'out')
+    .returning('id')
+    .executeTakeFirst();
+}

@@ -3,7 +3,7 @@ import { defineJob } from '../platform/jobs/types.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { safeDownload } from '../platform/safe-download.ts';
 import { loadRuntime, platformRefusal } from '../channels/channels.service.ts';
-import { updateContactProfile } from './chats.repository.ts';
+import { findChatIdOfContact, findContact, updateContactProfile } from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
 
 /** Profiles are fetched once, then refreshed at most this often (no retry storm on privacy). */
@@ -15,7 +15,7 @@ export function fetchProfileJob(deps: Deps) {
     jobId: (p) => String(p.contactId),
     options: { attempts: 3, backoffMs: 5000 },
     async process({ contactId }) {
-      const contact = await deps.db.selectFrom('contacts').selectAll().where('id', '=', contactId).executeTakeFirst();
+      const contact = await findContact(deps.db, contactId);
       if (!contact) return;
       if (contact.profile_fetched_at && Date.now() - contact.profile_fetched_at.getTime() < PROFILE_REFRESH_MS) return;
       const channel = await loadRuntime(deps, contact.channel_id);
@@ -48,7 +48,7 @@ export function fetchProfileJob(deps: Deps) {
           ...(profile.username ? { username: profile.username } : {}),
           ...(avatarKey ? { avatarKey } : {}),
         });
-        const chat = await tx.db.selectFrom('chats').select('id').where('contact_id', '=', contactId).executeTakeFirst();
+        const chat = await findChatIdOfContact(tx.db, contactId);
         if (chat) await publishChatChange(deps, tx, chat.id, { header: true });
       });
     },

@@ -4,10 +4,10 @@ import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { inTransaction } from '../platform/tx.ts';
 import type { SendPolicy } from '../channels/adapter.ts';
 import { loadRuntime } from '../channels/channels.service.ts';
-import { visibleChannelIds } from './access.repository.ts';
+import { channelsOf } from './chats.service.ts';
 import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
-import { FILE_PART_SUFFIX } from './outbox.repository.ts';
+import { FILE_PART_SUFFIX, requeueFailed } from './outbox.repository.ts';
 
 /** E1: Parley's own limit, counted in characters as a person counts them. */
 export const MAX_TEXT_LENGTH = 1000;
@@ -72,7 +72,7 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
   if (problem) throw new ValidationError({ text: problem.key });
   const key = input.idempotencyKey.trim();
   if (!/^[A-Za-z0-9_-]{8,64}$/.test(key)) throw new ValidationError({ text: 'validation.required' });
-  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+  const channels = await channelsOf(deps, auth);
   const chat = await repo.findChatIn(deps.db, chatId, channels);
   if (!chat) throw new NotFoundError();
 
@@ -170,19 +170,11 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
 
 /** Retry a failed message: back to the outbox. */
 export async function retryMessage(deps: Deps, auth: AuthContext, chatId: number, messageId: number): Promise<void> {
-  const channels = await visibleChannelIds(deps.db, auth.employeeId);
+  const channels = await channelsOf(deps, auth);
   const chat = await repo.findChatIn(deps.db, chatId, channels);
   if (!chat) throw new NotFoundError();
   await inTransaction(deps.db, deps.logger, async (tx) => {
-    const r = await tx.db
-      .updateTable('messages')
-      .set({ status: 'queued', status_reason: null, attempts: 0 })
-      .where('id', '=', messageId)
-      .where('chat_id', '=', chatId)
-      .where('status', '=', 'failed')
-      .where('direction', '=', 'out')
-      .returning('id')
-      .executeTakeFirst();
+    const r = await requeueFailed(tx.db, chatId, messageId);
     if (!r) throw new NotFoundError();
     await publishChatChange(deps, tx, chatId, { changedMessageIds: [messageId] });
     tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId }));
