@@ -7,6 +7,7 @@ import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrator.ts';
 import { SEED_DB, dbUrl } from './lib/env.ts';
 import { databaseExists, recreateDatabase } from './lib/db.ts';
+import { TEXTS as LEAD_TEXTS } from './lib/meta.ts';
 
 /**
  * The P4/P6 data set, generated inside PostgreSQL with generate_series (nothing checked in):
@@ -57,19 +58,9 @@ export async function readSeedInfo(): Promise<SeedInfo | null> {
   }
 }
 
-const TEXTS = [
-  'Здравствуйте! Сколько стоит замена экрана на iPhone 13? 📱',
-  'Bonjour, mon téléphone ne s’allume plus depuis hier soir, vous pouvez regarder ?',
-  'Hi! Do you repair iPads? The glass is cracked 😢',
-  'Hallo, wie lange dauert ein Akkutausch? Grüße aus München',
-  '¿Tienen la pantalla para Samsung A52 en stock? Gracias 🙏',
-  'こんにちは、修理の予約はできますか？',
-  "OK, I''ll come by at 5 pm. Thanks!",
-  'Merci beaucoup, à demain 👍',
-  'Yes, 89 € for the screen, about 40 minutes.',
-  'We are open until 19:00 today.',
-];
-const TEXT_ARRAY = `ARRAY[${TEXTS.map((t) => `'${t}'`).join(', ')}]::text[]`;
+// The leads' texts of the other scenarios, and the shop's answers.
+const TEXTS = [...LEAD_TEXTS, 'Yes, 89 € for the screen, about 40 minutes.', 'We are open until 19:00 today.'];
+const TEXT_ARRAY = `ARRAY[${TEXTS.map((t) => `'${t.replace(/'/g, "''")}'`).join(', ')}]::text[]`;
 
 /** Deterministic per-chat attributes, shared by the chats and messages statements. */
 const H = (col: string) => `((${col}::bigint * 2654435761) % 1000)`; // 0..999, spread

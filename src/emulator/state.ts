@@ -2,7 +2,7 @@
 // numbers), the people who write to them, threads and messages, posts and comments, tokens,
 // OAuth codes, and the record of what Parley called. Pure data + lookups; the rules live in
 // graph/*.ts and customer.ts.
-import type { EmulatorConfig, PersonConfig, TemplateConfig } from './config.ts';
+import { MESSENGER_PAGE_FIELDS, type EmulatorConfig, type PersonConfig, type TemplateConfig } from './config.ts';
 import type { Ids } from './ids.ts';
 
 export type Platform = 'messenger' | 'instagram' | 'whatsapp';
@@ -257,16 +257,7 @@ export class Store {
         instagramId: ig?.id,
         category: page.category ?? 'Local business',
         tasks: page.tasks ?? ['ADVERTISE', 'ANALYZE', 'CREATE_CONTENT', 'MESSAGING', 'MODERATE', 'MANAGE'],
-        subscribedFields: page.subscribedFields ?? [
-          'messages',
-          'message_echoes',
-          'message_deliveries',
-          'message_reads',
-          'message_reactions',
-          'message_edits',
-          'messaging_postbacks',
-          'feed',
-        ],
+        subscribedFields: page.subscribedFields ?? [...MESSENGER_PAGE_FIELDS],
         templates: [],
         token: page.accessToken,
       });

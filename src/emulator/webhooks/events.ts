@@ -209,13 +209,18 @@ function waGroup(channel: Channel, list: 'messages' | 'statuses', person?: Perso
 }
 
 function emitWhatsAppRaw(ctx: Ctx, channel: Channel, person: Person, item: Record<string, unknown>): void {
+  emitWhatsApp(ctx, channel, item, waGroup(channel, 'messages', person));
+}
+
+/** One WhatsApp `messages` change (a message of the person, or a status of the shop's). */
+function emitWhatsApp(ctx: Ctx, channel: Channel, item: Record<string, unknown>, group: ReturnType<typeof waGroup>): void {
   ctx.webhooks.enqueue({
     object: 'whatsapp_business_account',
     entryId: channel.wabaId ?? channel.id,
     kind: 'change',
     field: 'messages',
     item,
-    whatsapp: waGroup(channel, 'messages', person),
+    whatsapp: group,
     raisedAt: ctx.clock.now(),
   });
 }
@@ -270,15 +275,7 @@ export function emitWhatsAppStatus(ctx: Ctx, channel: Channel, person: Person | 
     item.errors = [{ code: message.error.code, title: message.error.title, message: message.error.message, error_data: { details: message.error.details ?? message.error.message } }];
   }
   if (message.bizOpaqueCallbackData) item.biz_opaque_callback_data = message.bizOpaqueCallbackData;
-  ctx.webhooks.enqueue({
-    object: 'whatsapp_business_account',
-    entryId: channel.wabaId ?? channel.id,
-    kind: 'change',
-    field: 'messages',
-    item,
-    whatsapp: waGroup(channel, 'statuses'),
-    raisedAt: ctx.clock.now(),
-  });
+  emitWhatsApp(ctx, channel, item, waGroup(channel, 'statuses'));
 }
 
 // --- Comments -------------------------------------------------------------------------------
