@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
 import { redDotColumn, visibleChannelIdsColumn } from '../chats/access.repository.ts';
 import { channelsNeedingReconnectColumn, type listChannelsNeedingReconnect } from '../channels/channels.repository.ts';
+import { queryTemplate } from '../db/query-template.ts';
 
 type Conn = Db | Tx['db'];
 
@@ -149,21 +150,29 @@ export async function insertSession(db: Conn, s: { idHash: string; employeeId: n
  * admins, the channels needing reconnecting (the banner).
  */
 export async function findSessionContext(db: Conn, idHash: string, o: { page: boolean }) {
-  return db
-    .selectFrom('sessions as s')
-    .innerJoin('employees as e', 'e.id', 's.employee_id')
-    .innerJoin('roles as r', 'r.id', 'e.role_id')
-    .select([
-      's.id_hash', 's.csrf_token', 's.created_at', 's.last_seen_at', 's.expires_at',
-      'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at',
-      'r.id as role_id', 'r.name as role_name', 'r.is_admin', 'r.permissions',
-      visibleChannelIdsColumn(sql.ref('e.id')).as('channel_ids'),
-      (o.page ? redDotColumn(sql.ref('e.id')) : sql<boolean | null>`null`).as('red_dot'),
-      (o.page ? sql<ReconnectList | null>`case when r.is_admin then ${channelsNeedingReconnectColumn()} end` : sql<ReconnectList | null>`null`).as('reconnect'),
-    ])
-    .where('s.id_hash', '=', idHash)
-    .executeTakeFirst();
+  return (o.page ? sessionForPage : sessionForCall).executeTakeFirst(db, { idHash });
 }
+
+/** Built once per shape (it runs on every request): src/db/query-template.ts. */
+function sessionContextTemplate(page: boolean) {
+  return queryTemplate((db, p: { idHash: string }) =>
+    db
+      .selectFrom('sessions as s')
+      .innerJoin('employees as e', 'e.id', 's.employee_id')
+      .innerJoin('roles as r', 'r.id', 'e.role_id')
+      .select([
+        's.id_hash', 's.csrf_token', 's.created_at', 's.last_seen_at', 's.expires_at',
+        'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at',
+        'r.id as role_id', 'r.name as role_name', 'r.is_admin', 'r.permissions',
+        visibleChannelIdsColumn(sql.ref('e.id')).as('channel_ids'),
+        (page ? redDotColumn(sql.ref('e.id')) : sql<boolean | null>`null`).as('red_dot'),
+        (page ? sql<ReconnectList | null>`case when r.is_admin then ${channelsNeedingReconnectColumn()} end` : sql<ReconnectList | null>`null`).as('reconnect'),
+      ])
+      .where('s.id_hash', '=', p.idHash),
+  );
+}
+const sessionForPage = sessionContextTemplate(true);
+const sessionForCall = sessionContextTemplate(false);
 
 type ReconnectList = Awaited<ReturnType<typeof listChannelsNeedingReconnect>>;
 

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
 import type { MessageStatus } from '../db/schema.ts';
+import { queryTemplate } from '../db/query-template.ts';
 
 type Conn = Db | Tx['db'];
 
@@ -259,7 +260,7 @@ const listColumns = [
 const chatColumns = [
   ...listColumns,
   'chats.client_id', 'chats.archived_at', 'chats.archived_by', 'chats.last_direction', 'chats.last_inbound_at',
-  'chats.unread_count', 'chats.lead_read_watermark',
+  'chats.unread_count', 'chats.lead_read_watermark', 'chats.read_up_to_message_id',
   'contacts.external_id as contact_external_id', 'contacts.phone as contact_phone', 'channels.settings as channel_settings',
 ] as const;
 
@@ -270,7 +271,12 @@ export function chatsQuery(db: Conn) {
     .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
     .innerJoin('channels', 'channels.id', 'chats.channel_id')
     .leftJoin('employees as archiver', 'archiver.id', 'chats.archived_by')
-    .select([...chatColumns, 'archiver.name as archived_by_name']);
+    .select([...chatColumns, 'archiver.name as archived_by_name', threadVersionOf(sql.ref('chats.id')).as('thread_version')]);
+}
+
+/** The version of what a chat's thread shows (migrations/0005): 0 before its first message. */
+function threadVersionOf(chatId: unknown) {
+  return sql<number>`coalesce((select tv.version from thread_versions tv where tv.chat_id = ${chatId}), 0)`;
 }
 
 export type ChatRow = Awaited<ReturnType<typeof findChatIn>> & {};
@@ -292,7 +298,17 @@ export async function setPreviewIfLast(db: Conn, chatId: number, messageId: numb
 
 export async function findChatIn(db: Conn, chatId: number, channelIds: readonly number[]) {
   if (channelIds.length === 0) return undefined;
-  return chatsQuery(db).where('chats.id', '=', chatId).where('chats.channel_id', 'in', channelIds).executeTakeFirst();
+  return chatInTemplate.executeTakeFirst(db, { chatId, channelIds });
+}
+
+/** The chat a page opens: built once (src/db/query-template.ts). */
+const chatInTemplate = queryTemplate((db, p: { chatId: number; channelIds: readonly number[] }) =>
+  chatsQuery(db).where('chats.id', '=', p.chatId).where(inChannels(p.channelIds)),
+);
+
+/** `chats.channel_id` is one of `channelIds`: one array value, so one statement text for any count. */
+function inChannels(channelIds: readonly number[]) {
+  return sql<boolean>`chats.channel_id = any(${channelIds}::int[])`;
 }
 
 /** For live rendering after a change: the chat regardless of viewer (audience filters later). */
@@ -313,47 +329,69 @@ export const MIN_TEXT_SEARCH = 3;
 
 export async function listChats(db: Conn, channelIds: readonly number[], o: ListChatsOptions) {
   if (channelIds.length === 0) return [];
-  let q = db
+  const term = o.q?.trim();
+  // The list without a search (every Chats page) is built once per shape.
+  if (!term) {
+    const values = { channelIds, status: o.status, limit: o.limit };
+    return o.after ? listAfterTemplate.execute(db, { ...values, afterAt: o.after.at, afterId: o.after.id }) : listTemplate.execute(db, values);
+  }
+  let q = listQuery(db, { channelIds, status: o.status });
+  if (o.after) q = q.where(afterCursor(o.after.at, o.after.id));
+  const pattern = likePattern(term);
+  const digits = term.replace(/\D/g, '');
+  // Each condition is a set of ids the trigram indexes (migrations/0003_search.ts) find
+  // without reading every row; the list then keeps its order and keyset paging. Message
+  // text is searched from three characters (a shorter term would read every message).
+  const contactIds = db
+    .selectFrom('contacts as sc')
+    .select('sc.id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('sc.name', 'is not', null), eb('sc.name', 'ilike', pattern)]),
+        eb.and([eb('sc.username', 'is not', null), eb('sc.username', 'ilike', likePattern(term.replace(/^@/, '')))]),
+        ...(digits.length >= 3 ? [eb('sc.phone_normalized', 'like', likePattern(digits))] : []),
+      ]),
+    );
+  const messageChatIds = db
+    .selectFrom('messages as sm')
+    .select('sm.chat_id')
+    .where('sm.deleted_at', 'is', null)
+    .where('sm.text', 'is not', null)
+    .where('sm.text', 'ilike', pattern);
+  q = q.where((eb) =>
+    eb.or([eb('chats.contact_id', 'in', contactIds), ...(term.length >= MIN_TEXT_SEARCH ? [eb('chats.id', 'in', messageChatIds)] : [])]),
+  );
+  return listOrder(q, o.limit).execute();
+}
+
+type ListShape = { channelIds: readonly number[]; status: 'open' | 'archived' };
+
+function listQuery(db: Conn, p: ListShape) {
+  return db
     .selectFrom('chats')
     .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
     .innerJoin('channels', 'channels.id', 'chats.channel_id')
     .select(listColumns)
-    .where('chats.status', '=', o.status)
-    .where('chats.channel_id', 'in', channelIds);
-  if (o.after) {
-    // A row comparison is an index bound on chats_list_idx; the equivalent OR is only a filter
-    // (a deep page would read every row above it).
-    q = q.where(sql<boolean>`(chats.last_message_at, chats.id) < (${o.after.at}::timestamptz, ${o.after.id}::int)`);
-  }
-  const term = o.q?.trim();
-  if (term) {
-    const pattern = likePattern(term);
-    const digits = term.replace(/\D/g, '');
-    // Each condition is a set of ids the trigram indexes (migrations/0003_search.ts) find
-    // without reading every row; the list then keeps its order and keyset paging. Message
-    // text is searched from three characters (a shorter term would read every message).
-    const contactIds = db
-      .selectFrom('contacts as sc')
-      .select('sc.id')
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('sc.name', 'is not', null), eb('sc.name', 'ilike', pattern)]),
-          eb.and([eb('sc.username', 'is not', null), eb('sc.username', 'ilike', likePattern(term.replace(/^@/, '')))]),
-          ...(digits.length >= 3 ? [eb('sc.phone_normalized', 'like', likePattern(digits))] : []),
-        ]),
-      );
-    const messageChatIds = db
-      .selectFrom('messages as sm')
-      .select('sm.chat_id')
-      .where('sm.deleted_at', 'is', null)
-      .where('sm.text', 'is not', null)
-      .where('sm.text', 'ilike', pattern);
-    q = q.where((eb) =>
-      eb.or([eb('chats.contact_id', 'in', contactIds), ...(term.length >= MIN_TEXT_SEARCH ? [eb('chats.id', 'in', messageChatIds)] : [])]),
-    );
-  }
-  return q.orderBy('chats.last_message_at', 'desc').orderBy('chats.id', 'desc').limit(o.limit).execute();
+    .where('chats.status', '=', p.status)
+    .where(inChannels(p.channelIds));
 }
+
+function listOrder<Q extends ReturnType<typeof listQuery>>(q: Q, limit: number) {
+  return q.orderBy('chats.last_message_at', 'desc').orderBy('chats.id', 'desc').limit(limit);
+}
+
+/**
+ * A row comparison is an index bound on chats_list_idx; the equivalent OR is only a filter (a
+ * deep page would read every row above it).
+ */
+function afterCursor(at: Date, id: number) {
+  return sql<boolean>`(chats.last_message_at, chats.id) < (${at}::timestamptz, ${id}::int)`;
+}
+
+const listTemplate = queryTemplate((db, p: ListShape & { limit: number }) => listOrder(listQuery(db, p), p.limit));
+const listAfterTemplate = queryTemplate((db, p: ListShape & { limit: number; afterAt: Date; afterId: number }) =>
+  listOrder(listQuery(db, p).where(afterCursor(p.afterAt, p.afterId)), p.limit),
+);
 
 /**
  * Messages with everything their view shows, in one statement: the sender's name, the
@@ -371,6 +409,8 @@ function threadRows(db: Conn, chatId: number) {
       'employees.name as sender_name',
       attachmentsColumn(db, 'messages.id').as('attachments'),
       sql<number | null>`(select c.read_up_to_message_id from chats c where c.id = ${chatId})`.as('chat_read_up_to'),
+      // Read in the same snapshot as the rows: the rendered thread is kept under this version.
+      threadVersionOf(chatId).as('thread_version'),
       sql<number | null>`(${lastReadOutboundQuery(db, chatId)})`.as('last_read_outbound_id'),
     ])
     .where('messages.chat_id', '=', chatId);

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyMultipart, { type MultipartFile, type MultipartValue } from '@fastify/multipart';
 import type { Deps } from '../deps.ts';
-import type { AuthContext } from '../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
 import * as chats from './chats.service.ts';
 import { loadThread } from './thread.ts';
+import { threadHtml } from './thread-html.ts';
 import { MAX_TEXT_LENGTH, checkText, retryMessage, sendMessage, textLength, type OutgoingFile } from './send.service.ts';
 import { chatHelpers, type ChatView } from './chats.view.ts';
 
@@ -30,10 +30,10 @@ export function chatsRoutes(deps: Deps) {
     return { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null, ...extra };
   };
 
-  const paneData = async (auth: AuthContext, chatId: number) => {
-    const chat = await chats.getChatFor(deps, auth, chatId);
-    const thread = await loadThread(deps.db, chatId, { limit: chats.THREAD_PAGE });
-    return { chat, thread, composer: await composerData(chat) };
+  const paneData = async (req: FastifyRequest, chatId: number) => {
+    const chat = await chats.getChatFor(deps, req.auth!, chatId);
+    const html = await threadHtml(deps, { locale: req.locale, csrf: req.csrfToken }, chat, chats.THREAD_PAGE);
+    return { chat, threadHtml: html, composer: await composerData(chat) };
   };
 
   const status = (raw: unknown): 'open' | 'archived' => (raw === 'archived' ? 'archived' : 'open');
@@ -41,7 +41,7 @@ export function chatsRoutes(deps: Deps) {
   const page = async (req: FastifyRequest<{ Querystring: Q }>, reply: FastifyReply, chatId: number | null) => {
     const st = status(req.query.status);
     const list = await chats.listChatsFor(deps, req.auth!, { status: st, q: req.query.q });
-    const pane = chatId ? await paneData(req.auth!, chatId) : null;
+    const pane = chatId ? await paneData(req, chatId) : null;
     return reply.view('chats/index', { list, status: st, q: req.query.q ?? '', pane, wide: true, title: req.t('chats.title') });
   };
 
@@ -66,7 +66,7 @@ export function chatsRoutes(deps: Deps) {
 
     app.get('/chats/:id', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
       const id = idOf(req.params.id);
-      if (wantsFragment(req)) return reply.view('chats/_pane', await paneData(req.auth!, id));
+      if (wantsFragment(req)) return reply.view('chats/_pane', await paneData(req, id));
       return page(req, reply, id);
     });
 
@@ -112,7 +112,7 @@ export function chatsRoutes(deps: Deps) {
               error: { key: Object.values(err.fields)[0], n: problem?.n ?? textLength(text) },
             });
             if (wantsFragment(req)) return reply.view('chats/_composer', data, 422);
-            const pane = await paneData(req.auth!, id);
+            const pane = await paneData(req, id);
             const list = await chats.listChatsFor(deps, req.auth!, { status: 'open' });
             return reply.view('chats/index', { list, status: 'open', q: '', pane: { ...pane, composer: data }, wide: true }, 422);
           }

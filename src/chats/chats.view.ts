@@ -26,6 +26,10 @@ export interface ChatView {
   archivedByName: string | null;
   clientId: number | null;
   contactId: number;
+  /** The team's read mark: inbound messages up to it show as read. */
+  readUpTo: number | null;
+  /** Changes whenever anything the thread shows changes (a rendered thread is kept by it). */
+  threadVersion: number;
 }
 
 /** A list item: the part of a chat the list shows. */
@@ -78,6 +82,8 @@ export function toChatView(
     last_inbound_at: Date | null;
     archived_at: Date | null;
     archived_by_name: string | null;
+    read_up_to_message_id: number | null;
+    thread_version: number;
   },
 ): ChatView {
   return {
@@ -88,6 +94,8 @@ export function toChatView(
     lastInboundAt: r.last_inbound_at,
     archivedAt: r.archived_at,
     archivedByName: r.archived_by_name,
+    readUpTo: r.read_up_to_message_id,
+    threadVersion: r.thread_version,
   };
 }
 

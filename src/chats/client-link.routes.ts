@@ -9,7 +9,7 @@ import { KINDS } from '../crm/documents.kinds.ts';
 import { documentEditUrl } from '../crm/crm.view.ts';
 import { getChatFor, policyOfChat } from './chats.service.ts';
 import { chatHelpers } from './chats.view.ts';
-import { loadThread } from './thread.ts';
+import { threadHtml } from './thread-html.ts';
 import { MAX_TEXT_LENGTH } from './send.service.ts';
 import { newIdempotencyKey } from './chats.routes.ts';
 import * as link from './client-link.service.ts';
@@ -57,11 +57,10 @@ export function clientLinkRoutes(deps: Deps) {
 
   const miniView = async (req: FastifyRequest, reply: FastifyReply, chatId: number) => {
     const chat = await getChatFor(deps, req.auth!, chatId);
-    const thread = await loadThread(deps.db, chatId, { limit: MINI_THREAD });
     const policy = policyOfChat(deps, chat);
     return reply.view('chats/_mini_chat', {
       chat,
-      thread,
+      threadHtml: await threadHtml(deps, { locale: req.locale, csrf: req.csrfToken }, chat, MINI_THREAD),
       composer: { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null },
       h: chatHelpers(req.t),
     });

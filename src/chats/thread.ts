@@ -74,5 +74,7 @@ export async function loadThread(db: Conn, chatId: number, o: { before?: { at: D
   const rows = await repo.listThread(db, chatId, { ...o, limit: o.limit + 1 });
   const hasMore = rows.length > o.limit;
   const page = hasMore ? rows.slice(1) : rows;
-  return { messages: toViews(page), hasMore };
+  const first = rows[0];
+  // The version and read mark these rows were read under (one statement, one snapshot).
+  return { messages: toViews(page), hasMore, version: first?.thread_version ?? 0, readUpTo: first?.chat_read_up_to ?? null };
 }

@@ -161,6 +161,12 @@ export interface ChatsTable {
   created_at: Timestamp;
 }
 
+/** Bumped by triggers whenever what a chat's thread shows changes (migrations/0005). */
+export interface ThreadVersionsTable {
+  chat_id: number;
+  version: number;
+}
+
 export type MessageStatus = 'received' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface MessagesTable {
@@ -219,6 +225,7 @@ export interface DB {
   contacts: ContactsTable;
   chats: ChatsTable;
   messages: MessagesTable;
+  thread_versions: ThreadVersionsTable;
   attachments: AttachmentsTable;
   webhook_inbox: WebhookInboxTable;
   roles: RolesTable;
