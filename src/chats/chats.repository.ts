@@ -388,6 +388,27 @@ function afterCursor(at: Date, id: number) {
   return sql<boolean>`(chats.last_message_at, chats.id) < (${at}::timestamptz, ${id}::int)`;
 }
 
+/**
+ * The list and the chat a deep link opens (`/chats/:id`), in one statement: the list's rows,
+ * then the chat's (`pane` true) with the columns only it has. A statement less per page is
+ * worth more than the union costs (each one wakes a PostgreSQL backend).
+ */
+export async function listChatsWithChat(db: Conn, channelIds: readonly number[], o: { status: 'open' | 'archived'; limit: number }, chatId: number) {
+  if (channelIds.length === 0) return { rows: [], chat: undefined };
+  const all = await listWithChatTemplate.execute(db, { channelIds, status: o.status, limit: o.limit, chatId });
+  const chat = all.find((r) => r.pane);
+  return { rows: chat ? all.filter((r) => !r.pane) : all, chat: chat as ChatRow | undefined };
+}
+
+/** The chat row's columns beyond a list item's, as nulls in the list's rows (same order). */
+const paneOnlyNulls = [...chatColumns.slice(listColumns.length), 'archived_by_name', 'thread_version'].map((c) => sql`null`.as(c.replace(/^.* as /, '').replace(/^\w+\./, '')));
+
+const listWithChatTemplate = queryTemplate((db, p: ListShape & { limit: number; chatId: number }) => {
+  const list = listOrder(listQuery(db, p).select([...paneOnlyNulls, sql<boolean>`false`.as('pane')]), p.limit);
+  const chat = chatsQuery(db).select(sql<boolean>`true`.as('pane')).where('chats.id', '=', p.chatId).where(inChannels(p.channelIds));
+  return sql<ChatRow & { pane: boolean }>`(${list}) union all (${chat}) order by pane, last_message_at desc, id desc`;
+});
+
 const listTemplate = queryTemplate((db, p: ListShape & { limit: number }) => listOrder(listQuery(db, p), p.limit));
 const listAfterTemplate = queryTemplate((db, p: ListShape & { limit: number; afterAt: Date; afterId: number }) =>
   listOrder(listQuery(db, p).where(afterCursor(p.afterAt, p.afterId)), p.limit),

@@ -30,8 +30,8 @@ export function chatsRoutes(deps: Deps) {
     return { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null, ...extra };
   };
 
-  const paneData = async (req: FastifyRequest, chatId: number) => {
-    const chat = await chats.getChatFor(deps, req.auth!, chatId);
+  const paneData = async (req: FastifyRequest, chatId: number, known?: ChatView) => {
+    const chat = known ?? (await chats.getChatFor(deps, req.auth!, chatId));
     const html = await threadHtml(deps, { locale: req.locale, csrf: req.csrfToken }, chat, chats.THREAD_PAGE);
     return { chat, threadHtml: html, composer: await composerData(chat) };
   };
@@ -40,8 +40,15 @@ export function chatsRoutes(deps: Deps) {
 
   const page = async (req: FastifyRequest<{ Querystring: Q }>, reply: FastifyReply, chatId: number | null) => {
     const st = status(req.query.status);
-    const list = await chats.listChatsFor(deps, req.auth!, { status: st, q: req.query.q });
-    const pane = chatId ? await paneData(req, chatId) : null;
+    const o = { status: st, q: req.query.q };
+    let list: Awaited<ReturnType<typeof chats.listChatsFor>>;
+    let pane = null;
+    if (chatId) {
+      // The list and the open chat come in one statement.
+      const r = await chats.listChatsWithChatFor(deps, req.auth!, o, chatId);
+      list = r.list;
+      pane = await paneData(req, chatId, r.chat);
+    } else list = await chats.listChatsFor(deps, req.auth!, o);
     return reply.view('chats/index', { list, status: st, q: req.query.q ?? '', pane, wide: true, title: req.t('chats.title') });
   };
 

@@ -5,7 +5,7 @@ import { inTransaction } from '../platform/tx.ts';
 import { visibleChannelIds } from './access.repository.ts';
 import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
-import { toChatListItem, toChatView, type ChatView } from './chats.view.ts';
+import { toChatListItem, toChatView, type ChatListItem, type ChatView } from './chats.view.ts';
 import type { SendPolicy } from '../channels/adapter.ts';
 
 /**
@@ -50,10 +50,26 @@ export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: '
   const channels = await channelsOf(deps, auth);
   const after = parseCursor(o.after);
   const rows = await repo.listChats(deps.db, channels, { status: o.status, q: o.q, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 });
-  const hasMore = rows.length > PAGE_SIZE;
-  const chats = rows.slice(0, PAGE_SIZE).map(toChatListItem);
+  return listPage(rows.map(toChatListItem));
+}
+
+/** A page of the list from up to PAGE_SIZE + 1 items (one more means there is a next page). */
+function listPage(items: ChatListItem[]) {
+  const chats = items.slice(0, PAGE_SIZE);
   const last = chats[chats.length - 1];
-  return { chats, next: hasMore && last ? cursorOf(last.lastMessageAt, last.id) : null };
+  return { chats, next: items.length > PAGE_SIZE && last ? cursorOf(last.lastMessageAt, last.id) : null };
+}
+
+/**
+ * A deep-linked page's list and open chat (404 if the employee may not see it): one statement
+ * for the first page of a list without a search, which is how a chat is opened from the list.
+ */
+export async function listChatsWithChatFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; q?: string }, chatId: number) {
+  if (o.q?.trim()) return { list: await listChatsFor(deps, auth, o), chat: await getChatFor(deps, auth, chatId) };
+  const channels = await channelsOf(deps, auth);
+  const { rows, chat } = await repo.listChatsWithChat(deps.db, channels, { status: o.status, limit: PAGE_SIZE + 1 }, chatId);
+  if (!chat) throw new NotFoundError();
+  return { list: listPage(rows.map(toChatListItem)), chat: toChatView(chat) };
 }
 
 /** The chat if the employee may see it; otherwise a 404 (never a hint that it exists). */

@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery } from 'kysely';
+import type { Compilable, CompiledQuery, RawBuilder } from 'kysely';
 import type { Db } from './database.ts';
 import type { Tx } from '../platform/tx.ts';
 
@@ -22,13 +22,14 @@ class Slot {
  * slot: a value captured from elsewhere would be frozen into every later run, so it is refused
  * when the template is first used.
  */
-export function queryTemplate<P extends object, Row>(build: (db: Conn, p: P) => Compilable<Row>) {
+export function queryTemplate<P extends object, Row>(build: (db: Conn, p: P) => Compilable<Row> | RawBuilder<Row>) {
   let compiled: { query: CompiledQuery<Row>; names: (keyof P)[] } | undefined;
   const slots = new Proxy({} as P, { get: (_t, name) => new Slot(String(name)) });
   return {
     async execute(db: Conn, values: P): Promise<Row[]> {
       if (!compiled) {
-        const query = build(db, slots).compile();
+        const built = build(db, slots);
+        const query = 'isRawBuilder' in built ? built.compile(db) : built.compile();
         const names = query.parameters.map((v, i) => {
           if (!(v instanceof Slot)) throw new Error(`queryTemplate: value $${i + 1} is not a slot (${String(v)}): ${query.sql}`);
           return v.name as keyof P;
