@@ -25,12 +25,15 @@ import { mediaRoutes } from './chats/media.routes.ts';
 import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
 import { clientLinkRoutes } from './chats/client-link.routes.ts';
 import { hovercardRoutes } from './crm/hovercard.routes.ts';
+import type { Prefetch } from './auth/prefetch.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
     /** Set false only where another check replaces CSRF (signed webhooks). */
     csrf?: boolean;
+    /** What the handler of a full page reads first, fetched with the session (auth/prefetch.ts). */
+    prefetch?: Prefetch;
   }
   interface FastifyRequest {
     auth: AuthContext | null;
@@ -40,6 +43,8 @@ declare module 'fastify' {
     csrfToken: string;
     /** Full pages only: the red dot and the reconnect banner, read with the session. */
     pageContext: PageContext | null;
+    /** Full pages of routes with `config.prefetch`: what it asked for, read with the session. */
+    prefetched: Record<string, unknown> | null;
   }
   interface FastifyReply {
     /** Render a template with the common view data (a page calls layout(); a partial does not). */
@@ -91,6 +96,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.decorateRequest('t', null as unknown as Translate);
   app.decorateRequest('csrfToken', '');
   app.decorateRequest('pageContext', null);
+  app.decorateRequest('prefetched', null);
 
   app.addHook('onRequest', async (req, reply) => {
     // Webhooks carry their own proof (a signature) and no cookies: skip the session work.
@@ -99,9 +105,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // A full page (not a fragment, not the live stream) also shows the red dot and, to admins,
     // the reconnect banner: the session look-up brings them in the same round trip.
     const page = req.method === 'GET' && !wantsFragment(req) && !req.url.startsWith('/events');
-    const session = token ? await resolveSession(deps.db, token, deps.sessionPolicy, { page }) : null;
+    const prefetch = page && token ? req.routeOptions.config?.prefetch?.(req) : null;
+    const session = token ? await resolveSession(deps.db, token, deps.sessionPolicy, { page, prefetch }) : null;
     req.auth = session?.auth ?? null;
     req.pageContext = session?.page ?? null;
+    req.prefetched = session?.prefetched ?? null;
     if (token && !req.auth) reply.clearCookie(SESSION_COOKIE, { path: '/' });
     req.locale = pickLocale(req.auth?.locale, req.headers['accept-language']);
     req.t = translator(req.locale);

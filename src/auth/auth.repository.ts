@@ -4,6 +4,7 @@ import type { Tx } from '../platform/tx.ts';
 import { redDotColumn, visibleChannelIdsColumn } from '../chats/access.repository.ts';
 import { channelsNeedingReconnectColumn, type listChannelsNeedingReconnect } from '../channels/channels.repository.ts';
 import { queryTemplate } from '../db/query-template.ts';
+import type { PrefetchAsk } from './prefetch.ts';
 
 type Conn = Db | Tx['db'];
 
@@ -149,30 +150,41 @@ export async function insertSession(db: Conn, s: { idHash: string; employeeId: n
  * employee and role, the channels they may use (Chats), and for full pages the red dot and, for
  * admins, the channels needing reconnecting (the banner).
  */
-export async function findSessionContext(db: Conn, idHash: string, o: { page: boolean }) {
-  return (o.page ? sessionForPage : sessionForCall).executeTakeFirst(db, { idHash });
+export async function findSessionContext(db: Conn, idHash: string, o: { page: boolean; prefetch?: PrefetchAsk | null }) {
+  const key = `${o.page}|${o.prefetch?.key ?? ''}`;
+  let template = sessionTemplates.get(key);
+  if (!template) sessionTemplates.set(key, (template = sessionContextTemplate(o.page, o.prefetch ?? null)));
+  return template.executeTakeFirst(db, { ...o.prefetch?.values, idHash });
 }
 
+/** Prefetched columns come back as `pf_<name>`. */
+export const PREFETCH_PREFIX = 'pf_';
+
 /** Built once per shape (it runs on every request): src/db/query-template.ts. */
-function sessionContextTemplate(page: boolean) {
-  return queryTemplate((db, p: { idHash: string }) =>
-    db
+const sessionTemplates = new Map<string, ReturnType<typeof sessionContextTemplate>>();
+
+function sessionContextTemplate(page: boolean, prefetch: PrefetchAsk | null) {
+  return queryTemplate((db, p: { idHash: string; [slot: string]: any }) => {
+    const who = { employee: sql.ref<number>('e.id'), channels: sql.ref<number[]>('vc.ids') };
+    const extra = Object.entries(prefetch?.columns(p, who, db as Db) ?? {}).map(([name, e]) => sql`${e}`.as(PREFETCH_PREFIX + name));
+    return db
       .selectFrom('sessions as s')
       .innerJoin('employees as e', 'e.id', 's.employee_id')
       .innerJoin('roles as r', 'r.id', 'e.role_id')
+      // The channels the employee may use, once: a column here, and what prefetches filter by.
+      .innerJoinLateral(sql<{ ids: number[] }>`(select ${visibleChannelIdsColumn(sql.ref('e.id'))} as ids)`.as('vc'), (join) => join.onTrue())
       .select([
         's.id_hash', 's.csrf_token', 's.created_at', 's.last_seen_at', 's.expires_at',
         'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at',
         'r.id as role_id', 'r.name as role_name', 'r.is_admin', 'r.permissions',
-        visibleChannelIdsColumn(sql.ref('e.id')).as('channel_ids'),
+        'vc.ids as channel_ids',
         (page ? redDotColumn(sql.ref('e.id')) : sql<boolean | null>`null`).as('red_dot'),
         (page ? sql<ReconnectList | null>`case when r.is_admin then ${channelsNeedingReconnectColumn()} end` : sql<ReconnectList | null>`null`).as('reconnect'),
       ])
-      .where('s.id_hash', '=', p.idHash),
-  );
+      .select(extra)
+      .where('s.id_hash', '=', p.idHash);
+  });
 }
-const sessionForPage = sessionContextTemplate(true);
-const sessionForCall = sessionContextTemplate(false);
 
 type ReconnectList = Awaited<ReturnType<typeof listChannelsNeedingReconnect>>;
 

@@ -6,6 +6,7 @@ import { inTransaction, type Tx } from '../platform/tx.ts';
 import * as repo from './auth.repository.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
 import type { AuthContext } from './permissions.ts';
+import type { PrefetchAsk } from './prefetch.ts';
 
 export interface SessionPolicy {
   /** A session unused this long ends. */
@@ -51,17 +52,18 @@ export interface PageContext {
 
 /**
  * Resolves a session cookie to its employee, or null when missing, expired, idle or disabled.
- * With `page`, the same round trip also brings the red dot and the reconnect banner.
+ * With `page`, the same round trip also brings the red dot and the reconnect banner, and with
+ * `prefetch` what the page's handler reads first (prefetch.ts).
  */
 export async function resolveSession(
   db: Db,
   token: string,
   policy: SessionPolicy,
-  o: { page?: boolean; now?: Date } = {},
-): Promise<{ auth: AuthContext; page: PageContext | null } | null> {
+  o: { page?: boolean; now?: Date; prefetch?: PrefetchAsk | null } = {},
+): Promise<{ auth: AuthContext; page: PageContext | null; prefetched: Record<string, unknown> | null } | null> {
   const now = o.now ?? new Date();
   const idHash = sha256(token);
-  const row = await repo.findSessionContext(db, idHash, { page: Boolean(o.page) });
+  const row = await repo.findSessionContext(db, idHash, { page: Boolean(o.page), prefetch: o.prefetch ?? null });
   if (!row) return null;
   const expired =
     row.expires_at.getTime() <= now.getTime() || now.getTime() - row.last_seen_at.getTime() > policy.idleMs || row.disabled_at !== null;
@@ -90,7 +92,12 @@ export async function resolveSession(
           reconnectChannels: (row.reconnect ?? []).map((r) => ({ id: r.id, kind: r.kind, name: r.name, reason: r.state_reason })),
         }
       : null;
-  return { auth, page };
+  let prefetched: Record<string, unknown> | null = null;
+  if (o.prefetch) {
+    prefetched = {};
+    for (const [k, v] of Object.entries(row)) if (k.startsWith(repo.PREFETCH_PREFIX)) prefetched[k.slice(repo.PREFETCH_PREFIX.length)] = v;
+  }
+  return { auth, page, prefetched };
 }
 
 export function validateEmployeeInput(input: { name?: string; email?: string; password?: string }): { name: string; email: string; password: string } {

@@ -1,5 +1,5 @@
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { sql } from 'kysely';
+import { sql, type Expression } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
 import type { MessageStatus } from '../db/schema.ts';
@@ -307,7 +307,7 @@ const chatInTemplate = queryTemplate((db, p: { chatId: number; channelIds: reado
 );
 
 /** `chats.channel_id` is one of `channelIds`: one array value, so one statement text for any count. */
-function inChannels(channelIds: readonly number[]) {
+function inChannels(channelIds: readonly number[] | Expression<number[]>) {
   return sql<boolean>`chats.channel_id = any(${channelIds}::int[])`;
 }
 
@@ -364,7 +364,8 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
   return listOrder(q, o.limit).execute();
 }
 
-type ListShape = { channelIds: readonly number[]; status: 'open' | 'archived' };
+/** `channelIds` is a value, or the session statement's column of them (a prefetch). */
+type ListShape = { channelIds: readonly number[] | Expression<number[]>; status: 'open' | 'archived' | Expression<'open' | 'archived'> };
 
 function listQuery(db: Conn, p: ListShape) {
   return db
@@ -376,7 +377,7 @@ function listQuery(db: Conn, p: ListShape) {
     .where(inChannels(p.channelIds));
 }
 
-function listOrder<Q extends ReturnType<typeof listQuery>>(q: Q, limit: number) {
+function listOrder<Q extends ReturnType<typeof listQuery>>(q: Q, limit: number | Expression<number>) {
   return q.orderBy('chats.last_message_at', 'desc').orderBy('chats.id', 'desc').limit(limit);
 }
 
@@ -389,25 +390,85 @@ function afterCursor(at: Date, id: number) {
 }
 
 /**
- * The list and the chat a deep link opens (`/chats/:id`), in one statement: the list's rows,
- * then the chat's (`pane` true) with the columns only it has. A statement less per page is
- * worth more than the union costs (each one wakes a PostgreSQL backend).
+ * The first page of the list as a digest: md5 over its rows' ids and row versions (`xmin`, the
+ * transaction that wrote the row) of the chat, its contact and its channel, in order. Whatever a
+ * list item shows lives in those three rows, so equal digests mean equal pages; a change
+ * elsewhere in them only costs a render. A web process keeps the page it rendered under its
+ * digest (kept-html.ts, which also lets an entry go after a while: transaction ids wrap around
+ * after about four billion). Reading the digest costs PostgreSQL less than reading the rows, and
+ * Node nothing of parsing and rendering 31 of them.
  */
-export async function listChatsWithChat(db: Conn, channelIds: readonly number[], o: { status: 'open' | 'archived'; limit: number }, chatId: number) {
-  if (channelIds.length === 0) return { rows: [], chat: undefined };
-  const all = await listWithChatTemplate.execute(db, { channelIds, status: o.status, limit: o.limit, chatId });
-  const chat = all.find((r) => r.pane);
-  return { rows: chat ? all.filter((r) => !r.pane) : all, chat: chat as ChatRow | undefined };
+export async function listDigest(db: Conn, channelIds: readonly number[], o: { status: 'open' | 'archived'; limit: number }): Promise<string> {
+  if (channelIds.length === 0) return EMPTY_DIGEST;
+  const r = await listDigestTemplate.executeTakeFirst(db, { channelIds, status: o.status, limit: o.limit });
+  return r?.digest ?? EMPTY_DIGEST;
 }
 
-/** The chat row's columns beyond a list item's, as nulls in the list's rows (same order). */
-const paneOnlyNulls = [...chatColumns.slice(listColumns.length), 'archived_by_name', 'thread_version'].map((c) => sql`null`.as(c.replace(/^.* as /, '').replace(/^\w+\./, '')));
+/** The first page of the list, with its digest (read together: one snapshot). */
+export async function listChatsWithDigest(db: Conn, channelIds: readonly number[], o: { status: 'open' | 'archived'; limit: number }) {
+  if (channelIds.length === 0) return { rows: [], digest: EMPTY_DIGEST };
+  const rows = await listWithDigestTemplate.execute(db, { channelIds, status: o.status, limit: o.limit });
+  return { rows, digest: rows[0]?.list_digest ?? EMPTY_DIGEST };
+}
 
-const listWithChatTemplate = queryTemplate((db, p: ListShape & { limit: number; chatId: number }) => {
-  const list = listOrder(listQuery(db, p).select([...paneOnlyNulls, sql<boolean>`false`.as('pane')]), p.limit);
-  const chat = chatsQuery(db).select(sql<boolean>`true`.as('pane')).where('chats.id', '=', p.chatId).where(inChannels(p.channelIds));
-  return sql<ChatRow & { pane: boolean }>`(${list}) union all (${chat}) order by pane, last_message_at desc, id desc`;
-});
+/**
+ * A Chats page's reads as columns of the session statement (auth/prefetch.ts): the digest of
+ * the list's first page, and the chat a deep link opens as JSON (null when the employee may
+ * not see it), both limited to `channels`, the employee's.
+ */
+export const chatsPagePrefetch = {
+  // The status and the page size are written into the statement (the prefetch's key names them):
+  // with no parameter but the session's, PostgreSQL settles on one plan instead of planning the
+  // statement on every request. An aggregate without GROUP BY gives one row, also for an empty
+  // list (EMPTY_DIGEST).
+  listDigest: (db: Conn, o: { status: 'open' | 'archived'; limit: number }, channels: Expression<number[]>) =>
+    sql<string>`(${digestQuery(db, { channelIds: channels, status: sql.lit(o.status), limit: sql.lit(o.limit) })})`,
+  chat: (db: Conn, chatId: number, channels: Expression<number[]>) =>
+    sql<ChatJson | null>`(select to_json(c) from (${chatsQuery(db).where('chats.id', '=', chatId).where(inChannels(channels))}) c)`,
+};
+
+/** A chat row as `to_json` gives it: its instants are ISO strings. */
+type ChatJson = { [K in keyof ChatRow]: ChatRow[K] extends Date ? string : ChatRow[K] extends Date | null ? string | null : ChatRow[K] };
+
+/** A prefetched chat (`chatsPagePrefetch.chat`) as the row `findChatIn` returns. */
+export function chatRowFromJson(j: ChatJson): ChatRow {
+  const at = (v: string | null) => (v === null ? null : new Date(v));
+  return {
+    ...j,
+    last_message_at: new Date(j.last_message_at),
+    last_inbound_at: at(j.last_inbound_at),
+    archived_at: at(j.archived_at),
+    lead_read_watermark: at(j.lead_read_watermark),
+  };
+}
+
+/** The digest of an empty list (no rows: md5 of nothing). */
+export const EMPTY_DIGEST = 'd41d8cd98f00b204e9800998ecf8427e';
+
+type ListPage = ListShape & { limit: number | Expression<number> };
+
+/** The row versions a list item depends on (see `listDigest`). */
+const rowVersions = [sql<string>`chats.xmin::text`.as('chat_v'), sql<string>`contacts.xmin::text`.as('contact_v'), sql<string>`channels.xmin::text`.as('channel_v')];
+
+/** The list's first page with its rows' versions. */
+const versionedList = (db: Conn, p: ListPage) => listOrder(listQuery(db, p).select(rowVersions), p.limit);
+
+/** md5 over the ids and versions of the rows of the list subquery `l`, in the list's order. */
+const digestOfL = sql<string>`md5(coalesce(string_agg(concat_ws(':', l.id, l.chat_v, l.contact_v, l.channel_v), ',' order by l.last_message_at desc, l.id desc), ''))`;
+
+const digestQuery = (db: Conn, p: ListPage) => db.selectFrom(versionedList(db, p).as('l')).select(digestOfL.as('digest'));
+
+const listDigestTemplate = queryTemplate((db, p: ListPage) => digestQuery(db, p));
+
+const listWithDigestTemplate = queryTemplate((db, p: ListPage) =>
+  db
+    .with('l', () => versionedList(db, p))
+    .selectFrom('l')
+    .selectAll()
+    .select(sql<string>`(select ${digestOfL} from l)`.as('list_digest'))
+    .orderBy('l.last_message_at', 'desc')
+    .orderBy('l.id', 'desc'),
+);
 
 const listTemplate = queryTemplate((db, p: ListShape & { limit: number }) => listOrder(listQuery(db, p), p.limit));
 const listAfterTemplate = queryTemplate((db, p: ListShape & { limit: number; afterAt: Date; afterId: number }) =>

@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
 import * as chats from './chats.service.ts';
 import { loadThread } from './thread.ts';
-import { threadHtml } from './thread-html.ts';
+import { listHtml, threadHtml, type Viewer } from './kept-html.ts';
 import { MAX_TEXT_LENGTH, checkText, retryMessage, sendMessage, textLength, type OutgoingFile } from './send.service.ts';
 import { chatHelpers, type ChatView } from './chats.view.ts';
 
@@ -30,26 +30,29 @@ export function chatsRoutes(deps: Deps) {
     return { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null, ...extra };
   };
 
+  const viewer = (req: FastifyRequest): Viewer => ({ locale: req.locale, csrf: req.csrfToken });
+
   const paneData = async (req: FastifyRequest, chatId: number, known?: ChatView) => {
     const chat = known ?? (await chats.getChatFor(deps, req.auth!, chatId));
-    const html = await threadHtml(deps, { locale: req.locale, csrf: req.csrfToken }, chat, chats.THREAD_PAGE);
-    return { chat, threadHtml: html, composer: await composerData(chat) };
+    return { chat, threadHtml: await threadHtml(deps, viewer(req), chat, chats.THREAD_PAGE), composer: await composerData(chat) };
   };
 
   const status = (raw: unknown): 'open' | 'archived' => (raw === 'archived' ? 'archived' : 'open');
 
-  const page = async (req: FastifyRequest<{ Querystring: Q }>, reply: FastifyReply, chatId: number | null) => {
-    const st = status(req.query.status);
-    const o = { status: st, q: req.query.q };
-    let list: Awaited<ReturnType<typeof chats.listChatsFor>>;
-    let pane = null;
-    if (chatId) {
-      // The list and the open chat come in one statement.
-      const r = await chats.listChatsWithChatFor(deps, req.auth!, o, chatId);
-      list = r.list;
-      pane = await paneData(req, chatId, r.chat);
-    } else list = await chats.listChatsFor(deps, req.auth!, o);
-    return reply.view('chats/index', { list, status: st, q: req.query.q ?? '', pane, wide: true, title: req.t('chats.title') });
+  /** The full page: the list column and, for a deep link, the chat (`pane` replaces it after a 422). */
+  const page = async (req: FastifyRequest, reply: FastifyReply, chatId: number | null, o: { pane?: Record<string, unknown>; code?: number } = {}) => {
+    const query = req.query as Q;
+    const st = status(query.status);
+    const q = query.q ?? '';
+    let pane = o.pane ?? null;
+    // Usually read with the session (config.prefetch): then the page costs one statement.
+    const pre = chats.prefetchedPage(req.prefetched);
+    if (chatId && !pane) {
+      if (pre.chat === null) throw new NotFoundError();
+      pane = await paneData(req, chatId, pre.chat);
+    }
+    const list = await listHtml(deps, viewer(req), req.auth!, { status: st, q }, pre.listDigest);
+    return reply.view('chats/index', { listHtml: list, pane, wide: true, title: req.t('chats.title') }, o.code);
   };
 
   return async (app: FastifyInstance) => {
@@ -61,7 +64,7 @@ export function chatsRoutes(deps: Deps) {
       (req as FastifyRequest & { viewExtras?: Record<string, unknown> }).viewExtras = { h: chatHelpers(req.t) };
     });
 
-    app.get('/chats', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Querystring: Q }>, reply) => {
+    app.get('/chats', { config: { access: 'chats', prefetch: chats.chatsPagePrefetch } }, async (req: FastifyRequest<{ Querystring: Q }>, reply) => {
       if (wantsFragment(req)) {
         const st = status(req.query.status);
         const list = await chats.listChatsFor(deps, req.auth!, { status: st, q: req.query.q, after: req.query.after });
@@ -71,7 +74,7 @@ export function chatsRoutes(deps: Deps) {
       return page(req, reply, null);
     });
 
-    app.get('/chats/:id', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
+    app.get('/chats/:id', { config: { access: 'chats', prefetch: chats.chatsPagePrefetch } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
       const id = idOf(req.params.id);
       if (wantsFragment(req)) return reply.view('chats/_pane', await paneData(req, id));
       return page(req, reply, id);
@@ -120,8 +123,7 @@ export function chatsRoutes(deps: Deps) {
             });
             if (wantsFragment(req)) return reply.view('chats/_composer', data, 422);
             const pane = await paneData(req, id);
-            const list = await chats.listChatsFor(deps, req.auth!, { status: 'open' });
-            return reply.view('chats/index', { list, status: 'open', q: '', pane: { ...pane, composer: data }, wide: true }, 422);
+            return page(req, reply, id, { pane: { ...pane, composer: data }, code: 422 });
           }
           throw err;
         }

@@ -7,6 +7,7 @@ import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
 import { toChatListItem, toChatView, type ChatListItem, type ChatView } from './chats.view.ts';
 import type { SendPolicy } from '../channels/adapter.ts';
+import type { PrefetchAsk } from '../auth/prefetch.ts';
 
 /**
  * The channels this request's employee may see, looked up once per request (the AuthContext
@@ -54,22 +55,42 @@ export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: '
 }
 
 /** A page of the list from up to PAGE_SIZE + 1 items (one more means there is a next page). */
-function listPage(items: ChatListItem[]) {
+export function listPage(items: ChatListItem[]) {
   const chats = items.slice(0, PAGE_SIZE);
   const last = chats[chats.length - 1];
   return { chats, next: items.length > PAGE_SIZE && last ? cursorOf(last.lastMessageAt, last.id) : null };
 }
 
 /**
- * A deep-linked page's list and open chat (404 if the employee may not see it): one statement
- * for the first page of a list without a search, which is how a chat is opened from the list.
+ * The Chats page's prefetch (auth/prefetch.ts): the digest of the list's first page (unless a
+ * search or a later page is asked for) and, on a deep link, the chat.
  */
-export async function listChatsWithChatFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; q?: string }, chatId: number) {
-  if (o.q?.trim()) return { list: await listChatsFor(deps, auth, o), chat: await getChatFor(deps, auth, chatId) };
-  const channels = await channelsOf(deps, auth);
-  const { rows, chat } = await repo.listChatsWithChat(deps.db, channels, { status: o.status, limit: PAGE_SIZE + 1 }, chatId);
-  if (!chat) throw new NotFoundError();
-  return { list: listPage(rows.map(toChatListItem)), chat: toChatView(chat) };
+export function chatsPagePrefetch(req: { params: unknown; query: unknown }): PrefetchAsk | null {
+  const query = req.query as { status?: string; q?: string; after?: string };
+  const chatId = Number((req.params as { id?: string }).id);
+  // Ids are int4: a larger number is no chat (the handler answers 404), not a statement error.
+  const withChat = Number.isSafeInteger(chatId) && chatId > 0 && chatId <= 2_147_483_647;
+  const withList = !query.q?.trim() && !query.after;
+  if (!withChat && !withList) return null;
+  const status = query.status === 'archived' ? 'archived' : 'open';
+  return {
+    key: `chats:${withChat ? 'chat' : ''}:${withList ? status : ''}`,
+    values: withChat ? { chatId } : {},
+    columns: (p, who, db) => ({
+      ...(withList ? { list_digest: repo.chatsPagePrefetch.listDigest(db, { status, limit: PAGE_SIZE + 1 }, who.channels) } : {}),
+      ...(withChat ? { chat: repo.chatsPagePrefetch.chat(db, p.chatId, who.channels) } : {}),
+    }),
+  };
+}
+
+/** What the prefetch brought: the chat (undefined: not asked; null: not visible) and the digest. */
+export function prefetchedPage(prefetched: Record<string, unknown> | null): { chat?: ChatView | null; listDigest?: string } {
+  if (!prefetched) return {};
+  const json = prefetched.chat as Parameters<typeof repo.chatRowFromJson>[0] | null | undefined;
+  return {
+    ...(json !== undefined ? { chat: json === null ? null : toChatView(repo.chatRowFromJson(json)) } : {}),
+    ...(typeof prefetched.list_digest === 'string' ? { listDigest: prefetched.list_digest } : {}),
+  };
 }
 
 /** The chat if the employee may see it; otherwise a 404 (never a hint that it exists). */

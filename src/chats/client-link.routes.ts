@@ -9,7 +9,7 @@ import { KINDS } from '../crm/documents.kinds.ts';
 import { documentEditUrl } from '../crm/crm.view.ts';
 import { getChatFor, policyOfChat } from './chats.service.ts';
 import { chatHelpers } from './chats.view.ts';
-import { threadHtml } from './thread-html.ts';
+import { threadHtml } from './kept-html.ts';
 import { MAX_TEXT_LENGTH } from './send.service.ts';
 import { newIdempotencyKey } from './chats.routes.ts';
 import * as link from './client-link.service.ts';

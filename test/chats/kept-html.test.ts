@@ -4,11 +4,13 @@ import { as, createTestApp, login, makeEmployee, type Session, type TestApp } fr
 import { TestAdapter, PlatformError, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
 import * as repo from '../../src/chats/chats.repository.ts';
 import { applyReceipt } from '../../src/chats/ingest.repository.ts';
-import { ThreadHtmlCache, threadCacheOf } from '../../src/chats/thread-html.ts';
+import { updateChannel } from '../../src/channels/channels.repository.ts';
+import { KeptHtml, keptHtmlOf } from '../../src/chats/kept-html.ts';
 
 /**
- * `/chats/:id` keeps each chat's rendered thread and reuses it while the chat's thread version
- * (kept by triggers, migrations/0005) and the team's read mark are unchanged.
+ * The Chats page keeps each chat's rendered thread, reused while the chat's thread version
+ * (kept by triggers, migrations/0005) and the team's read mark are unchanged, and the rendered
+ * first page of the list, reused while the digest of its rows is unchanged.
  */
 let t: TestApp;
 const adapter = new TestAdapter();
@@ -23,6 +25,8 @@ beforeAll(async () => {
   const b = await makeEmployee(t.deps, { role: 'admin', email: 'thread-admin@shop.test' });
   agentId = a.id;
   channelId = await makeTestChannel(t.deps, { name: 'Thread Page', employees: [a.id] });
+  // Only admins see this one: the admin's list is another set of channels than the agent's.
+  await makeTestChannel(t.deps, { name: 'Admins Page', employees: [] });
   agent = await login(t.app, a.email);
   admin = await login(t.app, b.email);
 });
@@ -120,7 +124,7 @@ describe('the kept thread of /chats/:id', () => {
     adapter.failures.push(new PlatformError('(#10) Outside the window.', { retryable: false, code: 10 }));
     await as(t.app, agent).post(`/chats/${chatId}/messages`, { text: 'Too late', idempotency_key: 'thread-version-fail-1' });
     await t.deps.queue.idle();
-    const slot = threadCacheOf(t.deps).csrfSlot;
+    const slot = keptHtmlOf(t.deps).csrfSlot;
     for (const s of [agent, admin, agent, admin]) {
       const page = await as(t.app, s).get(`/chats/${chatId}`);
       expect(page.body).toMatch(/data-action="retry"/);
@@ -131,21 +135,77 @@ describe('the kept thread of /chats/:id', () => {
   });
 });
 
-describe('ThreadHtmlCache', () => {
-  it('answers only for the same version and read mark, and forgets the least recently used', () => {
-    const c = new ThreadHtmlCache(2);
-    c.set(1, 'en', 50, 3, 10, '<p>one</p>', '');
-    expect(c.get(1, 'en', 50, 3, 10, '')).toBe('<p>one</p>');
-    expect(c.get(1, 'en', 50, 4, 10, '')).toBeUndefined();
-    expect(c.get(1, 'en', 50, 3, 11, '')).toBeUndefined();
-    expect(c.get(1, 'fr', 50, 3, 10, '')).toBeUndefined();
-    expect(c.get(1, 'en', 20, 3, 10, '')).toBeUndefined();
-    c.set(2, 'en', 50, 1, null, '<p>two</p>', '');
-    c.get(1, 'en', 50, 3, 10, ''); // 1 is now the most recently used
-    c.set(3, 'en', 50, 1, null, `<input value="${c.csrfSlot}">`, 'tok-a');
+describe('the kept list', () => {
+  it('is rendered once while its rows are unchanged, again after any change, and per set of channels', async () => {
+    const rendered: string[] = [];
+    const render = t.deps.eta.render.bind(t.deps.eta);
+    t.deps.eta.render = ((template: string, data: object) => {
+      rendered.push(template);
+      return render(template, data);
+    }) as typeof t.deps.eta.render;
+    try {
+      const lists = () => rendered.filter((x) => x === '/chats/_list').length;
+      const { chatId } = await leadWrites(t.deps, channelId, 'tv-lead-5', 'List me');
+      const first = await as(t.app, agent).get('/chats');
+      expect(first.body).toContain(`id="chat-${chatId}"`);
+      const n = lists();
+      expect(n).toBe(1);
+      // Unchanged rows: the same HTML, nothing rendered (on the deep link as well).
+      expect((await as(t.app, agent).get('/chats')).body).toBe(first.body);
+      await as(t.app, agent).get(`/chats/${chatId}`);
+      expect(lists()).toBe(n);
+      // Another employee sees every channel (admin): a list of their own.
+      await as(t.app, admin).get('/chats');
+      expect(lists()).toBe(n + 1);
+      // A new message changes a row: rendered again, with the new preview on top.
+      const { chatId: other } = await leadWrites(t.deps, channelId, 'tv-lead-6', 'Newest words');
+      const after = await as(t.app, agent).get('/chats');
+      expect(lists()).toBe(n + 2);
+      expect(after.body.indexOf(`id="chat-${other}"`)).toBeLessThan(after.body.indexOf(`id="chat-${chatId}"`));
+      expect(after.body).toContain('Newest words');
+      // The contact's and the channel's rows count too (the name, the page name).
+      const { contactId } = (await t.deps.db.selectFrom('chats').select('contact_id as contactId').where('id', '=', other!).executeTakeFirstOrThrow());
+      await repo.updateContactProfile(t.deps.db, contactId, { name: 'Renamed Lead', hidden: false });
+      expect((await as(t.app, agent).get('/chats')).body).toContain('Renamed Lead');
+      await updateChannel(t.deps.db, channelId, { name: 'Renamed Page' });
+      expect((await as(t.app, agent).get('/chats')).body).toContain('Renamed Page');
+      expect(lists()).toBe(n + 4);
+      // The kept thread too: a second view renders no thread.
+      const threads = () => rendered.filter((x) => x === '/chats/_thread').length;
+      await as(t.app, agent).get(`/chats/${other}`);
+      const m = threads();
+      await as(t.app, agent).get(`/chats/${other}`);
+      expect(threads()).toBe(m);
+      // A search is never kept.
+      await as(t.app, agent).get('/chats?q=Newest');
+      await as(t.app, agent).get('/chats?q=Newest');
+      expect(lists()).toBe(n + 6);
+    } finally {
+      t.deps.eta.render = render;
+    }
+  });
+});
+
+describe('KeptHtml', () => {
+  it('answers only for the same stamp, fills the CSRF slot, and forgets the least recently used', () => {
+    const c = new KeptHtml(2);
+    c.set('one', 'v3', '<p>one</p>', '');
+    expect(c.get('one', 'v3', '')).toBe('<p>one</p>');
+    expect(c.get('one', 'v4', '')).toBeUndefined();
+    expect(c.get('two', 'v3', '')).toBeUndefined();
+    c.set('two', 'v1', '<p>two</p>', '');
+    c.get('one', 'v3', ''); // "one" is now the most recently used
+    expect(c.set('three', 'v1', `<input value="${c.csrfSlot}">`, 'tok-a')).toBe('<input value="tok-a">');
     expect(c.size).toBe(2);
-    expect(c.get(2, 'en', 50, 1, null, '')).toBeUndefined();
-    expect(c.get(1, 'en', 50, 3, 10, '')).toBe('<p>one</p>');
-    expect(c.get(3, 'en', 50, 1, null, 'tok-b')).toBe('<input value="tok-b">');
+    expect(c.get('two', 'v1', '')).toBeUndefined();
+    expect(c.get('one', 'v3', '')).toBe('<p>one</p>');
+    expect(c.get('three', 'v1', 'tok-b')).toBe('<input value="tok-b">');
+  });
+
+  it('lets an entry go after its maximum age', () => {
+    const c = new KeptHtml(10, 1000);
+    c.set('k', 's', '<p>x</p>', '', 5000);
+    expect(c.get('k', 's', '', 5900)).toBe('<p>x</p>');
+    expect(c.get('k', 's', '', 6001)).toBeUndefined();
   });
 });
