@@ -416,7 +416,7 @@ export async function listChatsWithDigest(db: Conn, channelIds: readonly number[
  * the list's first page, and the chat a deep link opens as JSON (null when the employee may
  * not see it), both limited to `channels`, the employee's.
  */
-export const chatsPagePrefetch = {
+export const pagePrefetchColumns = {
   // The status and the page size are written into the statement (the prefetch's key names them):
   // with no parameter but the session's, PostgreSQL settles on one plan instead of planning the
   // statement on every request. An aggregate without GROUP BY gives one row, also for an empty
@@ -430,7 +430,7 @@ export const chatsPagePrefetch = {
 /** A chat row as `to_json` gives it: its instants are ISO strings. */
 type ChatJson = { [K in keyof ChatRow]: ChatRow[K] extends Date ? string : ChatRow[K] extends Date | null ? string | null : ChatRow[K] };
 
-/** A prefetched chat (`chatsPagePrefetch.chat`) as the row `findChatIn` returns. */
+/** A prefetched chat (`pagePrefetchColumns.chat`) as the row `findChatIn` returns. */
 export function chatRowFromJson(j: ChatJson): ChatRow {
   const at = (v: string | null) => (v === null ? null : new Date(v));
   return {

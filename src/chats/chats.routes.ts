@@ -4,16 +4,18 @@ import fastifyMultipart, { type MultipartFile, type MultipartValue } from '@fast
 import type { Deps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
+import { idParam } from '../crm/common.ts';
 import * as chats from './chats.service.ts';
 import { loadThread } from './thread.ts';
-import { listHtml, threadHtml, type Viewer } from './kept-html.ts';
+import { listHtml, threadHtml, viewerOf } from './kept-html.ts';
 import { MAX_TEXT_LENGTH, checkText, retryMessage, sendMessage, textLength, type OutgoingFile } from './send.service.ts';
 import { chatHelpers, type ChatView } from './chats.view.ts';
 
 type Q = { status?: string; q?: string; after?: string; before?: string };
 type P = { id: string; mid?: string };
 
-function idOf(raw: string | undefined): number {
+/** A message id (bigint: beyond int4 in time); chat ids go through `idParam` (int4). */
+function messageIdOf(raw: string | undefined): number {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n <= 0) throw new NotFoundError();
   return n;
@@ -30,11 +32,9 @@ export function chatsRoutes(deps: Deps) {
     return { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null, ...extra };
   };
 
-  const viewer = (req: FastifyRequest): Viewer => ({ locale: req.locale, csrf: req.csrfToken });
-
   const paneData = async (req: FastifyRequest, chatId: number, known?: ChatView) => {
     const chat = known ?? (await chats.getChatFor(deps, req.auth!, chatId));
-    return { chat, threadHtml: await threadHtml(deps, viewer(req), chat, chats.THREAD_PAGE), composer: await composerData(chat) };
+    return { chat, threadHtml: await threadHtml(deps, viewerOf(req), chat, chats.THREAD_PAGE), composer: await composerData(chat) };
   };
 
   const status = (raw: unknown): 'open' | 'archived' => (raw === 'archived' ? 'archived' : 'open');
@@ -51,7 +51,7 @@ export function chatsRoutes(deps: Deps) {
       if (pre.chat === null) throw new NotFoundError();
       pane = await paneData(req, chatId, pre.chat);
     }
-    const list = await listHtml(deps, viewer(req), req.auth!, { status: st, q }, pre.listDigest);
+    const list = await listHtml(deps, viewerOf(req), req.auth!, { status: st, q }, pre.listDigest);
     return reply.view('chats/index', { listHtml: list, pane, wide: true, title: req.t('chats.title') }, o.code);
   };
 
@@ -75,13 +75,13 @@ export function chatsRoutes(deps: Deps) {
     });
 
     app.get('/chats/:id', { config: { access: 'chats', prefetch: chats.chatsPagePrefetch } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
-      const id = idOf(req.params.id);
+      const id = idParam(req);
       if (wantsFragment(req)) return reply.view('chats/_pane', await paneData(req, id));
       return page(req, reply, id);
     });
 
     app.get('/chats/:id/messages', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
-      const id = idOf(req.params.id);
+      const id = idParam(req);
       const chat = await chats.getChatFor(deps, req.auth!, id);
       const before = chats.parseCursor(req.query.before);
       const thread = await loadThread(deps.db, id, { limit: chats.THREAD_PAGE, ...(before ? { before } : {}) });
@@ -90,7 +90,7 @@ export function chatsRoutes(deps: Deps) {
     });
 
     app.post('/chats/:id/read', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
-      await chats.markRead(deps, req.auth!, idOf(req.params.id));
+      await chats.markRead(deps, req.auth!, idParam(req));
       return reply.code(204).send();
     });
 
@@ -98,7 +98,7 @@ export function chatsRoutes(deps: Deps) {
       '/chats/:id/messages',
       { config: { access: 'chats' } },
       async (req: FastifyRequest<{ Params: P; Body: Record<string, unknown> }>, reply) => {
-        const id = idOf(req.params.id);
+        const id = idParam(req);
         const form = await readComposerForm(req.body);
         const text = form.text.replace(/\r\n/g, '\n');
         req.body = { ...form, text } as never;
@@ -131,15 +131,15 @@ export function chatsRoutes(deps: Deps) {
     );
 
     app.post('/chats/:id/messages/:mid/retry', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
-      const id = idOf(req.params.id);
-      await retryMessage(deps, req.auth!, id, idOf(req.params.mid));
+      const id = idParam(req);
+      await retryMessage(deps, req.auth!, id, messageIdOf(req.params.mid));
       if (wantsFragment(req)) return reply.code(204).send();
       return redirect(req, reply, `/chats/${id}`);
     });
 
     for (const [action, archived] of [['archive', true], ['reopen', false]] as const) {
       app.post(`/chats/:id/${action}`, { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
-        const id = idOf(req.params.id);
+        const id = idParam(req);
         await chats.setArchived(deps, req.auth!, id, archived);
         if (wantsFragment(req)) {
           const chat = await chats.getChatFor(deps, req.auth!, id);

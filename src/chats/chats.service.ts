@@ -8,6 +8,7 @@ import { publishChatChange } from './chats.live.ts';
 import { toChatListItem, toChatView, type ChatListItem, type ChatView } from './chats.view.ts';
 import type { SendPolicy } from '../channels/adapter.ts';
 import type { PrefetchAsk } from '../auth/prefetch.ts';
+import { parseId } from '../crm/common.ts';
 
 /**
  * The channels this request's employee may see, looked up once per request (the AuthContext
@@ -67,9 +68,9 @@ export function listPage(items: ChatListItem[]) {
  */
 export function chatsPagePrefetch(req: { params: unknown; query: unknown }): PrefetchAsk | null {
   const query = req.query as { status?: string; q?: string; after?: string };
-  const chatId = Number((req.params as { id?: string }).id);
-  // Ids are int4: a larger number is no chat (the handler answers 404), not a statement error.
-  const withChat = Number.isSafeInteger(chatId) && chatId > 0 && chatId <= 2_147_483_647;
+  // As the handler reads it (`idParam`): anything else is its 404, not a statement error.
+  const chatId = parseId((req.params as { id?: string }).id);
+  const withChat = chatId !== null;
   const withList = !query.q?.trim() && !query.after;
   if (!withChat && !withList) return null;
   const status = query.status === 'archived' ? 'archived' : 'open';
@@ -77,8 +78,8 @@ export function chatsPagePrefetch(req: { params: unknown; query: unknown }): Pre
     key: `chats:${withChat ? 'chat' : ''}:${withList ? status : ''}`,
     values: withChat ? { chatId } : {},
     columns: (p, who, db) => ({
-      ...(withList ? { list_digest: repo.chatsPagePrefetch.listDigest(db, { status, limit: PAGE_SIZE + 1 }, who.channels) } : {}),
-      ...(withChat ? { chat: repo.chatsPagePrefetch.chat(db, p.chatId, who.channels) } : {}),
+      ...(withList ? { list_digest: repo.pagePrefetchColumns.listDigest(db, { status, limit: PAGE_SIZE + 1 }, who.channels) } : {}),
+      ...(withChat ? { chat: repo.pagePrefetchColumns.chat(db, p.chatId, who.channels) } : {}),
     }),
   };
 }

@@ -3,13 +3,13 @@ import type { Deps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
 import type { MessageKey, Translate } from '../platform/i18n/index.ts';
-import { parseId } from '../crm/common.ts';
+import { idParam } from '../crm/common.ts';
 import { clientExists } from '../crm/clients.repository.ts';
 import { KINDS } from '../crm/documents.kinds.ts';
 import { documentEditUrl } from '../crm/crm.view.ts';
 import { getChatFor, policyOfChat } from './chats.service.ts';
 import { chatHelpers } from './chats.view.ts';
-import { threadHtml } from './kept-html.ts';
+import { threadHtml, viewerOf } from './kept-html.ts';
 import { MAX_TEXT_LENGTH } from './send.service.ts';
 import { newIdempotencyKey } from './chats.routes.ts';
 import * as link from './client-link.service.ts';
@@ -20,12 +20,6 @@ type Form = Record<string, unknown>;
 
 /** Messages a compact chat window shows before "load older". */
 export const MINI_THREAD = 20;
-
-function idOf(raw: string | undefined): number {
-  const n = parseId(raw);
-  if (n === null) throw new NotFoundError();
-  return n;
-}
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -60,7 +54,7 @@ export function clientLinkRoutes(deps: Deps) {
     const policy = policyOfChat(deps, chat);
     return reply.view('chats/_mini_chat', {
       chat,
-      threadHtml: await threadHtml(deps, { locale: req.locale, csrf: req.csrfToken }, chat, MINI_THREAD),
+      threadHtml: await threadHtml(deps, viewerOf(req), chat, MINI_THREAD),
       composer: { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null },
       h: chatHelpers(req.t),
     });
@@ -69,7 +63,7 @@ export function clientLinkRoutes(deps: Deps) {
   return async (app: FastifyInstance) => {
     // The panel is loaded lazily from the details column, so the Chats page render (P5) pays nothing for it.
     app.get('/chats/:id/client', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
-      const id = idOf(req.params.id);
+      const id = idParam(req);
       const q = text(req.query.q).trim().slice(0, 100);
       // Without JavaScript the search box submits here; with htmx it asks /search for the results only.
       const results = q ? await link.searchClientsForChat(deps, req.auth!, id, q) : null;
@@ -77,7 +71,7 @@ export function clientLinkRoutes(deps: Deps) {
     });
 
     app.get('/chats/:id/client/search', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
-      const id = idOf(req.params.id);
+      const id = idParam(req);
       const q = text(req.query.q).trim().slice(0, 100);
       const results = await link.searchClientsForChat(deps, req.auth!, id, q);
       if (!wantsFragment(req)) return reply.redirect(`/chats/${id}/client${q ? `?q=${encodeURIComponent(q)}` : ''}`, 303);
@@ -85,7 +79,7 @@ export function clientLinkRoutes(deps: Deps) {
     });
 
     app.post('/chats/:id/client', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Form }>, reply) => {
-      const id = idOf(req.params.id);
+      const id = idParam(req);
       try {
         await link.linkClient(deps, req.auth!, id, req.body?.client_id);
       } catch (err) {
@@ -96,13 +90,13 @@ export function clientLinkRoutes(deps: Deps) {
     });
 
     app.post('/chats/:id/client/unlink', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
-      const id = idOf(req.params.id);
+      const id = idParam(req);
       await link.unlinkClient(deps, req.auth!, id);
       return afterChange(req, reply, id);
     });
 
     app.post('/chats/:id/client/new', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Form }>, reply) => {
-      const id = idOf(req.params.id);
+      const id = idParam(req);
       const b = req.body ?? {};
       try {
         await link.createClientFromChat(deps, req.auth!, id, b);
@@ -118,7 +112,7 @@ export function clientLinkRoutes(deps: Deps) {
     });
 
     app.post('/chats/:id/client/documents', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Form }>, reply) => {
-      const id = idOf(req.params.id);
+      const id = idParam(req);
       const b = req.body ?? {};
       let doc: Awaited<ReturnType<typeof link.createDocumentFromChat>>;
       try {
@@ -136,7 +130,7 @@ export function clientLinkRoutes(deps: Deps) {
 
     // J2: the compact chat window; its #thread-messages-<id> receives live messages like the Chats page.
     app.get('/chats/:id/mini', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
-      const id = idOf(req.params.id);
+      const id = idParam(req);
       if (!wantsFragment(req)) {
         await getChatFor(deps, req.auth!, id);
         return reply.redirect(`/chats/${id}`, 303);
@@ -147,7 +141,7 @@ export function clientLinkRoutes(deps: Deps) {
     // E5 on the client card (/clients/:id loads it): the client’s chats on the employee’s channels
     // and where a chat can start. Under /chats: it is chats data, behind the Chats permission.
     app.get('/chats/for-client/:id', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
-      const clientId = idOf(req.params.id);
+      const clientId = idParam(req);
       if (!(await clientExists(deps.db, clientId))) throw new NotFoundError();
       const list = await link.listClientChatsFor(deps, req.auth!, clientId);
       const start = await link.startOptions(deps, req.auth!, clientId, list);
@@ -157,7 +151,7 @@ export function clientLinkRoutes(deps: Deps) {
     });
 
     app.post('/chats/for-client/:id', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Form }>, reply) => {
-      const clientId = idOf(req.params.id);
+      const clientId = idParam(req);
       const chatId = await link.startChat(deps, req.auth!, clientId, req.body?.channel_id);
       if (wantsFragment(req) && req.body?.mini === '1') return miniView(req, reply, chatId);
       return redirect(req, reply, `/chats/${chatId}`);

@@ -85,6 +85,11 @@ export interface Viewer {
   csrf: string;
 }
 
+/** The request's language and CSRF token: what a kept part depends on per response. */
+export function viewerOf(req: { locale: Locale; csrfToken: string }): Viewer {
+  return { locale: req.locale, csrf: req.csrfToken };
+}
+
 function render(deps: Deps, template: string, viewer: Viewer, data: Record<string, unknown>): string {
   return renderPartial(deps.eta, template, viewer.locale, { ...data, h: chatHelpers(translator(viewer.locale)), csrf: keptHtmlOf(deps).csrfSlot });
 }

@@ -40,6 +40,11 @@ describe('chats core', () => {
     expect(redDotOf(other.body)).toBe('false');
     expect((await as(t.app, outsider).get(`/chats/${chatId}`)).statusCode).toBe(404);
     expect((await as(t.app, outsider).post(`/chats/${chatId}/read`)).statusCode).toBe(404);
+    // Not a chat id (beyond int4, not a number): 404 for pages and fragments, never a 500.
+    for (const url of ['/chats/99999999999', '/chats/12abc', '/chats/0']) {
+      expect((await as(t.app, agent).get(url)).statusCode).toBe(404);
+      expect((await as(t.app, agent).get(url, { 'hx-request': 'true' })).statusCode).toBe(404);
+    }
     // Admins see every channel.
     expect(indicatorOf((await as(t.app, admin).get('/chats')).body, chatId!)).toBe('unread');
   });

@@ -82,11 +82,14 @@ describe('hostile strings render inert (S2)', () => {
         .insertInto('attachments')
         .values({ message_id: (await t.deps.db.selectFrom('messages').select('id').where('chat_id', '=', chatId!).executeTakeFirstOrThrow()).id, kind: 'file', file_name: h, status: 'stored', storage_key: 'aa/none' })
         .execute();
-      const page = await as(t.app, agent).get(`/chats/${chatId}`);
-      // Every hostile string appears only escaped: never verbatim, so never as markup.
-      expect(page.body).not.toContain(h);
-      expect(page.body).toContain(escapeHtml(h));
-      expect(page.body).not.toMatch(/<script>alert|<img src=x|<svg\/onload|href="javascript:/);
+      // Rendered, then kept (the second view reuses the rendered thread and list), and searched.
+      for (const url of [`/chats/${chatId}`, `/chats/${chatId}`, `/chats?q=${encodeURIComponent(h)}`]) {
+        const page = await as(t.app, agent).get(url);
+        // Every hostile string appears only escaped: never verbatim, so never as markup.
+        expect(page.body).not.toContain(h);
+        expect(page.body).toContain(escapeHtml(h));
+        expect(page.body).not.toMatch(/<script>alert|<img src=x|<svg\/onload|href="javascript:/);
+      }
     }
     await t.deps.live.settle();
     await a.until((ev) => ev.filter((e) => e.event === 'ui').length >= hostile.length, 'live events');
