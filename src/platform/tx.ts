@@ -12,7 +12,8 @@ export interface Tx {
   afterCommit(effect: () => unknown): void;
   /**
    * Work that must be the transaction's last statements (live events take a lock that is
-   * held until commit, so they are written last to hold it as briefly as possible).
+   * held until commit, so they are written last, their statement carrying the COMMIT, to hold
+   * it as briefly as possible). Steps run in order; only the last may commit.
    */
   beforeCommit(step: () => Promise<void>): void;
   /** Scratch space for helpers that batch per transaction (keyed by helper). */

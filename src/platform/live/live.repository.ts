@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { COMMITS_TRANSACTION } from '../../db/prepared-client.ts';
 import type { Audience } from '../../db/schema.ts';
 import type { Tx } from '../tx.ts';
 
@@ -61,8 +62,9 @@ export async function runLiveChange<R>(change: LiveChange<R>): Promise<R[]> {
  * replay rely on that to be gap-free (R7).
  *
  * The lock and the insert are one statement (the lock is joined in, so it is taken before any
- * id is drawn), and only the ids come back: the lock is then held for this one round trip and
- * the commit, never across a second statement while the client is busy elsewhere. The events
+ * id is drawn), sent together with the COMMIT (`COMMITS_TRANSACTION`): the lock is held while
+ * the server inserts and commits, never while this process is busy elsewhere. Nothing may run
+ * in the transaction after it (the client refuses). The events
  * go in as arrays (one SQL text whatever their number, so one prepared statement), in order.
  */
 export async function insertLiveEvents(tx: Tx, events: LiveEventInput[]): Promise<LiveEventRow[]> {
@@ -77,7 +79,7 @@ export async function insertLiveEvents(tx: Tx, events: LiveEventInput[]): Promis
     locale: e.locale ?? null,
   }));
   const change = tx.scratch.get(LIVE_CHANGE) as LiveChange<Record<string, unknown>> | undefined;
-  const insert = (gate: RawBuilder<unknown>) => sql`
+  const insert = (gate: RawBuilder<unknown>, lead = sql``) => sql`${lead}
     insert into live_events (audience, employee_id, channel_id, name, html, data, locale)
     select v.audience, v.employee_id, v.channel_id, v.name, v.html, v.data, v.locale
     from unnest(${rows.map((x) => x.audience)}::text[], ${rows.map((x) => x.employee_id)}::int[], ${rows.map((x) => x.channel_id)}::int[],
@@ -97,7 +99,9 @@ export async function insertLiveEvents(tx: Tx, events: LiveEventInput[]): Promis
     ids = (r.rows[0]?.live_event_ids ?? []).map(Number);
     if (ids.length === 0) return [];
   } else {
-    ids = (await insert(sql``).execute(tx.db)).rows.map((x) => Number((x as { id: number }).id));
+    // The transaction's last statement, sent with its COMMIT: the lock is held for the insert
+    // and the commit inside the server, never across a round trip back to this process.
+    ids = (await insert(sql``, sql.raw(COMMITS_TRANSACTION)).execute(tx.db)).rows.map((x) => Number((x as { id: number }).id));
   }
   // Ids are drawn in the order the rows are inserted (v.ord): sorted, they match the events.
   ids.sort((a, b) => a - b);
