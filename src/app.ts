@@ -26,6 +26,7 @@ import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
 import { clientLinkRoutes } from './chats/client-link.routes.ts';
 import { hovercardRoutes } from './crm/hovercard.routes.ts';
 import type { Prefetch } from './auth/prefetch.ts';
+import { acceptsGzip, assembleBody, partMarkers, type BodyPiece } from './platform/page-body.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -45,6 +46,8 @@ declare module 'fastify' {
     pageContext: PageContext | null;
     /** Full pages of routes with `config.prefetch`: what it asked for, read with the session. */
     prefetched: Record<string, unknown> | null;
+    /** Kept parts this response's view splices in at their markers (chats/kept-html.ts). */
+    keptParts: BodyPiece[][] | null;
   }
   interface FastifyReply {
     /** Render a template with the common view data (a page calls layout(); a partial does not). */
@@ -96,6 +99,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.decorateRequest('t', null as unknown as Translate);
   app.decorateRequest('csrfToken', '');
   app.decorateRequest('pageContext', null);
+  app.decorateRequest('keptParts', null);
   app.decorateRequest('prefetched', null);
 
   app.addHook('onRequest', async (req, reply) => {
@@ -175,8 +179,12 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     const extras = (req as FastifyRequest & { viewExtras?: Record<string, unknown> }).viewExtras;
     const html = deps.eta.render(template, { ...base, ...extras, ...data });
     if (status) this.code(status);
-    // As bytes: encoded once (a string would be scanned for its length, then encoded again).
-    this.header('Vary', 'HX-Request').type('text/html; charset=utf-8').send(Buffer.from(html, 'utf8'));
+    // As bytes (a string would be scanned for its length, then encoded again), with the kept
+    // parts' own bytes spliced in, compressed when the client takes gzip (page-body.ts).
+    const pieces = req.keptParts?.length ? partMarkers.splice(html, req.keptParts) : [html];
+    const { body, gzip } = assembleBody(pieces, acceptsGzip(req.headers['accept-encoding']));
+    if (gzip) this.header('Content-Encoding', 'gzip');
+    this.header('Vary', 'HX-Request, Accept-Encoding').type('text/html; charset=utf-8').send(body);
     return this;
   });
 

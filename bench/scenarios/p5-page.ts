@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import { sql } from 'kysely';
 import { RUN_DB, dbUrl, parleyEnv, redisPrefix } from '../lib/env.ts';
 import { deleteRedisPrefix, freshDatabase } from '../lib/db.ts';
@@ -77,6 +78,7 @@ export const pageScenario: Scenario = {
           const html = await res.text();
           const found = html.match(p.expect)?.length ?? 0;
           if (res.status !== 200 || found < p.min) throw new Error(`${p.name}: status ${res.status}, ${found} items (want ≥ ${p.min})`);
+          const wire = await wireBytes(ports[0]!, p.path, headers);
           const req = httpRequest('GET', p.path, headers);
           await runLoad({ port: ports[0]!, ports, connections: conns, durationMs: 3000, request: () => req });
           const statements = await new PgCounter(RUN_DB).begin();
@@ -86,9 +88,9 @@ export const pageScenario: Scenario = {
           const c = cpu.end();
           const perPage = (await statements.end()) / (r.requests + r.errors + r.timeouts);
           const label = `${p.name}, ${procs} web process${procs > 1 ? 'es' : ''}`;
-          ctx.log(`${label} (${(Buffer.byteLength(html) / 1024).toFixed(1)} KB of HTML, ${found} ${p.min === 30 ? 'list items' : 'messages'}): ${loadLine(r)}`);
+          ctx.log(`${label} (${(Buffer.byteLength(html) / 1024).toFixed(1)} KB of HTML, ${(wire.bytes / 1024).toFixed(1)} KB on the wire${wire.encoding ? ` as ${wire.encoding}` : ''}, ${found} ${p.min === 30 ? 'list items' : 'messages'}): ${loadLine(r)}`);
           ctx.log(`  ${cpuLine(c)}; ≈ ${perPage.toFixed(1)} SQL statements (transactions) per page; Parley CPU per page ≈ ${((c.parley! / 100) * 1000 / r.rps).toFixed(2)} ms`);
-          figures[label] = { result: r, cpu: c, htmlBytes: Buffer.byteLength(html), statementsPerPage: perPage };
+          figures[label] = { result: r, cpu: c, htmlBytes: Buffer.byteLength(html), wire, statementsPerPage: perPage };
           const pass = r.rps >= 2000 && r.latency.p99 <= 20 && r.non2xx === 0 && r.errors === 0;
           checks.push({
             id: 'P5',
@@ -107,3 +109,16 @@ export const pageScenario: Scenario = {
     return { checks, figures: { ...figures, baseline }, notes: [] };
   },
 };
+
+/** The body's size as sent with the load's own headers (fetch would undo the compression). */
+function wireBytes(port: number, path: string, headers: Record<string, string>): Promise<{ bytes: number; encoding: string | null }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => (bytes += d.length));
+      res.on('end', () => resolve({ bytes, encoding: (res.headers['content-encoding'] as string | undefined) ?? null }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
-import { redDotColumn, visibleChannelIdsColumn } from '../chats/access.repository.ts';
+import { redDotInChannelsColumn, visibleChannelIdsColumn } from '../chats/access.repository.ts';
 import { channelsNeedingReconnectColumn, type listChannelsNeedingReconnect } from '../channels/channels.repository.ts';
 import { queryTemplate } from '../db/query-template.ts';
 import type { PrefetchAsk } from './prefetch.ts';
@@ -172,13 +172,15 @@ function sessionContextTemplate(page: boolean, prefetch: PrefetchAsk | null) {
       .innerJoin('employees as e', 'e.id', 's.employee_id')
       .innerJoin('roles as r', 'r.id', 'e.role_id')
       // The channels the employee may use, once: a column here, and what prefetches filter by.
-      .innerJoinLateral(sql<{ ids: number[] }>`(select ${visibleChannelIdsColumn(sql.ref('e.id'))} as ids)`.as('vc'), (join) => join.onTrue())
+      // `offset 0` keeps PostgreSQL from pulling the subquery up into each place that reads
+      // `vc.ids` (it computed the list once per prefetch otherwise).
+      .innerJoinLateral(sql<{ ids: number[] }>`(select ${visibleChannelIdsColumn(sql.ref('e.id'))} as ids offset 0)`.as('vc'), (join) => join.onTrue())
       .select([
         's.id_hash', 's.csrf_token', 's.created_at', 's.last_seen_at', 's.expires_at',
         'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at',
         'r.id as role_id', 'r.name as role_name', 'r.is_admin', 'r.permissions',
         'vc.ids as channel_ids',
-        (page ? redDotColumn(sql.ref('e.id')) : sql<boolean | null>`null`).as('red_dot'),
+        (page ? redDotInChannelsColumn(who.channels) : sql<boolean | null>`null`).as('red_dot'),
         (page ? sql<ReconnectList | null>`case when r.is_admin then ${channelsNeedingReconnectColumn()} end` : sql<ReconnectList | null>`null`).as('reconnect'),
       ])
       .select(extra)

@@ -33,6 +33,11 @@ export function redDotColumn(employee: Expression<number>) {
         and ch.channel_id in (select channels.id from channels where ${channelVisibleTo(employee)}))`;
 }
 
+/** `redDotColumn` where the employee's visible channels are already at hand (the session look-up). */
+export function redDotInChannelsColumn(channels: Expression<number[]>) {
+  return sql<boolean>`exists (select 1 from chats ch where ch.status = 'open' and ch.indicator <> 'none' and ch.channel_id = any(${channels}))`;
+}
+
 export async function visibleChannelIds(db: Conn, employeeId: number): Promise<number[]> {
   const rows = await db.selectFrom('channels').select('id').where(channelVisibleTo(employeeId)).execute();
   return rows.map((r) => r.id);

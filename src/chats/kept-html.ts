@@ -4,6 +4,7 @@ import type { AuthContext } from '../auth/permissions.ts';
 import type { Locale } from '../platform/i18n/index.ts';
 import { translator } from '../platform/i18n/index.ts';
 import { renderPartial } from '../platform/views.ts';
+import { EncodedPart, partMarkers, type BodyPiece } from '../platform/page-body.ts';
 import * as repo from './chats.repository.ts';
 import { chatHelpers, toChatListItem, type ChatView } from './chats.view.ts';
 import { channelsOf, listPage, PAGE_SIZE } from './chats.service.ts';
@@ -14,12 +15,14 @@ export const KEPT_HTML_ENTRIES = 500;
 /** How long a part is reused at most (a stamp made of transaction ids must not outlive them). */
 export const KEPT_HTML_MAX_AGE_MS = 10 * 60_000;
 
+/** Where the response's CSRF token goes in a kept part. */
+const CSRF = Symbol('csrf');
+
 interface Entry {
   stamp: string;
   keptAt: number;
-  html: string;
-  /** The HTML holds `csrfSlot` (a failed message's Retry form). */
-  hasCsrf: boolean;
+  /** The HTML as bytes, split where it held `csrfSlot` (a failed message's Retry form). */
+  parts: Array<EncodedPart | typeof CSRF>;
 }
 
 /**
@@ -32,8 +35,11 @@ interface Entry {
  *   `listDigest`: ids and row versions), which PostgreSQL computes instead of sending the rows.
  *
  * Dates are formatted in the process's time zone, the same for every employee, so they need no
- * key. An entry is reused for ten minutes at most. The CSRF token differs per session: a kept part holds a slot in its place, filled per
- * response. Least recently used entries go first.
+ * key. An entry is reused for ten minutes at most. The CSRF token differs per session: a kept
+ * part holds a slot in its place, filled per response. Least recently used entries go first.
+ *
+ * A part is kept as bytes (platform/page-body.ts `EncodedPart`): spliced into the response
+ * without being encoded, or compressed, again.
  */
 export class KeptHtml {
   private readonly entries = new Map<string, Entry>();
@@ -45,30 +51,40 @@ export class KeptHtml {
     private readonly maxAgeMs = KEPT_HTML_MAX_AGE_MS,
   ) {}
 
-  get(key: string, stamp: string, csrf: string, now = Date.now()): string | undefined {
+  get(key: string, stamp: string, csrf: string, now = Date.now()): BodyPiece[] | undefined {
     const e = this.entries.get(key);
     if (!e || e.stamp !== stamp || now - e.keptAt > this.maxAgeMs) return undefined;
     this.entries.delete(key);
     this.entries.set(key, e);
-    return this.fill(e, csrf);
+    return fill(e, csrf);
   }
 
   /** Keeps `html` (rendered with `csrfSlot` as the token) and returns it for this response. */
-  set(key: string, stamp: string, html: string, csrf: string, now = Date.now()): string {
-    const e = { stamp, keptAt: now, html, hasCsrf: html.includes(this.csrfSlot) };
+  set(key: string, stamp: string, html: string, csrf: string, now = Date.now()): BodyPiece[] {
+    const parts: Entry['parts'] = [];
+    for (const [i, text] of html.split(this.csrfSlot).entries()) {
+      if (i > 0) parts.push(CSRF);
+      if (text) parts.push(new EncodedPart(text));
+    }
+    const e = { stamp, keptAt: now, parts };
     this.entries.delete(key);
     this.entries.set(key, e);
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
-    return this.fill(e, csrf);
+    return fill(e, csrf);
   }
 
   get size(): number {
     return this.entries.size;
   }
+}
 
-  private fill(e: Entry, csrf: string): string {
-    return e.hasCsrf ? e.html.replaceAll(this.csrfSlot, csrf) : e.html;
-  }
+function fill(e: Entry, csrf: string): BodyPiece[] {
+  return e.parts.map((p) => (p === CSRF ? csrf : p));
+}
+
+/** The text of kept pieces (tests; responses splice the bytes). */
+export function textOf(pieces: readonly BodyPiece[]): string {
+  return pieces.map((p) => (typeof p === 'string' ? p : p.bytes.toString('utf8'))).join('');
 }
 
 const kept = new WeakMap<Deps, KeptHtml>();
@@ -83,11 +99,18 @@ export function keptHtmlOf(deps: Deps): KeptHtml {
 export interface Viewer {
   locale: Locale;
   csrf: string;
+  /** The response's kept parts, which its view splices in where their markers are. */
+  parts: BodyPiece[][];
 }
 
 /** The request's language and CSRF token: what a kept part depends on per response. */
-export function viewerOf(req: { locale: Locale; csrfToken: string }): Viewer {
-  return { locale: req.locale, csrf: req.csrfToken };
+export function viewerOf(req: { locale: Locale; csrfToken: string; keptParts: BodyPiece[][] | null }): Viewer {
+  return { locale: req.locale, csrf: req.csrfToken, parts: (req.keptParts ??= []) };
+}
+
+/** Stands for `pieces` in the response's template: `reply.view` splices the bytes in. */
+function markerFor(viewer: Viewer, pieces: BodyPiece[]): string {
+  return partMarkers.marker(viewer.parts.push(pieces) - 1);
 }
 
 function render(deps: Deps, template: string, viewer: Viewer, data: Record<string, unknown>): string {
@@ -95,24 +118,26 @@ function render(deps: Deps, template: string, viewer: Viewer, data: Record<strin
 }
 
 /**
- * The thread of `chat` (read for this employee, so access is already checked) as HTML: its
- * last `limit` messages with day separators and the "load older" link (`chats/_thread.eta`).
+ * The thread of `chat` (read for this employee, so access is already checked): its last
+ * `limit` messages with day separators and the "load older" link (`chats/_thread.eta`). Returns
+ * a marker for the response's template to output raw; `reply.view` splices the part in.
  */
 export async function threadHtml(deps: Deps, viewer: Viewer, chat: ChatView, limit: number): Promise<string> {
   const cache = keptHtmlOf(deps);
   const key = `thread|${chat.id}|${viewer.locale}|${limit}`;
   const hit = cache.get(key, `${chat.threadVersion}|${chat.readUpTo}`, viewer.csrf);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) return markerFor(viewer, hit);
   const thread = await loadThread(deps.db, chat.id, { limit });
   const html = render(deps, '/chats/_thread', viewer, { chat, thread });
   // Kept under what the rows were read with, which may already be newer than `chat`'s.
-  return cache.set(key, `${thread.version}|${thread.readUpTo}`, html, viewer.csrf);
+  return markerFor(viewer, cache.set(key, `${thread.version}|${thread.readUpTo}`, html, viewer.csrf));
 }
 
 /**
  * The list column (`chats/_list.eta`: the Open/Archived switch, the search box, the first page
  * of chats) for the employee. Without a search it is kept under its digest; `digest` is the one
- * the caller already read (beside the open chat), otherwise it is read here.
+ * the caller already read (beside the open chat), otherwise it is read here. Like `threadHtml`,
+ * a kept list comes back as a marker for `reply.view` (a searched one as its HTML).
  */
 export async function listHtml(deps: Deps, viewer: Viewer, auth: AuthContext, o: { status: 'open' | 'archived'; q?: string }, digest?: string): Promise<string> {
   const q = o.q ?? '';
@@ -125,8 +150,8 @@ export async function listHtml(deps: Deps, viewer: Viewer, auth: AuthContext, o:
   const key = `list|${o.status}|${viewer.locale}|${channels.join(',')}`;
   const page = { status: o.status, limit: PAGE_SIZE + 1 };
   const hit = cache.get(key, digest ?? (await repo.listDigest(deps.db, channels, page)), viewer.csrf);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) return markerFor(viewer, hit);
   const r = await repo.listChatsWithDigest(deps.db, channels, page);
   const html = render(deps, '/chats/_list', viewer, { list: listPage(r.rows.map(toChatListItem)), status: o.status, q: '' });
-  return cache.set(key, r.digest, html, viewer.csrf);
+  return markerFor(viewer, cache.set(key, r.digest, html, viewer.csrf));
 }

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
@@ -5,7 +6,8 @@ import { TestAdapter, PlatformError, leadWrites, makeTestChannel } from '../supp
 import * as repo from '../../src/chats/chats.repository.ts';
 import { applyReceipt } from '../../src/chats/ingest.repository.ts';
 import { updateChannel } from '../../src/channels/channels.repository.ts';
-import { KeptHtml, keptHtmlOf } from '../../src/chats/kept-html.ts';
+import { KeptHtml, keptHtmlOf, textOf } from '../../src/chats/kept-html.ts';
+import type { BodyPiece } from '../../src/platform/page-body.ts';
 
 /**
  * The Chats page keeps each chat's rendered thread, reused while the chat's thread version
@@ -133,6 +135,30 @@ describe('the kept thread of /chats/:id', () => {
       expect(retryForm?.[1]).toBe(s.csrf);
     }
   });
+
+  it('sends the page gzipped to a client that takes it: the same HTML, kept parts and CSRF slot included', async () => {
+    const { chatId } = await leadWrites(t.deps, channelId, 'tv-lead-gz', 'Ça coûte 30 € ? 👍 «devis»');
+    adapter.failures.push(new PlatformError('(#10) Outside the window.', { retryable: false, code: 10 }));
+    await as(t.app, agent).post(`/chats/${chatId}/messages`, { text: 'Réponse trop tard', idempotency_key: 'thread-version-gz-1' });
+    await t.deps.queue.idle();
+    // The composer's idempotency key is new on every response.
+    const same = (html: string) => html.replace(/name="idempotency_key" value="[^"]*"/g, '');
+    for (const url of [`/chats/${chatId}`, `/chats/${chatId}`, '/chats', '/chats']) {
+      const plain = await as(t.app, agent).get(url);
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      const zipped = await as(t.app, agent).get(url, { 'accept-encoding': 'gzip, deflate, br' });
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(zipped.headers.vary).toMatch(/Accept-Encoding/);
+      expect(zipped.rawPayload.length).toBeLessThan(plain.rawPayload.length);
+      const html = gunzipSync(zipped.rawPayload).toString('utf8');
+      expect(same(html)).toBe(same(plain.body));
+      expect(html).not.toMatch(/kept-part-|csrf-slot-/);
+      if (url === '/chats') continue;
+      expect(html).toContain('Ça coûte 30 € ? 👍 «devis»');
+      const retryForm = /action="\/chats\/\d+\/messages\/\d+\/retry"[\s\S]*?name="_csrf" value="([^"]+)"/.exec(html);
+      expect(retryForm?.[1]).toBe(agent.csrf);
+    }
+  });
 });
 
 describe('the kept list', () => {
@@ -186,26 +212,28 @@ describe('the kept list', () => {
   });
 });
 
+const text = (pieces: BodyPiece[] | undefined) => (pieces === undefined ? undefined : textOf(pieces));
+
 describe('KeptHtml', () => {
   it('answers only for the same stamp, fills the CSRF slot, and forgets the least recently used', () => {
     const c = new KeptHtml(2);
     c.set('one', 'v3', '<p>one</p>', '');
-    expect(c.get('one', 'v3', '')).toBe('<p>one</p>');
+    expect(text(c.get('one', 'v3', ''))).toBe('<p>one</p>');
     expect(c.get('one', 'v4', '')).toBeUndefined();
     expect(c.get('two', 'v3', '')).toBeUndefined();
     c.set('two', 'v1', '<p>two</p>', '');
     c.get('one', 'v3', ''); // "one" is now the most recently used
-    expect(c.set('three', 'v1', `<input value="${c.csrfSlot}">`, 'tok-a')).toBe('<input value="tok-a">');
+    expect(text(c.set('three', 'v1', `<input value="${c.csrfSlot}">`, 'tok-a'))).toBe('<input value="tok-a">');
     expect(c.size).toBe(2);
     expect(c.get('two', 'v1', '')).toBeUndefined();
-    expect(c.get('one', 'v3', '')).toBe('<p>one</p>');
-    expect(c.get('three', 'v1', 'tok-b')).toBe('<input value="tok-b">');
+    expect(text(c.get('one', 'v3', ''))).toBe('<p>one</p>');
+    expect(text(c.get('three', 'v1', 'tok-b'))).toBe('<input value="tok-b">');
   });
 
   it('lets an entry go after its maximum age', () => {
     const c = new KeptHtml(10, 1000);
     c.set('k', 's', '<p>x</p>', '', 5000);
-    expect(c.get('k', 's', '', 5900)).toBe('<p>x</p>');
+    expect(text(c.get('k', 's', '', 5900))).toBe('<p>x</p>');
     expect(c.get('k', 's', '', 6001)).toBeUndefined();
   });
 });
