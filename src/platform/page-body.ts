@@ -13,6 +13,11 @@ import { constants, crc32, deflateRawSync } from 'node:zlib';
  * the body. Measured on the Chats page (54 KB of HTML, 6 KB gzipped): gzip of the whole page
  * cost 120 µs per response, UTF-8 encoding alone 60 µs; a kept thread costs neither, and
  * zlib's per-call set-up made even a 5 KB per-response piece cost 50 µs.
+ *
+ * It also keeps compression from leaking secrets (BREACH): the response's own text, which holds
+ * its secrets (the CSRF token), is never compressed, and a kept part, which may hold a
+ * stranger's text, holds no secret (its CSRF slot is filled with per-response text). So no
+ * secret shares a compression context with text an attacker chose.
  */
 
 /** Text kept between responses: its bytes, and its compressed form once a client asks for it. */
