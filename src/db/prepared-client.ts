@@ -73,19 +73,8 @@ interface PgConnection {
 }
 
 export class PreparingClient extends pg.Client {
-  /** The transaction status of the last ReadyForQuery: I idle, T in a transaction, E failed. */
-  private txStatus = 'I';
   /** The last statement committed its transaction; Kysely's COMMIT is answered here. */
   private committedAhead = false;
-
-  constructor(config?: string | pg.ClientConfig) {
-    super(config);
-    // Registered before pg's own listener (attached on connect), so the status is current
-    // when a query's callback runs.
-    (this as unknown as { connection: NodeJS.EventEmitter }).connection.on('readyForQuery', (msg: { status: string }) => {
-      this.txStatus = msg.status;
-    });
-  }
 
   // pg's overloads are many; Kysely only ever calls query(text, values).
   override query(...args: unknown[]): never {
@@ -93,19 +82,25 @@ export class PreparingClient extends pg.Client {
     if (typeof text === 'string' && Array.isArray(values) && args.length === 2) {
       if (this.committedAhead) return this.afterCommittedAhead(text) as never;
       const name = nameFor(text);
-      // Outside an open transaction there is nothing to commit: an ordinary statement.
-      if (this.txStatus === 'T' && text.startsWith(COMMITS_TRANSACTION)) return this.queryThenCommit(text, values, name) as never;
+      // Outside an open transaction (status T) there is nothing to commit: an ordinary statement.
+      if (this.getTransactionStatus() === 'T' && text.startsWith(COMMITS_TRANSACTION)) return this.queryThenCommit(text, values, name) as never;
       if (name) return (super.query as (c: unknown) => never)({ name, text, values });
     }
     return (super.query as (...a: unknown[]) => never)(...args);
   }
 
+  /**
+   * Like a failed COMMIT, a failure here may come after the server committed (the connection
+   * dropped, or a row could not be parsed): the caller learns the unit failed, and whatever it
+   * committed is found by the usual recovery (the hub reads live events it missed from the log).
+   */
   private queryThenCommit(text: string, values: unknown[], name: string | undefined): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const callback: Callback = (err, result) => {
         if (err) return reject(err);
-        // The Sync's ReadyForQuery says whether the COMMIT closed the transaction.
-        if (this.txStatus !== 'I') return reject(new Error('the transaction did not commit'));
+        // The Sync's ReadyForQuery (pg records its status before calling back) says whether
+        // the COMMIT closed the transaction.
+        if (this.getTransactionStatus() !== 'I') return reject(new Error('the transaction did not commit'));
         this.committedAhead = true;
         resolve(result);
       };
@@ -115,7 +110,11 @@ export class PreparingClient extends pg.Client {
 
   private async afterCommittedAhead(text: string): Promise<unknown> {
     this.committedAhead = false;
-    if (text.trim().toLowerCase() === 'commit') return { command: 'COMMIT', rowCount: null, rows: [], fields: [] };
+    const command = text.trim().toLowerCase();
+    if (command === 'commit') return { command: 'COMMIT', rowCount: null, rows: [], fields: [] };
+    // Code threw after the committing statement: Kysely rolls back and rethrows that error,
+    // which must be what the caller sees (there is nothing left to roll back).
+    if (command === 'rollback') return { command: 'ROLLBACK', rowCount: null, rows: [], fields: [] };
     // Only a bug gets here: a statement meant for the transaction, after its commit. Failing
     // loudly beats running it outside the transaction.
     throw new Error(`statement after the transaction's committing statement: ${text.slice(0, 80)}`);

@@ -14,10 +14,11 @@ import { constants, crc32, deflateRawSync } from 'node:zlib';
  * cost 120 µs per response, UTF-8 encoding alone 60 µs; a kept thread costs neither, and
  * zlib's per-call set-up made even a 5 KB per-response piece cost 50 µs.
  *
- * It also keeps compression from leaking secrets (BREACH): the response's own text, which holds
- * its secrets (the CSRF token), is never compressed, and a kept part, which may hold a
- * stranger's text, holds no secret (its CSRF slot is filled with per-response text). So no
- * secret shares a compression context with text an attacker chose.
+ * It also keeps compression from leaking the session's secrets (BREACH): the response's own
+ * text, which holds them (the CSRF token), is never compressed, and a kept part holds none (its
+ * CSRF slot is filled with per-response text). A kept list does compress a lead's words beside
+ * other leads' names and previews; guessing those from sizes would take an observer of the
+ * traffic, many forced reloads, and a visible message per guess.
  */
 
 /** Text kept between responses: its bytes, and its compressed form once a client asks for it. */
@@ -30,9 +31,9 @@ export class EncodedPart {
     this.bytes = Buffer.from(text, 'utf8');
   }
 
-  /** Compressed once, harder than a per-response compressor could afford. */
+  /** Compressed once, so at zlib's best level, which no per-response compressor could afford. */
   deflate(): Buffer {
-    return (this.deflated ??= deflateRawSync(this.bytes, { level: 6, finishFlush: constants.Z_SYNC_FLUSH }));
+    return (this.deflated ??= deflateRawSync(this.bytes, { level: 9, finishFlush: constants.Z_SYNC_FLUSH }));
   }
 
   crc32(): number {
@@ -137,7 +138,8 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
   if (!header) return false;
   let star: boolean | undefined;
   for (const item of (Array.isArray(header) ? header.join(',') : header).split(',')) {
-    const [name, ...params] = item.trim().toLowerCase().split(';');
+    const [rawName = '', ...params] = item.toLowerCase().split(';');
+    const name = rawName.trim();
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
     const allowed = q === undefined || Number(q.slice(2)) > 0;
     if (name === 'gzip' || name === 'x-gzip') return allowed;

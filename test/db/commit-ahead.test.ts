@@ -56,6 +56,16 @@ describe('a transaction whose last statement carries its COMMIT', () => {
     expect(await notes()).not.toContain('too late');
   });
 
+  it.skipIf(!usingPostgres)('lets an error thrown after the committing statement through as it is (the work is committed)', async () => {
+    await expect(
+      inTransaction(t.deps.db, t.deps.logger, async (tx) => {
+        await sql`${sql.raw(COMMITS_TRANSACTION)} insert into commit_ahead (note) values ('kept anyway')`.execute(tx.db);
+        throw new Error('the caller failed afterwards');
+      }),
+    ).rejects.toThrow('the caller failed afterwards');
+    expect(await notes()).toContain('kept anyway');
+  });
+
   it('rolls everything back when the committing statement fails, and the connection stays usable', async () => {
     await expect(
       inTransaction(t.deps.db, t.deps.logger, async (tx) => {

@@ -52,6 +52,7 @@ describe('page bodies', () => {
     expect(acceptsGzip('gzip;q=0')).toBe(false);
     expect(acceptsGzip('gzip;q=0, *')).toBe(false);
     expect(acceptsGzip('*;q=0')).toBe(false);
+    expect(acceptsGzip('br, gzip ;q=1')).toBe(true);
   });
 
   it('splices parts in where their markers are, and nowhere else', () => {
