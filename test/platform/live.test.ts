@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEventInput } from '../../src/platform/live/live.repository.ts';
 import { inTransaction } from '../../src/platform/tx.ts';
@@ -69,6 +70,24 @@ describe(`live events over SSE (${usingRedis ? 'Redis pub/sub' : 'in-process bus
     expect(anon.status).toBe(401);
     const badCookie = await SseStream.open(`${base}/events`, { cookie: 'parley_session=forged' });
     expect(badCookie.status).toBe(401);
+  });
+
+  it('keeps none of the request’s headers for the life of a stream (P7), and still sends it its events', async () => {
+    const s = await connect(a.s);
+    await s.until(() => s.comments.includes('retry: 2000'), 'the retry hint');
+    const conns = [...(t.deps.live as unknown as { conns: Set<{ res: ServerResponse & { _header?: string } }> }).conns];
+    expect(conns.length).toBeGreaterThan(0);
+    for (const c of conns) {
+      expect(c.res.req.rawHeaders).toEqual([]);
+      expect(c.res.req.headers).toEqual({});
+      // Still the header that was sent.
+      expect(c.res._header).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*content-type: text\/event-stream/i);
+      expect(c.res.headersSent).toBe(true);
+    }
+    // A stream set up with those headers still hears its events in its own language.
+    const id = await record({ audience: 'employee', employeeId: a.id, data: { m: marker('after-release') } });
+    await dispatched(id);
+    await s.until(() => s.events.some((e) => e.data.includes('after-release')), 'the event');
   });
 
   it('delivers a committed event to the employees in its audience and to no one else', async () => {

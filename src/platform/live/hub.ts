@@ -41,6 +41,16 @@ interface Connection {
   sentUpTo: number;
 }
 
+/**
+ * Node keeps a response's header text (`_header`) for as long as the response is open (a stream:
+ * hours), as the rope of ~20 strings it was concatenated from, ≈ 1 KB per stream (P7). A flat
+ * copy of the same text holds the same answer for everything that reads it (`headersSent`).
+ */
+function flattenSentHeader(res: ServerResponse) {
+  const r = res as ServerResponse & { _header?: unknown };
+  if (typeof r._header === 'string') r._header = Buffer.from(r._header, 'latin1').toString('latin1');
+}
+
 const TOPIC = 'live';
 /** Internal signal: reload viewers (role, channel access or employee state changed). */
 export const ACCESS_CHANGED = 'access-changed';
@@ -165,6 +175,7 @@ export class LiveHub {
       'x-accel-buffering': 'no',
     });
     res.write('retry: 2000\n\n');
+    flattenSentHeader(res);
     const conn: Connection = { viewer, acceptLanguage, res, buffer: [], sentUpTo: lastEventId ?? this.cursor };
     this.conns.add(conn);
     res.on('close', () => this.conns.delete(conn));

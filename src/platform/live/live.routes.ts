@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Deps } from '../../deps.ts';
@@ -19,6 +19,7 @@ export function liveRoutes(deps: Deps) {
       const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : null;
       reply.hijack();
       releaseFastifyRequest(reply.raw);
+      releaseRequestHeaders(req.raw);
       // app.ts's one line per request, written when the stream ends (from plain values: the
       // closure must not hold the request either).
       const reqId = req.id;
@@ -52,3 +53,13 @@ function releaseFastifyRequest(res: ServerResponse) {
 }
 
 const ignore = () => {};
+
+/**
+ * Node's request object lives as long as the stream (the response and the parser point to it),
+ * and with it every header the browser sent, twice (`rawHeaders` and the parsed `headers`),
+ * ≈ 0.7 KB per stream (P7). Everything the stream needs from them has been read above.
+ */
+function releaseRequestHeaders(req: IncomingMessage) {
+  req.rawHeaders = [];
+  req.headers = {};
+}
