@@ -2,13 +2,12 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
-import fastifyStatic from '@fastify/static';
 import type { Deps } from './deps.ts';
 import { can, type Access, type AuthContext } from './auth/permissions.ts';
 import { resolveSession, type PageContext } from './auth/auth.service.ts';
 import { pickLocale, translator, type Locale, type Translate } from './platform/i18n/index.ts';
 import { securityHeaders } from './platform/security.ts';
-import { assetUrls } from './platform/assets.ts';
+import { loadAssets, staticRoutes } from './platform/assets.ts';
 import { formatters, type BaseViewData } from './platform/views.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from './platform/errors.ts';
 import { randomToken, safeEqual } from './platform/crypto.ts';
@@ -26,7 +25,7 @@ import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
 import { clientLinkRoutes } from './chats/client-link.routes.ts';
 import { hovercardRoutes } from './crm/hovercard.routes.ts';
 import type { Prefetch } from './auth/prefetch.ts';
-import { acceptsGzip, assembleBody, partMarkers, type BodyPiece } from './platform/page-body.ts';
+import { acceptsEncoding, assembleBody, partMarkers, type BodyPiece } from './platform/page-body.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -70,7 +69,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: false,
   });
-  const assets = assetUrls(join(deps.root, 'public'));
+  const assets = loadAssets(join(deps.root, 'public'));
 
   // Every route must say who may use it; a route without a declaration is a boot error.
   const routes: Array<{ method: string; url: string; access: Access }> = [];
@@ -85,13 +84,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
-  await app.register(fastifyStatic, {
-    root: join(deps.root, 'public'),
-    prefix: '/static/',
-    maxAge: '365d',
-    immutable: true,
-    decorateReply: false,
-  });
+  await app.register(staticRoutes(assets));
   securityHeaders(app);
 
   app.decorateRequest('auth', null);
@@ -174,7 +167,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       reconnectChannels: req.auth?.isAdmin ? req.pageContext?.reconnectChannels ?? [] : [],
       lastEventId: deps.live.lastEventId,
       path: req.url.split('?')[0] ?? '/',
-      assets,
+      assets: assets.urls,
     };
     const extras = (req as FastifyRequest & { viewExtras?: Record<string, unknown> }).viewExtras;
     const html = deps.eta.render(template, { ...base, ...extras, ...data });
@@ -182,7 +175,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // As bytes (a string would be scanned for its length, then encoded again), with the kept
     // parts' own bytes spliced in, compressed when the client takes gzip (page-body.ts).
     const pieces = req.keptParts?.length ? partMarkers.splice(html, req.keptParts) : [html];
-    const { body, gzip } = assembleBody(pieces, acceptsGzip(req.headers['accept-encoding']));
+    const { body, gzip } = assembleBody(pieces, acceptsEncoding(req.headers['accept-encoding'], 'gzip'));
     if (gzip) this.header('Content-Encoding', 'gzip');
     this.header('Vary', 'HX-Request, Accept-Encoding').type('text/html; charset=utf-8').send(body);
     return this;

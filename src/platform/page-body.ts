@@ -131,10 +131,10 @@ export function crc32Combine(crcA: number, crcB: number, lengthB: number): numbe
 }
 
 /**
- * Whether an `Accept-Encoding` header allows gzip: listed (or `*`) without `q=0`, and not
- * refused by a `gzip;q=0` when only `*` names it.
+ * Whether an `Accept-Encoding` header allows `coding` (`gzip`, `br`): listed (or `*`) without
+ * `q=0`; an explicit entry wins over `*`.
  */
-export function acceptsGzip(header: string | string[] | undefined): boolean {
+export function acceptsEncoding(header: string | string[] | undefined, coding: string): boolean {
   if (!header) return false;
   let star: boolean | undefined;
   for (const item of (Array.isArray(header) ? header.join(',') : header).split(',')) {
@@ -142,7 +142,7 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
     const name = rawName.trim();
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
     const allowed = q === undefined || Number(q.slice(2)) > 0;
-    if (name === 'gzip' || name === 'x-gzip') return allowed;
+    if (name === coding || (coding === 'gzip' && name === 'x-gzip')) return allowed;
     if (name === '*') star = allowed;
   }
   return star === true;

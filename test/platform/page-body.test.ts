@@ -1,6 +1,6 @@
 import { crc32, gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { EncodedPart, PartMarkers, acceptsGzip, assembleBody, crc32Combine } from '../../src/platform/page-body.ts';
+import { EncodedPart, PartMarkers, acceptsEncoding, assembleBody, crc32Combine } from '../../src/platform/page-body.ts';
 
 describe('page bodies', () => {
   const kept = new EncodedPart(`<ul>${'<li>Ça coûte 30 € 👍 «devis» — réparé</li>'.repeat(200)}</ul>`);
@@ -43,16 +43,18 @@ describe('page bodies', () => {
   });
 
   it('reads Accept-Encoding', () => {
-    expect(acceptsGzip('gzip, deflate, br')).toBe(true);
-    expect(acceptsGzip('br;q=1.0, GZIP;q=0.5')).toBe(true);
-    expect(acceptsGzip('*')).toBe(true);
-    expect(acceptsGzip(undefined)).toBe(false);
-    expect(acceptsGzip('identity')).toBe(false);
-    expect(acceptsGzip('br')).toBe(false);
-    expect(acceptsGzip('gzip;q=0')).toBe(false);
-    expect(acceptsGzip('gzip;q=0, *')).toBe(false);
-    expect(acceptsGzip('*;q=0')).toBe(false);
-    expect(acceptsGzip('br, gzip ;q=1')).toBe(true);
+    expect(acceptsEncoding('gzip, deflate, br', 'gzip')).toBe(true);
+    expect(acceptsEncoding('br;q=1.0, GZIP;q=0.5', 'gzip')).toBe(true);
+    expect(acceptsEncoding('*', 'gzip')).toBe(true);
+    expect(acceptsEncoding(undefined, 'gzip')).toBe(false);
+    expect(acceptsEncoding('identity', 'gzip')).toBe(false);
+    expect(acceptsEncoding('br', 'gzip')).toBe(false);
+    expect(acceptsEncoding('gzip;q=0', 'gzip')).toBe(false);
+    expect(acceptsEncoding('gzip;q=0, *', 'gzip')).toBe(false);
+    expect(acceptsEncoding('*;q=0', 'gzip')).toBe(false);
+    expect(acceptsEncoding('br, gzip ;q=1', 'gzip')).toBe(true);
+    expect(acceptsEncoding('gzip, deflate, br, zstd', 'br')).toBe(true);
+    expect(acceptsEncoding('gzip', 'br')).toBe(false);
   });
 
   it('splices parts in where their markers are, and nowhere else', () => {
