@@ -75,7 +75,6 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const routes: Array<{ method: string; url: string; access: Access }> = [];
   app.decorate('routeTable', routes);
   app.addHook('onRoute', (r) => {
-    if (r.url.startsWith('/static')) return;
     const access = r.config?.access;
     if (!access) throw new Error(`Route ${String(r.method)} ${r.url} has no config.access`);
     const methods = Array.isArray(r.method) ? r.method : [r.method];

@@ -89,6 +89,7 @@ function documentRows(path: string, perm: Parameters<typeof needs>[0], idKey: st
 export const ACCESS_MATRIX: AccessMatrix = {
   // Platform
   'GET /healthz': { expect: everyone('ok') },
+  'GET /static/*': { url: () => '/static/css/app.css', expect: everyone('ok') },
   'GET /': { expect: everyone('ok') }, // public: sends each visitor where they belong
   'GET /events': { stream: true, expect: anyEmployee },
 

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEventInput } from '../../src/platform/live/live.repository.ts';
@@ -88,6 +89,14 @@ describe(`live events over SSE (${usingRedis ? 'Redis pub/sub' : 'in-process bus
     const id = await record({ audience: 'employee', employeeId: a.id, data: { m: marker('after-release') } });
     await dispatched(id);
     await s.until(() => s.events.some((e) => e.data.includes('after-release')), 'the event');
+  });
+
+  it('does not keep a stream whose browser left before it was set up', async () => {
+    const before = t.deps.live.connectionCount;
+    const gone = Object.assign(new EventEmitter(), { destroyed: true, writeHead() {}, write() {}, end() {} }) as unknown as ServerResponse;
+    const viewer = { employeeId: a.id, isAdmin: false, canChats: true, channelIds: new Set<number>(), locale: 'en' };
+    await t.deps.live.connect(gone, viewer, null, 'en');
+    expect(t.deps.live.connectionCount).toBe(before);
   });
 
   it('delivers a committed event to the employees in its audience and to no one else', async () => {

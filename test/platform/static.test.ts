@@ -47,3 +47,27 @@ describe('static files', () => {
     }
   });
 });
+
+describe('loadAssets', () => {
+  it('skips dotfiles, leaves images uncompressed, and refuses a file it has no type for', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { loadAssets } = await import('../../src/platform/assets.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'parley-assets-'));
+    try {
+      mkdirSync(join(dir, 'img'));
+      writeFileSync(join(dir, '.secret'), 'KEY=1');
+      writeFileSync(join(dir, 'img', 'logo.png'), Buffer.alloc(2000, 1));
+      writeFileSync(join(dir, 'a.css'), 'body{color:red}'.repeat(100));
+      const assets = loadAssets(dir);
+      expect([...assets.files.keys()].sort()).toEqual(['a.css', 'img/logo.png']);
+      expect(assets.files.get('img/logo.png')).toMatchObject({ type: 'image/png', gzip: null, br: null });
+      expect(assets.files.get('a.css')!.br!.length).toBeLessThan(100);
+      expect(assets.urls['a.css']).toMatch(/^\/static\/a\.css\?v=[0-9a-f]{10}$/);
+      writeFileSync(join(dir, 'notes.exe'), 'x');
+      expect(() => loadAssets(dir)).toThrow(/notes\.exe: no content type/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -176,6 +176,9 @@ export class LiveHub {
     });
     res.write('retry: 2000\n\n');
     flattenSentHeader(res);
+    // The browser may have left while the route looked its employee up: then 'close' has
+    // already fired, and a connection added now would never be removed.
+    if (res.destroyed) return;
     const conn: Connection = { viewer, acceptLanguage, res, buffer: [], sentUpTo: lastEventId ?? this.cursor };
     this.conns.add(conn);
     res.on('close', () => this.conns.delete(conn));

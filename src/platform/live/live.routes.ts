@@ -62,4 +62,6 @@ const ignore = () => {};
 function releaseRequestHeaders(req: IncomingMessage) {
   req.rawHeaders = [];
   req.headers = {};
+  // Computed lazily from rawHeaders: set too, so that a later reader gets nothing, not an error.
+  req.headersDistinct = {};
 }
