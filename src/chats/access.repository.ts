@@ -26,16 +26,19 @@ export function visibleChannelIdsColumn(employee: Expression<number>) {
   return sql<number[]>`array(select channels.id from channels where ${channelVisibleTo(employee)} order by channels.id)`;
 }
 
+/** A chat that lights the red dot: the predicate of the partial index chats_attention_idx. */
+const needsAttention = sql`ch.status = 'open' and ch.indicator <> 'none'`;
+
 export function redDotColumn(employee: Expression<number>) {
   return sql<boolean>`exists (
       select 1 from chats ch
-      where ch.status = 'open' and ch.indicator <> 'none'
+      where ${needsAttention}
         and ch.channel_id in (select channels.id from channels where ${channelVisibleTo(employee)}))`;
 }
 
 /** `redDotColumn` where the employee's visible channels are already at hand (the session look-up). */
 export function redDotInChannelsColumn(channels: Expression<number[]>) {
-  return sql<boolean>`exists (select 1 from chats ch where ch.status = 'open' and ch.indicator <> 'none' and ch.channel_id = any(${channels}))`;
+  return sql<boolean>`exists (select 1 from chats ch where ${needsAttention} and ch.channel_id = any(${channels}))`;
 }
 
 export async function visibleChannelIds(db: Conn, employeeId: number): Promise<number[]> {
@@ -64,7 +67,7 @@ export async function refreshRedDots(db: Conn, employeeIds: number[]): Promise<A
     with computed as (
       select e.id, exists (
         select 1 from chats ch
-        where ch.status = 'open' and ch.indicator <> 'none'
+        where ${needsAttention}
           and ch.channel_id in (
             select c.id from channels c join roles r on r.id = e.role_id
             where r.is_admin or ('chats' = any(r.permissions) and (c.access_all
