@@ -4,6 +4,7 @@ import * as m0002 from './0002_chats.ts';
 import * as m0003 from './0003_search.ts';
 import * as m0004 from './0004_read_marks.ts';
 import * as m0005 from './0005_thread_version.ts';
+import * as m0006 from './0006_whatsapp_templates.ts';
 
 /** Every migration, in order. Add new files here; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_search': m0003,
   '0004_read_marks': m0004,
   '0005_thread_version': m0005,
+  '0006_whatsapp_templates': m0006,
 };

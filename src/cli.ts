@@ -76,17 +76,32 @@ const commands: Record<string, Command> = {
     },
   },
   'channel:add': {
-    usage: 'parley channel:add --kind messenger|instagram --page-id ID --token TOKEN|- --name NAME [--access all|EMAIL,EMAIL]',
+    usage:
+      'parley channel:add --kind messenger|instagram --page-id ID --token TOKEN|- --name NAME [--access all|EMAIL,EMAIL]\n' +
+      '  parley channel:add --kind whatsapp --phone-number-id ID --waba-id ID --token TOKEN|- [--name NAME] [--access all|EMAIL,EMAIL]',
     async run(deps, argv, io) {
-      const { values } = parseArgs({ args: argv, options: { kind: { type: 'string' }, 'page-id': { type: 'string' }, token: { type: 'string' }, name: { type: 'string' }, access: { type: 'string' } } });
+      const { values } = parseArgs({
+        args: argv,
+        options: {
+          kind: { type: 'string' },
+          'page-id': { type: 'string' },
+          'phone-number-id': { type: 'string' },
+          'waba-id': { type: 'string' },
+          token: { type: 'string' },
+          name: { type: 'string' },
+          access: { type: 'string' },
+        },
+      });
       values.token = await secretArg(values.token, '--token', io);
       const resolved = await accessFromEmails(deps.db, values.access);
       if ('unknown' in resolved) fail(`--access: no active employee with the email ${resolved.unknown.join(', ')} (use "all" or employees' emails, comma-separated).`);
       try {
-        const { id } = await connectWithToken(deps, { kind: values.kind, external_id: values['page-id'], token: values.token, name: values.name }, resolved.access);
-        console.log(`Channel #${id} connected: ${values.kind} ${values['page-id']} (subscribed to webhooks).`);
+        const whatsapp = values.kind === 'whatsapp';
+        const externalId = whatsapp ? values['phone-number-id'] : values['page-id'];
+        const { id } = await connectWithToken(deps, { kind: values.kind, external_id: externalId, waba_id: values['waba-id'], token: values.token, name: values.name }, resolved.access);
+        console.log(`Channel #${id} connected: ${values.kind} ${externalId} (subscribed to webhooks).`);
       } catch (err) {
-        if (err instanceof ValidationError) fail(describeError(err, t));
+        if (err instanceof ValidationError) fail(describeError(err, t, values.kind));
         throw err;
       }
     },

@@ -121,7 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
   })();
   const graphHost = graph.hostname;
   // The platforms' CDNs (meta-platform.md §8) plus the Graph host itself.
-  const defaultMediaHosts = ['fbcdn.net', 'fbsbx.net', 'facebook.com', 'cdninstagram.com', 'instagram.com', 'whatsapp.net', 'graph.facebook.com'];
+  const defaultMediaHosts = ['fbcdn.net', 'fbsbx.net', 'fbsbx.com', 'facebook.com', 'cdninstagram.com', 'instagram.com', 'whatsapp.net', 'graph.facebook.com'];
   const extraHosts = (str('MEDIA_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
   const mediaMaxMb = Number(str('MEDIA_MAX_MB') ?? '25');
   if (!Number.isFinite(mediaMaxMb) || mediaMaxMb <= 0 || mediaMaxMb > 200) problems.push(`MEDIA_MAX_MB must be a number of megabytes from 1 to 200 (got "${str('MEDIA_MAX_MB')}").`);

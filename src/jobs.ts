@@ -6,6 +6,7 @@ import { downloadMediaJob } from './chats/media.jobs.ts';
 import { fetchProfileJob } from './chats/profile.jobs.ts';
 import { importChannelHistoryJob, importHistoryJob } from './chats/history.jobs.ts';
 import { processWebhookJob } from './channels/meta/webhook.jobs.ts';
+import { refreshTemplatesJob } from './channels/whatsapp/templates.service.ts';
 
 /**
  * The one job registry: every background job Parley runs, by name. Both runners (BullMQ and
@@ -22,5 +23,6 @@ export function createJobRegistry(deps: Deps) {
     fetchProfile: fetchProfileJob(deps),
     importHistory: importHistoryJob(deps),
     importChannelHistory: importChannelHistoryJob(deps),
+    refreshTemplates: refreshTemplatesJob(deps),
   };
 }

@@ -106,6 +106,59 @@
     if (e.target.matches && e.target.matches('[data-composer] textarea')) updateCounter(e.target);
   });
 
+  // H4: the template's text as the customer will see it, as the values are typed. The parts
+  // come from the server (escaped in the attribute); values go in as text, never as HTML.
+  function updateTemplatePreview(fieldset) {
+    var out = fieldset.querySelector('[data-template-preview]');
+    var parts;
+    try {
+      parts = JSON.parse(fieldset.getAttribute('data-template-parts') || '[]');
+    } catch (err) {
+      return;
+    }
+    var values = Array.prototype.map.call(fieldset.querySelectorAll('input[name^="param_"]'), function (i) {
+      return i.value.trim();
+    });
+    if (out) {
+      out.textContent = parts
+        .map(function (p) {
+          return p.replace(/\{\{\s*(\d+)\s*\}\}/g, function (m, n) {
+            return values[Number(n) - 1] || m;
+          });
+        })
+        .join('\n');
+    }
+  }
+
+  document.addEventListener('input', function (e) {
+    var fs = e.target.closest && e.target.closest('[data-template-form]');
+    if (fs) updateTemplatePreview(fs);
+  });
+
+  // Reply to a message (where the channel quotes replies): the composer comes back in reply
+  // mode. Without JavaScript the link opens the chat with the same composer.
+  document.addEventListener('click', function (e) {
+    var a = e.target.closest && e.target.closest('[data-can-reply] .message__reply');
+    if (!a || !window.htmx) return;
+    var pane = a.closest('[data-chat-id]');
+    var id = pane && pane.getAttribute('data-chat-id');
+    var mid = new URL(a.href, location.href).searchParams.get('reply_to');
+    if (!id || !mid) return;
+    e.preventDefault();
+    htmx.ajax('GET', '/chats/' + id + '/composer?reply_to=' + encodeURIComponent(mid), { target: '#composer-' + id, swap: 'outerHTML' });
+  });
+
+  // Esc leaves reply mode.
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape' || !e.target.closest) return;
+    var form = e.target.closest('[data-composer]');
+    var cancel = form && form.querySelector('[data-reply-cancel]');
+    if (cancel) {
+      e.preventDefault();
+      cancel.click();
+    }
+  });
+
   // Enter sends, Shift+Enter adds a line (E1). Without JavaScript the button still sends.
   document.addEventListener('keydown', function (e) {
     var t = e.target;

@@ -26,6 +26,8 @@ export interface ChannelSettings {
   legacyTags?: boolean;
   /** Sends per second this channel may make (P8). */
   rateLimitPerSecond?: number;
+  /** WhatsApp: the number as the platform displays it (`+15550001234`). */
+  displayPhoneNumber?: string | undefined;
 }
 
 export type AttachmentKind = 'image' | 'audio' | 'video' | 'file' | 'sticker';
@@ -51,7 +53,7 @@ export type ChannelEvent =
       direction: 'in' | 'out';
       externalId: string;
       timestamp: Date;
-      kind: 'text' | AttachmentKind | 'unsupported' | 'comment';
+      kind: 'text' | AttachmentKind | 'unsupported' | 'comment' | 'location' | 'contacts';
       text?: string;
       attachments?: InboundAttachment[];
       contactName?: string;
@@ -80,6 +82,8 @@ export type ChannelEvent =
       externalId: string;
       status: 'sent' | 'delivered' | 'read' | 'failed';
       reason?: string;
+      /** Parley's own message id, when the platform echoes it back (WhatsApp `biz_opaque_callback_data`). */
+      parleyMessageId?: number;
       timestamp: Date;
     };
 
@@ -107,6 +111,10 @@ export interface OutboundMessage {
   tag?: string;
   /** Reply publicly under a comment (F2). */
   commentExternalId?: string;
+  /** Quote this platform message (WhatsApp `context.message_id`). */
+  replyToExternalId?: string;
+  /** An approved template with its body parameters, in order (WhatsApp, H4). */
+  template?: { name: string; language: string; params: string[] };
 }
 
 export interface SendResult {
@@ -145,21 +153,42 @@ export interface ChannelAdapter {
     comments: boolean;
     templates: boolean;
     history: boolean;
+    /** A message can quote one of the chat's messages (WhatsApp `context`). */
+    replies: boolean;
     /** Longest text the platform takes, in its own unit. */
     maxTextLength: number;
   };
   sendPolicy(input: SendPolicyInput): SendPolicy;
+  /**
+   * E5: the person's platform id on a channel reached by phone number (WhatsApp: the number's
+   * digits), from an E.164 number; absent where a person must write first.
+   */
+  contactForPhone?(e164: string): string | null;
   /** The platform's own text limit (e.g. Instagram's 1000 bytes): a message key when over. */
   validateText?(text: string): MessageKey | null;
   /** Largest file the platform takes for this kind of attachment (checked before upload). */
   maxAttachmentBytes?(kind: AttachmentKind): number;
   send(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult>;
-  markSeen?(channel: ChannelRuntime, contactExternalId: string): Promise<void>;
+  /** E4. `lastInbound`: the platform id of the newest message read (WhatsApp marks by message). */
+  markSeen?(channel: ChannelRuntime, contactExternalId: string, lastInbound?: string): Promise<void>;
+  /**
+   * Where an inbound attachment known only by a media id can be downloaded now (WhatsApp: a
+   * URL that lives 5 minutes and needs the token), asked again for every attempt.
+   */
+  mediaSource?(channel: ChannelRuntime, mediaId: string): Promise<MediaSource>;
   fetchProfile?(channel: ChannelRuntime, contactExternalId: string): Promise<Profile>;
   /** D4: the conversation's recent history as message events (marked meta.history). */
   importHistory?(channel: ChannelRuntime, contactExternalId: string, opts: HistoryOptions): Promise<ChannelEvent[]>;
   /** D4 at connect time: the contacts of the most recent conversations. */
   recentConversations?(channel: ChannelRuntime, opts: HistoryOptions & { conversations: number }): Promise<string[]>;
+}
+
+export interface MediaSource {
+  url: string;
+  /** Sent as `Authorization: Bearer` to the URL's host only. */
+  bearerToken?: string;
+  mime?: string;
+  sizeBytes?: number;
 }
 
 export interface HistoryOptions {

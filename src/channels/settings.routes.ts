@@ -7,6 +7,8 @@ import { PlatformError } from './adapter.ts';
 import * as repo from './channels.repository.ts';
 import * as oauth from './oauth.ts';
 import * as svc from './settings.service.ts';
+import { listTemplates } from './whatsapp/templates.repository.ts';
+import { refreshTemplates } from './whatsapp/templates.service.ts';
 
 type Body = Record<string, string | string[] | undefined>;
 type Params = { id: string };
@@ -62,7 +64,8 @@ export function channelSettingsRoutes(deps: Deps) {
       legacy_tags: s.legacyTags ? 'on' : '',
       rate_limit: s.rateLimitPerSecond ? String(s.rateLimitPerSecond) : '',
     };
-    return reply.view('settings/channels_edit', { channel, employees, values, errors: {}, note: null, ...extra }, status);
+    const templates = channel.kind === 'whatsapp' ? await listTemplates(deps.db, id) : null;
+    return reply.view('settings/channels_edit', { channel, employees, values, errors: {}, note: null, templates, ...extra }, status);
   };
 
   const reconnectPage = async (reply: FastifyReply, id: number, extra: Record<string, unknown> = {}, status?: number) => {
@@ -103,6 +106,7 @@ export function channelSettingsRoutes(deps: Deps) {
       const input = {
         kind: first(b.kind),
         external_id: first(b.external_id),
+        waba_id: first(b.waba_id),
         token: first(b.token),
         name: first(b.name),
         access: first(b.access),
@@ -194,6 +198,7 @@ export function channelSettingsRoutes(deps: Deps) {
       const q = req.query;
       let note: unknown = null;
       if (q.note === 'comments_unverified') note = { key: 'channels.note.comments_unverified', perms: '' };
+      if (q.note === 'templates') note = { key: 'channels.wa.templates_refreshed', perms: '', n: Number(q.n) || 0, ok: true };
       if (q.note === 'comments_missing') {
         const perms = (q.perms ?? '').split(',').filter((p) => /^[a-z_]{1,60}$/.test(p)).slice(0, 10).join(', ');
         note = { key: 'channels.note.comments_missing', perms };
@@ -221,6 +226,17 @@ export function channelSettingsRoutes(deps: Deps) {
       } catch (err) {
         if (err instanceof ValidationError) return editPage(reply, id, { values: input, errors: err.fields }, 422);
         throw err;
+      }
+    });
+
+    app.post('/settings/chats/:id/templates', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) => {
+      const id = idParam(req);
+      try {
+        const n = await refreshTemplates(deps, id);
+        return redirect(req, reply, `/settings/chats/${id}?note=templates&n=${n}`);
+      } catch (err) {
+        if (!(err instanceof PlatformError)) throw err;
+        return editPage(reply, id, { note: { key: 'chats.template.refresh_failed', perms: '', reason: err.reason } }, 422);
       }
     });
 

@@ -16,6 +16,7 @@ import * as repo from './channels.repository.ts';
 import { encryptCredentials, toRuntime } from './channels.service.ts';
 import { GraphClient } from './meta/graph-client.ts';
 import { listFacebookAccounts, type FacebookAccount } from './oauth.ts';
+import { subscribeWaba, verifyWhatsApp } from './whatsapp/connect.ts';
 
 type Conn = Deps['db'] | Tx['db'];
 
@@ -93,10 +94,10 @@ function parseToken(raw: string | undefined, errors: Record<string, string>): st
   return token;
 }
 
-function parseExternalId(raw: string | undefined, errors: Record<string, string>): string {
+function parseExternalId(raw: string | undefined, errors: Record<string, string>, field = 'external_id'): string {
   const id = (raw ?? '').trim();
-  if (!id) errors.external_id = 'validation.required';
-  else if (!/^\d{1,32}$/.test(id)) errors.external_id = 'channels.error.external_id';
+  if (!id) errors[field] = 'validation.required';
+  else if (!/^\d{1,32}$/.test(id)) errors[field] = 'channels.error.external_id';
   return id;
 }
 
@@ -133,15 +134,20 @@ function parseRate(raw: string | undefined, errors: Record<string, string>): num
 // ---------------------------------------------------------------------------------------------
 // Graph: verification and subscription
 
-/** An account the platform confirmed, ready to be stored. `pageId` is what gets subscribed. */
+/** An account the platform confirmed, ready to be stored. `pageId` is what gets subscribed (a Page, or a WABA). */
 export interface VerifiedAccount {
-  kind: ConnectKind;
+  kind: ConnectKind | 'whatsapp';
   externalId: string;
   parentExternalId: string | null;
   platformName: string;
   pageId: string;
   token: string;
+  /** Facts the platform told about the account, kept in the channel's settings (display number). */
+  settings?: Partial<ChannelSettings>;
 }
+
+/** A Page or Instagram account (Messenger Platform: subscribed through its Page). */
+export type MetaAccount = VerifiedAccount & { kind: ConnectKind };
 
 interface PageNode {
   id?: string;
@@ -156,7 +162,7 @@ const igName = (ig: { username?: string | null; name?: string | null }) => (ig.n
  * flavour): the token is the linked Page's, so `GET /me` names the Page and its
  * `instagram_business_account`; `id` may be either the Instagram account's id or the Page's.
  */
-export async function verifyAccount(deps: Pick<Deps, 'config'>, kind: ConnectKind, id: string, token: string): Promise<VerifiedAccount> {
+export async function verifyAccount(deps: Pick<Deps, 'config'>, kind: ConnectKind, id: string, token: string): Promise<MetaAccount> {
   const graph = graphClient(deps);
   try {
     if (kind === 'messenger') {
@@ -185,7 +191,7 @@ export async function verifyAccount(deps: Pick<Deps, 'config'>, kind: ConnectKin
  * Page (Messenger and the linked Instagram account) plus what this app already had, so
  * connecting one never narrows the other's subscription.
  */
-export async function subscribeAccount(deps: Pick<Deps, 'config' | 'db'>, acct: VerifiedAccount): Promise<string[]> {
+export async function subscribeAccount(deps: Pick<Deps, 'config' | 'db'>, acct: MetaAccount): Promise<string[]> {
   const graph = graphClient(deps);
   const kinds = new Set<ConnectKind>([acct.kind]);
   for (const c of await repo.listChannelsOnPage(deps.db, acct.pageId)) {
@@ -256,7 +262,13 @@ export async function saveAccount(
       const existing = await repo.findChannelByExternal(tx.db, acct.kind, acct.externalId);
       if (existing) {
         if (opts.onDuplicate === 'error') throw new ConnectError({ external_id: 'channels.error.already_connected' });
-        await repo.updateChannel(tx.db, existing.id, { credentialsEnc, state: 'connected', stateReason: null });
+        await repo.updateChannel(tx.db, existing.id, {
+          credentialsEnc,
+          state: 'connected',
+          stateReason: null,
+          ...(acct.settings ? { settings: { ...(existing.settings ?? {}), ...acct.settings } } : {}),
+        });
+        afterConnect(deps, tx, existing.id, acct);
         return { id: existing.id, created: false };
       }
       const id = await repo.insertChannel(tx.db, {
@@ -265,13 +277,14 @@ export async function saveAccount(
         externalId: acct.externalId,
         parentExternalId: acct.parentExternalId,
         credentialsEnc,
-        settings: { ...DEFAULT_SETTINGS },
+        settings: { ...DEFAULT_SETTINGS, ...(acct.settings ?? {}) },
         accessAll: opts.access.all,
       });
       if (!opts.access.all) await repo.setChannelAccess(tx.db, id, opts.access.employeeIds);
       await accessChanged(deps, tx, id, []);
       // D4: the recent conversations' history comes in the background.
       tx.afterCommit(() => deps.queue.enqueue(deps.jobs.importChannelHistory, { channelId: id }));
+      afterConnect(deps, tx, id, acct);
       return { id, created: true };
     });
   } catch (err) {
@@ -280,9 +293,16 @@ export async function saveAccount(
   }
 }
 
+/** What a (re)connected channel fetches in the background: a WhatsApp number's templates (H4). */
+function afterConnect(deps: Deps, tx: Tx, channelId: number, acct: VerifiedAccount) {
+  if (deps.adapters.get(acct.kind)?.capabilities.templates) tx.afterCommit(() => deps.queue.enqueue(deps.jobs.refreshTemplates, { channelId }));
+}
+
 export interface ConnectInput {
   kind?: string;
   external_id?: string;
+  /** WhatsApp: the WhatsApp Business Account the number belongs to. */
+  waba_id?: string;
   token?: string;
   name?: string;
   access?: string;
@@ -293,11 +313,20 @@ export interface ConnectInput {
 export async function connectWithToken(deps: Deps, input: ConnectInput, access?: AccessInput): Promise<{ id: number }> {
   const errors: Record<string, string> = {};
   const kind = input.kind;
-  if (!isConnectKind(kind)) errors.kind = 'validation.choice';
+  if (!isConnectKind(kind) && kind !== 'whatsapp') errors.kind = 'validation.choice';
   const externalId = parseExternalId(input.external_id, errors);
+  const wabaId = kind === 'whatsapp' ? parseExternalId(input.waba_id, errors, 'waba_id') : '';
   const token = parseToken(input.token, errors);
   const name = parseName(input.name, errors, false);
   const acc = access ?? (await parseAccess(deps.db, input.access, input.employee_ids, errors));
+  if (kind === 'whatsapp' && !Object.keys(errors).length) {
+    if (await repo.findChannelByExternal(deps.db, kind, externalId)) throw new ConnectError({ external_id: 'channels.error.already_connected' });
+    const acct = await verifyWhatsApp(deps, externalId, wabaId, token);
+    await subscribeWaba(deps, acct);
+    const r = await saveAccount(deps, acct, { ...(name ? { name } : {}), access: acc, onDuplicate: 'error' });
+    deps.logger.info({ channelId: r.id, kind, externalId }, 'channel connected');
+    return { id: r.id };
+  }
   if (Object.keys(errors).length || !isConnectKind(kind)) throw new ConnectError(errors);
   if (await repo.findChannelByExternal(deps.db, kind, externalId)) throw new ConnectError({ external_id: 'channels.error.already_connected' });
   const acct = await verifyAccount(deps, kind, externalId, token);
@@ -314,10 +343,18 @@ export async function connectWithToken(deps: Deps, input: ConnectInput, access?:
 export async function reconnectWithToken(deps: Deps, channelId: number, rawToken: string | undefined): Promise<void> {
   const row = await repo.findChannel(deps.db, channelId);
   if (!row) throw new NotFoundError();
-  if (!isConnectKind(row.kind)) throw new ConnectError({ form: 'channels.error.kind_unsupported' });
+  if (!isConnectKind(row.kind) && row.kind !== 'whatsapp') throw new ConnectError({ form: 'channels.error.kind_unsupported' });
   const errors: Record<string, string> = {};
   const token = parseToken(rawToken, errors);
   if (Object.keys(errors).length) throw new ConnectError(errors);
+  if (row.kind === 'whatsapp') {
+    const acct = await verifyWhatsApp(deps, row.external_id, row.parent_external_id ?? '', token);
+    await subscribeWaba(deps, acct);
+    await saveAccount(deps, acct, { access: { all: true }, onDuplicate: 'reconnect' });
+    deps.logger.info({ channelId, kind: row.kind }, 'channel reconnected');
+    return;
+  }
+  if (!isConnectKind(row.kind)) throw new ConnectError({ form: 'channels.error.kind_unsupported' });
   const acct = await verifyAccount(deps, row.kind, row.external_id, token);
   await subscribeAccount(deps, acct);
   await saveAccount(deps, acct, { access: { all: true }, onDuplicate: 'reconnect' });
@@ -376,7 +413,7 @@ export async function connectFromFacebook(
   }
   const wantM = new Set(chosen.messenger);
   const wantI = new Set(chosen.instagram);
-  const todo: VerifiedAccount[] = [];
+  const todo: MetaAccount[] = [];
   for (const a of accounts) {
     if (wantM.has(a.pageId)) todo.push({ kind: 'messenger', externalId: a.pageId, parentExternalId: null, platformName: a.pageName, pageId: a.pageId, token: a.pageToken });
     if (a.instagram && wantI.has(a.instagram.id)) {
@@ -531,15 +568,15 @@ export async function channelsNeedingReconnect(db: Conn): Promise<Array<{ id: nu
 // ---------------------------------------------------------------------------------------------
 // CLI (`parley channel:add`, `parley channel:list`)
 
-const FLAGS: Record<string, string> = { external_id: '--page-id', token: '--token', name: '--name', kind: '--kind', access: '--access' };
+const FLAGS: Record<string, string> = { external_id: '--page-id', waba_id: '--waba-id', token: '--token', name: '--name', kind: '--kind', access: '--access' };
 
 /** A refusal in plain words for the terminal (`--flag: message`). */
-export function describeError(err: ValidationError, t: Translate): string {
+export function describeError(err: ValidationError, t: Translate, kind?: string): string {
   const reason = err instanceof ConnectError ? err.reason ?? '' : '';
   return Object.entries(err.fields)
     .map(([field, key]) => {
       const msg = t(key as never, { max: field === 'name' ? MAX_NAME : '', reason });
-      const flag = FLAGS[field];
+      const flag = field === 'external_id' && kind === 'whatsapp' ? '--phone-number-id' : FLAGS[field];
       return flag ? `${flag}: ${msg}` : msg;
     })
     .join('\n');

@@ -106,6 +106,23 @@ export async function insertMessage(db: Conn, m: NewMessage): Promise<{ id: numb
   return r ?? null;
 }
 
+/** The platform id of the chat's newest inbound message up to `upTo` (by sort order). */
+export async function lastInboundExternalId(db: Conn, chatId: number, upTo: number): Promise<string | null> {
+  const r = await db
+    .selectFrom('messages as m')
+    .innerJoin('messages as u', (j) => j.on('u.id', '=', upTo))
+    .select('m.external_id')
+    .where('m.chat_id', '=', chatId)
+    .where('m.direction', '=', 'in')
+    .where('m.external_id', 'is not', null)
+    .where((eb) => eb.or([eb('m.sort_at', '<', eb.ref('u.sort_at')), eb.and([eb('m.sort_at', '=', eb.ref('u.sort_at')), eb('m.id', '<=', eb.ref('u.id'))])]))
+    .orderBy('m.sort_at', 'desc')
+    .orderBy('m.id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.external_id ?? null;
+}
+
 export async function findMessageByIdempotencyKey(db: Conn, chatId: number, key: string) {
   return db.selectFrom('messages').select(['id']).where('chat_id', '=', chatId).where('idempotency_key', '=', key).executeTakeFirst();
 }
@@ -556,7 +573,7 @@ export async function findAttachmentToDownload(db: Conn, attachmentId: number) {
   return db
     .selectFrom('attachments')
     .innerJoin('messages', 'messages.id', 'attachments.message_id')
-    .select(['attachments.id', 'attachments.status', 'attachments.source_url', 'attachments.mime', 'attachments.file_name', 'messages.chat_id', 'messages.id as message_id'])
+    .select(['attachments.id', 'attachments.status', 'attachments.source_url', 'attachments.mime', 'attachments.file_name', 'messages.chat_id', 'messages.id as message_id', 'messages.channel_id'])
     .where('attachments.id', '=', attachmentId)
     .executeTakeFirst();
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyMultipart, { type MultipartFile, type MultipartValue } from '@fastify/multipart';
 import type { Deps } from '../deps.ts';
@@ -8,10 +7,14 @@ import { idParam } from '../crm/common.ts';
 import * as chats from './chats.service.ts';
 import { loadThread } from './thread.ts';
 import { listHtml, threadHtml, viewerOf } from './kept-html.ts';
-import { MAX_TEXT_LENGTH, checkText, retryMessage, sendMessage, textLength, type OutgoingFile } from './send.service.ts';
+import { checkText, retryMessage, sendMessage, textLength, type OutgoingFile } from './send.service.ts';
 import { chatHelpers, type ChatView } from './chats.view.ts';
+import { composerFor, type ComposerOptions } from './composer.ts';
+import { newIdempotencyKey } from './idempotency.ts';
+import { refreshTemplates } from '../channels/whatsapp/templates.service.ts';
+import { PlatformError } from '../channels/adapter.ts';
 
-type Q = { status?: string; q?: string; after?: string; before?: string };
+type Q = { status?: string; q?: string; after?: string; before?: string; template?: string; reply_to?: string };
 type P = { id: string; mid?: string };
 
 /** A message id (bigint: beyond int4 in time); chat ids go through `idParam` (int4). */
@@ -21,20 +24,26 @@ function messageIdOf(raw: string | undefined): number {
   return n;
 }
 
-export function newIdempotencyKey(): string {
-  return randomBytes(12).toString('base64url');
-}
 
 /** The Chats page (C1–C8, D1–D2, E1–E2, I1–I3). */
 export function chatsRoutes(deps: Deps) {
-  const composerData = async (chat: ChatView, extra: Record<string, unknown> = {}) => {
-    const policy = chats.policyOfChat(deps, chat);
-    return { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null, ...extra };
+  const composerData = (req: FastifyRequest, chat: ChatView, o: ComposerOptions = {}) => composerFor(deps, req.locale, chat, o);
+
+  /** The composer a link asks for: a template to fill in, a message to reply to. */
+  const composerQuery = (req: FastifyRequest): ComposerOptions => {
+    const q = req.query as Q;
+    const reply = q.reply_to && /^\d{1,15}$/.test(q.reply_to) ? Number(q.reply_to) : undefined;
+    return { ...(q.template ? { templateKey: String(q.template).slice(0, 600) } : {}), ...(reply ? { replyTo: reply } : {}) };
   };
 
   const paneData = async (req: FastifyRequest, chatId: number, known?: ChatView) => {
     const chat = known ?? (await chats.getChatFor(deps, req.auth!, chatId));
-    return { chat, threadHtml: await threadHtml(deps, viewerOf(req), chat, chats.THREAD_PAGE), composer: await composerData(chat) };
+    return {
+      chat,
+      canReply: Boolean(deps.adapters.get(chat.channelKind)?.capabilities.replies),
+      threadHtml: await threadHtml(deps, viewerOf(req), chat, chats.THREAD_PAGE),
+      composer: await composerData(req, chat, composerQuery(req)),
+    };
   };
 
   const status = (raw: unknown): 'open' | 'archived' => (raw === 'archived' ? 'archived' : 'open');
@@ -57,7 +66,7 @@ export function chatsRoutes(deps: Deps) {
 
   return async (app: FastifyInstance) => {
     // The composer may carry one file (a photo or a document) next to the text.
-    await app.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: 26 * 1024 * 1024, files: 1, fields: 10 } });
+    await app.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: 26 * 1024 * 1024, files: 1, fields: 10 + MAX_TEMPLATE_PARAMS } });
 
     // Every template of this feature gets the chat helpers as `it.h`.
     app.addHook('preHandler', async (req) => {
@@ -78,6 +87,33 @@ export function chatsRoutes(deps: Deps) {
       const id = idParam(req);
       if (wantsFragment(req)) return reply.view('chats/_pane', await paneData(req, id));
       return page(req, reply, id);
+    });
+
+    // The composer alone (htmx: choosing a template, replying to a message, cancelling either).
+    app.get('/chats/:id/composer', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
+      const id = idParam(req);
+      if (!wantsFragment(req)) {
+        const q = new URLSearchParams(composerQuery(req).templateKey ? { template: req.query.template! } : {});
+        if (req.query.reply_to) q.set('reply_to', req.query.reply_to);
+        return reply.redirect(`/chats/${id}${q.size ? '?' + q : ''}`, 303);
+      }
+      const chat = await chats.getChatFor(deps, req.auth!, id);
+      return reply.view('chats/_composer', await composerData(req, chat, composerQuery(req)));
+    });
+
+    // H4: the number's templates, fetched again from the platform now.
+    app.post('/chats/:id/templates/refresh', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
+      const id = idParam(req);
+      const chat = await chats.getChatFor(deps, req.auth!, id);
+      let notice: ComposerOptions['notice'] = { key: 'chats.template.refreshed' };
+      try {
+        await refreshTemplates(deps, chat.channelId);
+      } catch (err) {
+        if (!(err instanceof PlatformError)) throw err;
+        notice = { key: 'chats.template.refresh_failed', reason: err.reason };
+      }
+      if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}`);
+      return reply.view('chats/_composer', await composerData(req, chat, { notice }));
     });
 
     app.get('/chats/:id/messages', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
@@ -103,7 +139,14 @@ export function chatsRoutes(deps: Deps) {
         const text = form.text.replace(/\r\n/g, '\n');
         req.body = { ...form, text } as never;
         try {
-          const r = await sendMessage(deps, req.auth!, id, { text, idempotencyKey: form.idempotency_key, tag: form.tag, file: form.file });
+          const r = await sendMessage(deps, req.auth!, id, {
+            text,
+            idempotencyKey: form.idempotency_key,
+            tag: form.tag,
+            file: form.file,
+            ...(form.template ? { template: { key: form.template, values: form.params } } : {}),
+            ...(form.replyTo ? { replyTo: form.replyTo } : {}),
+          });
           if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}`);
           const chat = await chats.getChatFor(deps, req.auth!, id);
           // The new message reaches this browser through the live stream like everyone
@@ -111,15 +154,18 @@ export function chatsRoutes(deps: Deps) {
           // out of band, so it shows at once even before the stream delivers it.
           const thread = await loadThread(deps.db, id, { limit: 1 });
           const message = thread.messages.find((m) => m.id === r.messageId);
-          return reply.view('chats/_composer_sent', { ...(await composerData(chat)), message, chatId: id });
+          return reply.view('chats/_composer_sent', { ...(await composerData(req, chat)), message, chatId: id });
         } catch (err) {
           if (err instanceof ValidationError) {
             const chat = await chats.getChatFor(deps, req.auth!, id);
             const problem = checkText(text);
-            const data = await composerData(chat, {
+            const data = await composerData(req, chat, {
               text,
               key: form.idempotency_key || newIdempotencyKey(),
-              error: { key: Object.values(err.fields)[0], n: problem?.n ?? textLength(text) },
+              error: { key: Object.values(err.fields)[0]!, n: problem?.n ?? textLength(text) },
+              fieldErrors: err.fields,
+              ...(form.template ? { templateKey: form.template, values: form.params } : {}),
+              ...(form.replyTo ? { replyTo: form.replyTo } : {}),
             });
             if (wantsFragment(req)) return reply.view('chats/_composer', data, 422);
             const pane = await paneData(req, id);
@@ -151,16 +197,34 @@ export function chatsRoutes(deps: Deps) {
   };
 }
 
+/** A template's body values the composer reads (`param_1`…); WhatsApp templates have few. */
+const MAX_TEMPLATE_PARAMS = 20;
+
+interface ComposerForm {
+  text: string;
+  idempotency_key: string;
+  tag?: string;
+  file?: OutgoingFile;
+  template?: string;
+  params: Array<string | undefined>;
+  replyTo?: number;
+}
+
 /** The composer's fields, whether posted urlencoded or multipart (with a file). */
-async function readComposerForm(body: Record<string, unknown> | undefined): Promise<{ text: string; idempotency_key: string; tag?: string; file?: OutgoingFile }> {
+async function readComposerForm(body: Record<string, unknown> | undefined): Promise<ComposerForm> {
   const value = (v: unknown): string | undefined =>
     typeof v === 'string' ? v : v && typeof v === 'object' && 'value' in v ? String((v as MultipartValue).value) : undefined;
-  const out: { text: string; idempotency_key: string; tag?: string; file?: OutgoingFile } = {
+  const out: ComposerForm = {
     text: value(body?.text) ?? '',
     idempotency_key: value(body?.idempotency_key) ?? '',
+    params: Array.from({ length: MAX_TEMPLATE_PARAMS }, (_, i) => value(body?.[`param_${i + 1}`])),
   };
   const tag = value(body?.tag);
   if (tag) out.tag = tag;
+  const template = value(body?.template);
+  if (template) out.template = template.slice(0, 600);
+  const replyTo = value(body?.reply_to);
+  if (replyTo && /^\d{1,15}$/.test(replyTo)) out.replyTo = Number(replyTo);
   const f = body?.file as MultipartFile | undefined;
   if (f && typeof f === 'object' && 'toBuffer' in f && f.filename) {
     out.file = { data: await f.toBuffer(), fileName: f.filename, mime: f.mimetype || 'application/octet-stream' };

@@ -1,4 +1,6 @@
 import type { Translate } from '../platform/i18n/index.ts';
+import { I18N_REASON } from '../platform/i18n/reasons.ts';
+import { NO_RETRY_REASONS } from '../channels/whatsapp/errors.ts';
 import type { MessageKey } from '../platform/i18n/index.ts';
 import type { ChannelSettings } from '../channels/adapter.ts';
 import { MIN_TEXT_SEARCH } from './chats.repository.ts';
@@ -112,6 +114,8 @@ const PREVIEW_KEYS: Record<string, MessageKey> = {
   sticker: 'chats.preview.sticker',
   deleted: 'chats.preview.deleted',
   unsupported: 'chats.preview.unsupported',
+  location: 'chats.preview.location',
+  contacts: 'chats.preview.contacts',
 };
 
 /** C6: the preview is the text, or a label for media, or "Comment: …". */
@@ -166,6 +170,17 @@ export function chatHelpers(t: Translate) {
     bytes: formatBytes,
     minTextSearch: MIN_TEXT_SEARCH,
     /** Parley's own reasons are stored as `i18n:<key>`; the platform's are shown as given. */
-    reason: (r: string | null) => (r ? (r.startsWith('i18n:') ? t(r.slice(5) as MessageKey) : r) : ''),
+    reason: (r: string | null) => (r ? (r.startsWith(I18N_REASON) ? t(r.slice(I18N_REASON.length) as MessageKey) : r) : ''),
+    /** Whether sending a failed message again can succeed (not after 131047: that needs a template). */
+    retryHelps: (r: string | null) => !r || !NO_RETRY_REASONS.has(r),
+    /** A shared location on a map (OpenStreetMap: no key, no tracking script). */
+    mapUrl: (loc: { latitude: number; longitude: number }) =>
+      `https://www.openstreetmap.org/?mlat=${encodeURIComponent(loc.latitude)}&mlon=${encodeURIComponent(loc.longitude)}#map=17/${encodeURIComponent(loc.latitude)}/${encodeURIComponent(loc.longitude)}`,
+    /** A template's language code in words where Parley knows it (`fr` → French). */
+    language: (code: string) => {
+      const key = `chats.language.${code.toLowerCase().split(/[_-]/)[0]}` as MessageKey;
+      const name = t(key);
+      return name === key ? code : `${name} (${code})`;
+    },
   };
 }

@@ -11,6 +11,11 @@ export async function setChatClient(db: Conn, chatId: number, clientId: number |
   return Number(r.numUpdatedRows) > 0;
 }
 
+/** Links the chat to the client when it has no client yet (a chat started from the client card). */
+export async function linkIfUnlinked(db: Conn, chatId: number, clientId: number): Promise<void> {
+  await db.updateTable('chats').set({ client_id: clientId }).where('id', '=', chatId).where('client_id', 'is', null).execute();
+}
+
 /**
  * The texts of the lead's most recent messages (newest first), where a phone number they
  * typed ("call me on 06 12 34 56 78") is found. Bounded: the thread index serves it.

@@ -7,11 +7,10 @@ import { idParam } from '../crm/common.ts';
 import { clientExists } from '../crm/clients.repository.ts';
 import { KINDS } from '../crm/documents.kinds.ts';
 import { documentEditUrl } from '../crm/crm.view.ts';
-import { getChatFor, policyOfChat } from './chats.service.ts';
+import { getChatFor } from './chats.service.ts';
 import { chatHelpers } from './chats.view.ts';
 import { threadHtml, viewerOf } from './kept-html.ts';
-import { MAX_TEXT_LENGTH } from './send.service.ts';
-import { newIdempotencyKey } from './chats.routes.ts';
+import { composerFor } from './composer.ts';
 import * as link from './client-link.service.ts';
 
 type P = { id: string };
@@ -51,11 +50,10 @@ export function clientLinkRoutes(deps: Deps) {
 
   const miniView = async (req: FastifyRequest, reply: FastifyReply, chatId: number) => {
     const chat = await getChatFor(deps, req.auth!, chatId);
-    const policy = policyOfChat(deps, chat);
     return reply.view('chats/_mini_chat', {
       chat,
       threadHtml: await threadHtml(deps, viewerOf(req), chat, MINI_THREAD),
-      composer: { chat, policy, max: MAX_TEXT_LENGTH, key: newIdempotencyKey(), text: '', error: null },
+      composer: await composerFor(deps, req.locale, chat),
       h: chatHelpers(req.t),
     });
   };

@@ -17,6 +17,8 @@ import { channelsOf } from './chats.service.ts';
 import { findChatIn } from './chats.repository.ts';
 import { toChatView, type ChatView } from './chats.view.ts';
 import * as repo from './client-link.repository.ts';
+import { lockChatOfContact, upsertContactAndChat } from './ingest.repository.ts';
+import { publishChatChange } from './chats.live.ts';
 
 /** How many likely clients the panel offers, and how much of the chat it reads to find them. */
 export const SUGGESTION_LIMIT = 5;
@@ -47,8 +49,8 @@ export interface StartOption {
   channelId: number;
   channelKind: string;
   channelName: string;
-  /** The chat to open on this channel (Messenger/Instagram: the client's linked chat). */
-  chatId: number;
+  /** The chat to open on this channel (the client's linked chat), or null: one is started from the client's number. */
+  chatId: number | null;
 }
 
 export interface StartOptions {
@@ -142,20 +144,29 @@ export async function listClientChatsFor(deps: Deps, auth: AuthContext, clientId
 
 /**
  * E5: where this employee can write to the client now. Messenger and Instagram only reach a
- * person who wrote to the account first, so a channel qualifies when one of its contacts is
- * linked to the client (the chat exists: starting it opens it). WhatsApp by phone number will
- * add options here when that channel arrives.
+ * person who wrote to the account first, so they qualify when one of their contacts is linked
+ * to the client (the chat exists: starting it opens it). A channel that reaches people by phone
+ * number (WhatsApp) qualifies whenever the client has an international number: the chat is
+ * created on the first click, and its composer offers the templates (H4).
  */
 export async function startOptions(deps: Deps, auth: AuthContext, clientId: number, chats: ChatView[]): Promise<StartOptions> {
   if (!can(auth, 'chats')) return { options: [], reasonKey: null };
   const channels = await repo.listChannelsByIds(deps.db, await channelsOf(deps, auth));
   if (channels.length === 0) return { options: [], reasonKey: 'clientchats.no_channels' };
+  const phone = await reachablePhone(deps, clientId);
   const options: StartOption[] = [];
   for (const ch of channels) {
     const chat = chats.find((c) => c.channelId === ch.id);
     if (chat) options.push({ channelId: ch.id, channelKind: ch.kind, channelName: ch.name, chatId: chat.id });
+    else if (phone && deps.adapters.get(ch.kind)?.contactForPhone?.(phone)) options.push({ channelId: ch.id, channelKind: ch.kind, channelName: ch.name, chatId: null });
   }
   return { options, reasonKey: options.length ? null : 'clientchats.unreachable' };
+}
+
+/** The client's first number with a country code (a person on WhatsApp is known by it). */
+async function reachablePhone(deps: Deps, clientId: number): Promise<string | null> {
+  const phones = await listPhonesForClients(deps.db, [clientId]);
+  return (phones.get(clientId) ?? []).map((p) => p.normalized).find((n) => n.startsWith('+')) ?? null;
 }
 
 /** "Start a chat" on one channel: the chat to open, or why the client cannot be reached there. */
@@ -165,8 +176,20 @@ export async function startChat(deps: Deps, auth: AuthContext, clientId: number,
   const channelId = parseId(channelIdRaw);
   if (channelId === null || !channels.includes(channelId)) throw new ValidationError({ channel_id: 'clientchats.not_reachable' });
   const [chat] = await repo.listClientChats(deps.db, clientId, [channelId], 1);
-  if (!chat) throw new ValidationError({ channel_id: 'clientchats.not_reachable' });
-  return chat.id;
+  if (chat) return chat.id;
+  // By phone number: the person's chat on the channel (created when they never wrote), linked
+  // to the client unless it already belongs to someone.
+  const [channel] = await repo.listChannelsByIds(deps.db, [channelId]);
+  const phone = await reachablePhone(deps, clientId);
+  const external = channel && phone ? deps.adapters.get(channel.kind)?.contactForPhone?.(phone) : null;
+  if (!channel || !phone || !external) throw new ValidationError({ channel_id: 'clientchats.not_reachable' });
+  return inTransaction(deps.db, deps.logger, async (tx) => {
+    const cc = await upsertContactAndChat(tx.db, { channelId, externalId: external, name: null, username: null, phone, phoneNormalized: phone, at: new Date() });
+    const chatId = cc.chat_id ?? (await lockChatOfContact(tx.db, cc.contact_id)).id;
+    await repo.linkIfUnlinked(tx.db, chatId, clientId);
+    await publishChatChange(deps, tx, chatId, { moved: true, header: true }, { redDots: cc.created });
+    return chatId;
+  });
 }
 
 function notesPrefill(chat: ChatView, kindLabel: (kind: string) => string): string {

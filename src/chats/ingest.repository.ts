@@ -185,3 +185,37 @@ export async function applyReceipt(
 export async function raiseLeadReadWatermark(db: Conn, chatId: number, upTo: Date) {
   await db.updateTable('chats').set({ lead_read_watermark: sql`greatest(lead_read_watermark, ${upTo}::timestamptz)` }).where('id', '=', chatId).execute();
 }
+
+/** Which statuses a status webhook may move a message from (forward only; `failed` is final). */
+const ADVANCES_FROM: Record<'sent' | 'delivered' | 'read' | 'failed', MessageStatus[]> = {
+  sent: ['queued'],
+  delivered: ['queued', 'sent'],
+  read: ['queued', 'sent', 'delivered'],
+  failed: ['queued', 'sent', 'delivered'],
+};
+
+/**
+ * Applies a platform status to an outbound message if it moves it forward (§4.4): the row's
+ * current status is checked in the update, so concurrent receipts cannot lower it. A `read`
+ * also fills in `delivered_at` (the `delivered` webhook may be skipped). Null when unchanged.
+ */
+export async function advanceStatus(db: Conn, messageId: number, status: 'sent' | 'delivered' | 'read' | 'failed', at: Date, reason: string | null) {
+  const set =
+    status === 'failed'
+      ? { status, status_reason: reason }
+      : status === 'read'
+        ? { status, status_reason: null, read_at: at, delivered_at: sql<Date>`coalesce(delivered_at, ${at}::timestamptz)`, sent_at: sql<Date>`coalesce(sent_at, ${at}::timestamptz)` }
+        : status === 'delivered'
+          ? { status, status_reason: null, delivered_at: at, sent_at: sql<Date>`coalesce(sent_at, ${at}::timestamptz)` }
+          : { status, status_reason: null, sent_at: sql<Date>`coalesce(sent_at, ${at}::timestamptz)` };
+  return (
+    (await db
+      .updateTable('messages')
+      .set(set as never)
+      .where('id', '=', messageId)
+      .where('direction', '=', 'out')
+      .where('status', 'in', ADVANCES_FROM[status])
+      .returning('id')
+      .executeTakeFirst()) ?? null
+  );
+}

@@ -6,6 +6,7 @@ import * as repo from './chats.repository.ts';
 import { publishChatChange, type ChatChange } from './chats.live.ts';
 import { lastReadOutboundId, type MessageView } from './thread.ts';
 import * as ingestRepo from './ingest.repository.ts';
+import { MEDIA_ID } from './media.jobs.ts';
 import { toAttachmentView, uiStatus, type AttachmentView } from './chats.view.ts';
 
 export interface IngestChannel {
@@ -21,8 +22,6 @@ export interface IngestOutcome {
   messageId: number | null;
   attachmentIds: number[];
 }
-
-const STATUS_RANK = { queued: 0, sent: 1, delivered: 2, read: 3 } as const;
 
 /**
  * Applies normalized platform events to the chats, channel-agnostically. Each event is its own
@@ -50,6 +49,12 @@ export async function applyChannelEvents(
     outcomes.push(outcome);
   }
   return outcomes;
+}
+
+/** What a reply shows of the message it quotes (kept on the reply: the thread needs no join). */
+export function quoteOf(m: { id: number; direction: string; kind: string; text: string | null } | undefined): Record<string, unknown> {
+  if (!m) return { missing: true };
+  return { id: m.id, direction: m.direction, kind: m.kind, text: m.text ? [...m.text].slice(0, 140).join('') : null };
 }
 
 const none = (): IngestOutcome => ({ chatId: null, createdChat: false, contactId: null, messageId: null, attachmentIds: [] });
@@ -84,7 +89,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       // An echo of Parley's own send carries the id the Send API returned: already here.
       const replyTo = e.replyToExternalId ? await repo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
       const status = e.direction === 'in' ? 'received' : alreadyRead ? 'read' : 'sent';
-      const meta = { ...(e.meta ?? {}), ...(e.direction === 'out' ? { echo: true } : {}) };
+      const meta = { ...(e.meta ?? {}), ...(e.direction === 'out' ? { echo: true } : {}), ...(e.replyToExternalId ? { replyTo: quoteOf(replyTo) } : {}) };
       const chat = await ingestRepo.insertMessageIntoChat(tx.db, {
         chatId,
         channelId: channel.id,
@@ -114,7 +119,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
           mime: a.mime ?? null,
           fileName: a.fileName ?? null,
           sizeBytes: a.sizeBytes ?? null,
-          sourceUrl: a.url ?? (a.mediaId ? `media-id:${a.mediaId}` : null),
+          sourceUrl: a.url ?? (a.mediaId ? MEDIA_ID + a.mediaId : null),
         };
         const id = await repo.insertAttachment(tx.db, row);
         outcome.attachmentIds.push(id);
@@ -206,21 +211,23 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       return { ...none(), chatId: m.chat_id };
     }
     case 'status': {
-      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      let m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      if (!m && e.parleyMessageId) {
+        // The status overtook the send's answer (or the answer was lost): our own id, echoed
+        // back by the platform, names the message; it takes the platform id now (R2).
+        const ours = await repo.findMessage(tx.db, e.parleyMessageId);
+        if (ours && ours.channel_id === channel.id && ours.direction === 'out' && (ours.external_id === null || ours.external_id === e.externalId)) {
+          if (ours.external_id === null) await ingestRepo.mergeEcho(tx.db, ours.id, channel.id, e.externalId);
+          m = { ...ours, external_id: e.externalId };
+        }
+      }
       if (!m || m.direction !== 'out') return none();
       const previousLastRead = await lastReadOutboundId(tx.db, m.chat_id);
-      if (e.status === 'failed') {
-        await repo.updateMessageStatus(tx.db, m.id, { status: 'failed', reason: e.reason ?? null });
-      } else {
-        const current = STATUS_RANK[m.status as keyof typeof STATUS_RANK];
-        // Statuses only move forward; a late "delivered" after "read" changes nothing.
-        if (current === undefined || current >= STATUS_RANK[e.status]) return { ...none(), chatId: m.chat_id };
-        await repo.updateMessageStatus(tx.db, m.id, {
-          status: e.status,
-          ...(e.status === 'delivered' ? { deliveredAt: e.timestamp } : {}),
-          ...(e.status === 'read' ? { readAt: e.timestamp } : {}),
-        });
-      }
+      // Statuses only move forward, whatever order they arrive in (§4.4): a late "delivered"
+      // after "read" changes nothing, "failed" is final. The row's current status decides in
+      // the update itself, so two deliveries applied at once cannot lower it either.
+      const changed = await ingestRepo.advanceStatus(tx.db, m.id, e.status, e.timestamp, e.reason ?? null);
+      if (!changed) return { ...none(), chatId: m.chat_id };
       const ids = [m.id, ...(previousLastRead && previousLastRead !== m.id ? [previousLastRead] : [])];
       const change: ChatChange = { changedMessageIds: ids };
       await publishChatChange(deps, tx, m.chat_id, change);

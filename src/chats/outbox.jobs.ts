@@ -1,11 +1,11 @@
 import type { Deps } from '../deps.ts';
 import { DeferJob, defineJob } from '../platform/jobs/types.ts';
 import { inTransaction } from '../platform/tx.ts';
-import { PlatformError, type ChannelRuntime, type ChannelSettings } from '../channels/adapter.ts';
+import { PlatformError, type ChannelRuntime, type ChannelSettings, type OutboundMessage } from '../channels/adapter.ts';
 import { updateChannel } from '../channels/channels.repository.ts';
 import { decryptSecret } from '../platform/crypto.ts';
 import * as repo from './chats.repository.ts';
-import { findOutgoing, markFailed, markSent, sentChange, type OutgoingRow } from './outbox.repository.ts';
+import { findOutgoing, markFailed, markSent, nextQueuedPart, sentChange, type OutgoingRow } from './outbox.repository.ts';
 import { toMessageView, type MessageView } from './thread.ts';
 import { inOneStatement, publishChatChange, toLiveMessageView } from './chats.live.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -14,7 +14,8 @@ import { pendingInboxOlderThan } from '../channels/meta/inbox.repository.ts';
 const SEND_ATTEMPTS = 6;
 
 /** Stored reasons that are Parley's own are message keys, marked so the view translates them. */
-export const I18N_REASON = 'i18n:';
+export { I18N_REASON } from '../platform/i18n/reasons.ts';
+import { I18N_REASON } from '../platform/i18n/reasons.ts';
 
 /**
  * Sends one queued message. Re-reads state first (a retried or duplicate job for a message
@@ -58,7 +59,7 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
       if (slot.kind === 'taken') throw new DeferJob(slot.retryInMs);
       if (slot.kind === 'later') throw new DeferJob(slot.waitMs - WAKE_EARLY_MS);
       try {
-        const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string };
+        const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string; template?: OutboundMessage['template'] };
         const first = m.attachments[0];
         const attachment =
           first?.storage_key && first.status === 'stored'
@@ -77,6 +78,8 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
           ...(meta.messagingType ? { messagingType: meta.messagingType } : {}),
           ...(meta.tag ? { tag: meta.tag } : {}),
           ...(meta.commentExternalId ? { commentExternalId: meta.commentExternalId } : {}),
+          ...(m.reply_to_external_id ? { replyToExternalId: m.reply_to_external_id } : {}),
+          ...(meta.template ? { template: meta.template } : {}),
         });
         const sent = { id: m.id, channelId: m.channel_id, externalId: result.externalId, sentAt: result.sentAt };
         const change = { changedMessageIds: [m.id] };
@@ -91,7 +94,8 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
           // from what is there now.
           next = await inTransaction(deps.db, deps.logger, async (tx) => {
             const row = await markSent(tx.db, sent);
-            if (!row) return null;
+            // A status webhook got there first (it carried our id, ingest recorded it).
+            if (!row) return nextQueuedPart(tx.db, m.id);
             await publishChatChange(deps, tx, m.chat_id, change, { messages: [toLiveMessageView(row)], channelId: row.channel_id });
             return row.next_id;
           });

@@ -26,13 +26,14 @@ export async function findOutgoing(db: Conn, messageId: number) {
     .leftJoin('contacts as ct', 'ct.id', 'c.contact_id')
     .leftJoin('channels as ch', 'ch.id', 'c.channel_id')
     .leftJoin('employees as e', 'e.id', 'm.sender_employee_id')
+    .leftJoin('messages as rt', 'rt.id', 'm.reply_to_message_id')
     .select((eb) => [
       'm.id', 'm.chat_id', 'm.channel_id', 'm.direction', 'm.kind', 'm.status', 'm.status_reason', 'm.text', 'm.meta', 'm.sort_at',
       'm.read_at', 'm.deleted_at', 'm.reactions', 'e.name as sender_name', 'c.lead_read_watermark',
       'ct.external_id as contact_external_id',
       'ch.id as ch_id', 'ch.kind as ch_kind', 'ch.name as ch_name', 'ch.external_id as ch_external_id',
       'ch.parent_external_id as ch_parent_external_id', 'ch.credentials_enc as ch_credentials_enc', 'ch.settings as ch_settings',
-      'ch.state as ch_state',
+      'ch.state as ch_state', 'rt.external_id as reply_to_external_id',
       attachmentsColumn(db, 'm.id').as('attachments'),
     ])
     .where('m.id', '=', messageId)
@@ -124,6 +125,19 @@ function nextPart(chatId: unknown, key: unknown) {
       select x.id from messages x
       where x.chat_id = ${chatId} and x.idempotency_key = left(${key}, ${-FILE_PART_SUFFIX.length})
         and x.direction = 'out' and x.status = 'queued') end)`;
+}
+
+/**
+ * The submit's next part still queued, when a message stopped being queued without this job
+ * (a status webhook overtook the send's answer and moved or failed it): it still goes out.
+ */
+export async function nextQueuedPart(db: Conn, messageId: number): Promise<number | null> {
+  const r = await db
+    .selectFrom('messages')
+    .select((eb) => nextPart(eb.ref('messages.chat_id'), eb.ref('messages.idempotency_key')).as('next_id'))
+    .where('id', '=', messageId)
+    .executeTakeFirst();
+  return r?.next_id ?? null;
 }
 
 /** Marks a queued (or sending) message failed; returns its chat and the submit's next part. */

@@ -8,6 +8,8 @@ import { channelsOf } from './chats.service.ts';
 import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
 import { FILE_PART_SUFFIX, requeueFailed } from './outbox.repository.ts';
+import { quoteOf } from './ingest.service.ts';
+import { chosenTemplate, renderTemplateText, templateValues } from '../channels/whatsapp/templates.service.ts';
 
 /** E1: Parley's own limit, counted in characters as a person counts them. */
 export const MAX_TEXT_LENGTH = 1000;
@@ -44,6 +46,10 @@ export interface SendInput {
   tag?: string | undefined;
   /** An image or file to send first; the text, if any, follows as its own message. */
   file?: OutgoingFile | undefined;
+  /** An approved template (`name:language`) and its body values, instead of free text (H4). */
+  template?: { key: string; values: Array<string | undefined> } | undefined;
+  /** Quote one of the chat's messages (WhatsApp `context`; the thread shows the quote). */
+  replyTo?: number | undefined;
 }
 
 const INLINE_IMAGE = /^image\/(jpeg|png|gif|webp)$/;
@@ -67,6 +73,7 @@ function cleanFileName(name: string): string {
  * commit and the sweeper re-enqueues anything a crash left behind.
  */
 export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number, input: SendInput): Promise<{ messageId: number; created: boolean }> {
+  if (input.template) return sendTemplate(deps, auth, chatId, { ...input, template: input.template });
   const hasText = input.text.trim().length > 0;
   const problem = input.file && !hasText ? null : checkText(input.text);
   if (problem) throw new ValidationError({ text: problem.key });
@@ -104,6 +111,7 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
     throw new ValidationError({ text: policy.reasonKey });
   }
 
+  const quoted = await quotedMessage(deps, chatId, input.replyTo);
   if (file) await deps.storage.put(file.key, file.data);
   try {
     return await inTransaction(deps.db, deps.logger, async (tx) => {
@@ -115,6 +123,7 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
       if (hasText) parts.push({ kind: 'text', text: input.text, key, at: new Date(now.getTime() + (file ? 1 : 0)) });
       const ids: number[] = [];
       for (const part of parts) {
+        const first = ids.length === 0;
         const inserted = await repo.insertMessage(tx.db, {
           chatId,
           channelId: chat.channel_id,
@@ -126,7 +135,8 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
           status: 'queued',
           idempotencyKey: part.key,
           sortAt: part.at,
-          meta,
+          ...(quoted && first ? { replyToMessageId: quoted.id } : {}),
+          meta: quoted && first ? { ...meta, replyTo: quoteOf(quoted) } : meta,
         });
         if (!inserted) {
           // The same submit raced in: answer with the message it created.
@@ -166,6 +176,62 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
     if (file) await deps.storage.remove(file.key).catch(() => {});
     throw err;
   }
+}
+
+/** The chat's message an employee replies to: it must be the platform's (it has a platform id). */
+async function quotedMessage(deps: Deps, chatId: number, id: number | undefined) {
+  if (id === undefined) return undefined;
+  const m = await repo.findMessage(deps.db, id);
+  const channel = m ? await loadRuntime(deps, m.channel_id) : null;
+  const replies = channel ? deps.adapters.get(channel.kind)?.capabilities.replies : false;
+  if (!m || m.chat_id !== chatId || !m.external_id || m.deleted_at || !replies) throw new ValidationError({ text: 'chats.reply.unavailable' });
+  return m;
+}
+
+/**
+ * H4: an approved template with its body values. Allowed inside and outside the 24-hour
+ * window; the thread keeps the text the customer sees, the send job the name and values.
+ */
+async function sendTemplate(deps: Deps, auth: AuthContext, chatId: number, input: SendInput & { template: NonNullable<SendInput['template']> }) {
+  const key = input.idempotencyKey.trim();
+  if (!/^[A-Za-z0-9_-]{8,64}$/.test(key)) throw new ValidationError({ text: 'validation.required' });
+  const channels = await channelsOf(deps, auth);
+  const chat = await repo.findChatIn(deps.db, chatId, channels);
+  if (!chat) throw new NotFoundError();
+  const existing = await repo.findMessageByIdempotencyKey(deps.db, chatId, key);
+  if (existing) return { messageId: existing.id, created: false };
+  const policy = await policyFor(deps, chat);
+  const channel = await loadRuntime(deps, chat.channel_id);
+  if (!channel || !deps.adapters.get(channel.kind)?.capabilities.templates) throw new ValidationError({ template: 'chats.template.unavailable' });
+  if (policy.action !== 'send' && policy.action !== 'template-required') throw new ValidationError({ text: policy.reasonKey });
+  const template = await chosenTemplate(deps, chat.channel_id, input.template.key);
+  if (!template) throw new ValidationError({ template: 'chats.template.unknown' });
+  const values = templateValues(template, input.template.values);
+  const text = renderTemplateText(template, values);
+  return inTransaction(deps.db, deps.logger, async (tx) => {
+    const now = new Date();
+    const inserted = await repo.insertMessage(tx.db, {
+      chatId,
+      channelId: chat.channel_id,
+      direction: 'out',
+      kind: 'text',
+      text,
+      externalId: null,
+      senderEmployeeId: auth.employeeId,
+      status: 'queued',
+      idempotencyKey: key,
+      sortAt: now,
+      meta: { messagingType: 'TEMPLATE', template: { name: template.name, language: template.language, params: values } },
+    });
+    if (!inserted) {
+      const first = await repo.findMessageByIdempotencyKey(tx.db, chatId, key);
+      return { messageId: first!.id, created: false };
+    }
+    await repo.touchChat(tx.db, chatId, { id: inserted.id, direction: 'out', sortAt: now, previewKind: 'text', previewText: text, countUnread: false, reopen: true, markRead: true });
+    await publishChatChange(deps, tx, chatId, { moved: true, newMessageIds: [inserted.id], header: chat.status === 'archived' });
+    tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: inserted.id }));
+    return { messageId: inserted.id, created: true };
+  });
 }
 
 /** Retry a failed message: back to the outbox. */

@@ -118,6 +118,24 @@ export interface ChannelsTable {
   updated_at: Timestamp;
 }
 
+export interface WhatsappTemplatesTable {
+  channel_id: number;
+  name: string;
+  language: string;
+  status: string;
+  category: string | null;
+  components: ColumnType<TemplateComponent[], string, string>;
+  fetched_at: Timestamp;
+}
+
+/** A template part as the Graph API lists it (BODY text with {{1}}… placeholders, HEADER, FOOTER, BUTTONS). */
+export interface TemplateComponent {
+  type: string;
+  format?: string;
+  text?: string;
+  buttons?: Array<{ type?: string; text?: string }>;
+}
+
 export interface ChannelAccessTable {
   channel_id: number;
   employee_id: number;
@@ -222,6 +240,7 @@ export interface WebhookInboxTable {
 export interface DB {
   channels: ChannelsTable;
   channel_access: ChannelAccessTable;
+  whatsapp_templates: WhatsappTemplatesTable;
   contacts: ContactsTable;
   chats: ChatsTable;
   messages: MessagesTable;

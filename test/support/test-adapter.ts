@@ -11,7 +11,7 @@ import { applyChannelEvents } from '../../src/chats/ingest.service.ts';
 export class TestAdapter implements ChannelAdapter {
   readonly kind = 'test';
   readonly labelKey = 'kind.test' as const;
-  readonly capabilities = { markSeen: true, comments: false, templates: false, history: false, maxTextLength: 2000 };
+  readonly capabilities = { markSeen: true, comments: false, templates: false, history: false, replies: false, maxTextLength: 2000 };
   readonly sent: OutboundMessage[] = [];
   readonly seen: string[] = [];
   /** Errors thrown by the next sends, in order. */

@@ -24,7 +24,8 @@ export function toPlatformError(status: number, body: GraphErrorBody | null): Pl
   const subcode = e?.error_subcode;
   const message = e?.message ?? `HTTP ${status}`;
   const reason = code !== undefined ? `${message} (code ${code}${subcode ? '/' + subcode : ''})` : message;
-  if (code === 190) return new PlatformError(reason, { retryable: false, reconnect: true, code, ...(subcode ? { subcode } : {}) });
+  // A token that stopped working: 190, or a bare 401 (the WhatsApp Cloud API answers 401).
+  if (code === 190 || (code === undefined && status === 401)) return new PlatformError(reason, { retryable: false, reconnect: true, code: 190, ...(subcode ? { subcode } : {}) });
   // 200–299: a permission is missing or was removed (§6) → reconnect. Except 230, Instagram's
   // "User consent is required to access user profile": a per-person privacy answer (§3.5), not
   // a channel problem, so it must not flag the channel.

@@ -40,6 +40,7 @@ export class MetaMessagingAdapter implements ChannelAdapter {
       comments: true,
       templates: false,
       history: true,
+      replies: false,
       maxTextLength: platform === 'messenger' ? 2000 : 1000,
     };
   }

@@ -1,10 +1,11 @@
 import type { AttachmentKind, ChannelEvent, InboundAttachment } from '../adapter.ts';
+import { isWhatsAppDelivery, parseWhatsAppWebhook } from '../whatsapp/webhook-parser.ts';
 
-/** The Messenger Platform's two webhook objects (meta-platform.md §2, §3). */
-export type MetaObject = 'page' | 'instagram';
+/** The webhook objects of `/webhooks/meta`: the Messenger Platform's two (§2, §3) and WhatsApp's (§4). */
+export type MetaObject = 'page' | 'instagram' | 'whatsapp_business_account';
 
 export interface ParsedEntry {
-  /** Page id (object page) or Instagram professional account id (object instagram). */
+  /** Page id (object page), Instagram professional account id (object instagram) or WhatsApp phone number id. */
   accountId: string;
   events: ChannelEvent[];
   /** Items Parley does not handle (feed changes while comments are off, postbacks…). */
@@ -143,6 +144,10 @@ function messagingEvent(accountId: string, item: Json): ChannelEvent | null {
  */
 export function parseMetaWebhook(body: unknown): ParsedDelivery | null {
   const b = body as Json;
+  if (isWhatsAppDelivery(b)) {
+    const entries = parseWhatsAppWebhook(b);
+    return entries ? { object: 'whatsapp_business_account', entries } : null;
+  }
   if (!b || (b.object !== 'page' && b.object !== 'instagram') || !Array.isArray(b.entry)) return null;
   const entries: ParsedEntry[] = [];
   for (const entry of b.entry as Json[]) {

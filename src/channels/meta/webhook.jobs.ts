@@ -7,7 +7,7 @@ import { followUpJobs } from '../../chats/follow-up.ts';
 import { findInboxDelivery, markInboxAttempt, markInboxProcessed } from './inbox.repository.ts';
 import { parseMetaWebhook } from './webhook-parser.ts';
 
-const KIND_OF_OBJECT = { page: 'messenger', instagram: 'instagram' } as const;
+const KIND_OF_OBJECT = { page: 'messenger', instagram: 'instagram', whatsapp_business_account: 'whatsapp' } as const;
 
 /**
  * Processes one stored delivery: parse, route each entry to its channel (an unknown account
@@ -33,7 +33,7 @@ export function processWebhookJob(deps: Deps) {
       }
       const parsed = parseMetaWebhook(body);
       if (!parsed) {
-        // WhatsApp and other objects are handled by their own channels when they exist.
+        // An object Parley does not serve (§10.6): acknowledged, nothing to do.
         deps.logger.info({ inboxId, object: (body as { object?: unknown })?.object }, 'webhook object not handled; acknowledged');
         await markInboxProcessed(deps.db, inboxId);
         return;

@@ -3,11 +3,12 @@ import { coreFr } from './core.fr.ts';
 import { crmEn, crmFr } from '../../crm/crm.i18n.ts';
 import { chatsEn, chatsFr } from '../../chats/chats.i18n.ts';
 import { channelsEn, channelsFr } from '../../channels/channels.i18n.ts';
+import { whatsappEn, whatsappFr } from '../../channels/whatsapp/whatsapp.i18n.ts';
 
 /**
  * Every visible string, per language. Each feature owns its dictionary (`*.i18n.ts`), typed so
  * that a French key missing from a feature is a compile error.
  */
-export const en = { ...coreEn, ...crmEn, ...chatsEn, ...channelsEn };
+export const en = { ...coreEn, ...crmEn, ...chatsEn, ...channelsEn, ...whatsappEn };
 export type MessageKey = keyof typeof en;
-export const fr: Record<MessageKey, string> = { ...coreFr, ...crmFr, ...chatsFr, ...channelsFr };
+export const fr: Record<MessageKey, string> = { ...coreFr, ...crmFr, ...chatsFr, ...channelsFr, ...whatsappFr };

@@ -1,0 +1,72 @@
+/**
+ * What the composer shows for a chat: the send policy (H1–H4), a fresh idempotency key, and,
+ * on channels with templates (WhatsApp), the templates on offer and the one being filled in;
+ * plus the message being replied to. One place for the Chats page, its fragments and the
+ * compact window.
+ */
+import type { Deps } from '../deps.ts';
+import type { Locale } from '../platform/i18n/index.ts';
+import { chatLanguage, chosenTemplate, offeredTemplates, renderTemplateText, TEMPLATES_STALE_MS, type OfferedTemplate } from '../channels/whatsapp/templates.service.ts';
+import { policyOfChat } from './chats.service.ts';
+import { findMessage } from './chats.repository.ts';
+import type { ChatView } from './chats.view.ts';
+import { MAX_TEXT_LENGTH } from './send.service.ts';
+import { newIdempotencyKey } from './idempotency.ts';
+
+export interface ComposerOptions {
+  /** `name:language` of the template being filled in. */
+  templateKey?: string | undefined;
+  /** The values typed so far (a 422 answer keeps them). */
+  values?: Array<string | undefined>;
+  /** The message (of this chat) being replied to. */
+  replyTo?: number | undefined;
+  text?: string;
+  key?: string;
+  error?: { key: string; n: number } | null;
+  /** Field errors of a template form (`param_1`…). */
+  fieldErrors?: Record<string, string>;
+  notice?: { key: string; reason?: string } | null;
+}
+
+export interface ComposerTemplates {
+  list: OfferedTemplate[];
+  fetchedAt: Date | null;
+  chosen: OfferedTemplate | null;
+  values: string[];
+  /** The chosen template's text as the customer will see it (placeholders where nothing is typed yet). */
+  preview: string | null;
+}
+
+export async function composerFor(deps: Deps, locale: Locale, chat: ChatView, o: ComposerOptions = {}) {
+  const policy = policyOfChat(deps, chat);
+  let templates: ComposerTemplates | null = null;
+  if (deps.adapters.get(chat.channelKind)?.capabilities.templates) {
+    const { templates: list, fetchedAt } = await offeredTemplates(deps, chat.channelId, chatLanguage(chat.phone, locale));
+    if (!fetchedAt || Date.now() - fetchedAt.getTime() > TEMPLATES_STALE_MS) {
+      // Shown from the cache now; the platform's current list is fetched in the background.
+      deps.queue.enqueue(deps.jobs.refreshTemplates, { channelId: chat.channelId }).catch(() => {});
+    }
+    const chosen = o.templateKey ? (list.find((t) => t.key === o.templateKey) ?? (await chosenTemplate(deps, chat.channelId, o.templateKey))) : null;
+    const values = chosen ? Array.from({ length: chosen.params }, (_, i) => o.values?.[i] ?? '') : [];
+    templates = { list, fetchedAt, chosen, values, preview: chosen ? renderTemplateText(chosen, values.map((v) => v || undefined) as string[]) : null };
+  }
+  let replyTo: { id: number; direction: string; kind: string; text: string | null } | null = null;
+  if (o.replyTo !== undefined) {
+    const m = await findMessage(deps.db, o.replyTo);
+    if (m && m.chat_id === chat.id && m.external_id && !m.deleted_at) replyTo = { id: m.id, direction: m.direction, kind: m.kind, text: m.text };
+  }
+  return {
+    chat,
+    policy,
+    max: MAX_TEXT_LENGTH,
+    key: o.key ?? newIdempotencyKey(),
+    text: o.text ?? '',
+    error: o.error ?? null,
+    fieldErrors: o.fieldErrors ?? {},
+    notice: o.notice ?? null,
+    templates,
+    replyTo,
+  };
+}
+
+export type ComposerData = Awaited<ReturnType<typeof composerFor>>;
