@@ -128,6 +128,8 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /settings/chats/:id': { url: (f) => `/settings/chats/${f.ids.channel}`, body: {}, expect: adminOnly },
   'GET /settings/chats/:id/reconnect': { url: (f) => `/settings/chats/${f.ids.channel}/reconnect`, expect: adminOnly },
   'POST /settings/chats/:id/reconnect': { url: (f) => `/settings/chats/${f.ids.channel}/reconnect`, body: {}, expect: adminOnly },
+  // A WhatsApp number's templates fetched again (the fixture's channel has none: nothing to fetch).
+  'POST /settings/chats/:id/templates': { url: (f) => `/settings/chats/${f.ids.channel}/templates`, body: {}, expect: adminOnly },
 
   // CRM: each section behind its permission
   'GET /clients': { expect: needs('clients') },
@@ -157,6 +159,9 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /chats/:id/messages': { url: (f) => `/chats/${f.ids.chat}/messages`, body: { text: '' }, expect: needs('chats') },
   // Only a failed outbound message can be retried; the fixture's message is inbound: 404.
   'POST /chats/:id/messages/:mid/retry': { url: (f) => `/chats/${f.ids.chat}/messages/${f.ids.message}/retry`, expect: needsButHidden('chats') },
+  // The composer alone (template picker, reply mode) and refreshing a number's templates.
+  'GET /chats/:id/composer': { url: (f) => `/chats/${f.ids.chat}/composer`, expect: needs('chats') },
+  'POST /chats/:id/templates/refresh': { url: (f) => `/chats/${f.ids.chat}/templates/refresh`, expect: needs('chats') },
   'POST /chats/:id/archive': { url: (f) => `/chats/${f.ids.chat}/archive`, expect: needs('chats') },
   'POST /chats/:id/reopen': { url: (f) => `/chats/${f.ids.chat}/reopen`, expect: needs('chats') },
   // The chat's client panel and the compact window (chats inside the CRM)

@@ -267,9 +267,11 @@ describe('tolerance (§10.4, §10.6)', () => {
   });
 
   it('objects Parley does not handle, or shapes that are not deliveries, give null', () => {
-    for (const body of [null, undefined, 42, 'x', [], {}, { object: 'whatsapp_business_account', entry: [] }, { object: 'permissions', entry: [] }, { object: 'page' }, { object: 'page', entry: {} }]) {
+    for (const body of [null, undefined, 42, 'x', [], {}, { object: 'whatsapp_business_account' }, { object: 'permissions', entry: [] }, { object: 'page' }, { object: 'page', entry: {} }]) {
       expect(parseMetaWebhook(body)).toBeNull();
     }
+    // WhatsApp deliveries have their own parser (whatsapp-parser.test.ts): an empty one is no events.
+    expect(parseMetaWebhook({ object: 'whatsapp_business_account', entry: [] })).toEqual({ object: 'whatsapp_business_account', entries: [] });
   });
 
   it('unknown items are counted, entries without an id skipped, odd timestamps survive', () => {

@@ -278,6 +278,7 @@ describe('access (A1)', () => {
         'POST /settings/chats/:id',
         'GET /settings/chats/:id/reconnect',
         'POST /settings/chats/:id/reconnect',
+        'POST /settings/chats/:id/templates',
       ].sort(),
     );
     for (const r of routes) {

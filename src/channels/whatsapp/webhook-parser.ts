@@ -31,7 +31,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 
 /** `biz_opaque_callback_data` Parley sets on its sends: `parley:<message id>`. */
 export function parleyIdOf(opaque: unknown): number | undefined {
-  if (typeof opaque !== 'string' || !opaque.startsWith('parley:')) return undefined;
+  if (typeof opaque !== 'string' || !/^parley:\d{1,15}$/.test(opaque)) return undefined;
   const n = Number(opaque.slice(7));
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
@@ -180,11 +180,13 @@ export function parseWhatsAppWebhook(body: unknown): WhatsAppEntry[] | null {
   for (const entry of b.entry as Json[]) {
     for (const change of Array.isArray(entry?.changes) ? entry.changes : []) {
       const value = change?.value as Json | undefined;
+      // Account-level changes without a number (template status, account updates) are not
+      // routed anywhere: nothing in them belongs to a chat.
       const accountId = str(value?.metadata?.phone_number_id);
       if (!accountId) continue;
       let out = byNumber.get(accountId);
       if (!out) byNumber.set(accountId, (out = { accountId, events: [], ignored: 0 }));
-      // Account-level changes (template status, quality, account updates…) are not chat items.
+      // Other fields of a number (quality, name updates…) are not chat items.
       if (change.field !== 'messages') {
         out.ignored++;
         continue;
