@@ -13,6 +13,7 @@ import { seedDemo } from '../src/crm/seed.ts';
 import { insertChannel } from '../src/channels/channels.repository.ts';
 import { encryptCredentials } from '../src/channels/channels.service.ts';
 import { startEmulator } from '../src/emulator/index.ts';
+import { connectWithToken } from '../src/channels/settings.service.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 const emulatorPort = Number(process.env.EMULATOR_PORT ?? 4100);
@@ -48,7 +49,9 @@ const admin = await findRoleByName(deps.db, 'admin');
 await createEmployee({ db: deps.db, logger: deps.logger, live: deps.live }, { name: 'Demo Owner', email, password, roleId: admin!.id });
 const seeded = await seedDemo(deps.db, { force: false });
 
-// One channel per kind the emulator offers and Parley speaks (Messenger, Instagram so far).
+// One channel per kind the emulator offers and Parley speaks: Messenger and Instagram stored
+// directly; WhatsApp connected the way an admin does it (verified, WABA subscribed, templates
+// fetched), through the same code as Settings › Chats.
 const channels: string[] = [];
 for (const page of emu.config.pages) {
   const creds = encryptCredentials(config.secretKey, { accessToken: page.accessToken });
@@ -68,10 +71,19 @@ for (const page of emu.config.pages) {
   }
 }
 
+for (const n of emu.config.whatsapp) {
+  await connectWithToken(deps, { kind: 'whatsapp', external_id: n.phoneNumberId, waba_id: n.wabaId, token: n.accessToken }, { all: true });
+  channels.push(`WhatsApp: ${n.verifiedName} (+${n.displayPhoneNumber})`);
+}
+
 // A few conversations, so the inbox has something in it on first look.
 emu.send('anna', 'messenger', 'Здравствуйте! Сколько стоит замена экрана на iPhone 12? 📱');
 emu.send('marc', 'instagram', 'Bonjour, vous réparez les batteries de MacBook ?');
 emu.send('hidden', 'messenger', 'Hi, is my laptop ready?');
+if (emu.config.whatsapp.length) {
+  emu.send('marc', 'whatsapp', 'Bonjour, mon écran est cassé. Vous pouvez le changer aujourd’hui ?');
+  emu.send('marc', 'whatsapp', { attachment: { sample: 'voice.ogg' } });
+}
 await emu.flush();
 
 process.stdout.write(

@@ -159,16 +159,6 @@
     }
   });
 
-  // The composer form disables its own send buttons during a send (hx-disabled-elt="find
-  // button[type=submit]"), but htmx attributes are inherited: a link or button inside it that
-  // makes its own request (a template, "refresh templates", cancel) would look for buttons
-  // inside itself, find none and log an error. Such an element disables only itself.
-  document.addEventListener('htmx:configRequest', function (e) {
-    var elt = e.detail.elt;
-    if (!elt || !elt.closest || elt.matches('[data-composer]') || elt.hasAttribute('hx-disabled-elt')) return;
-    if (elt.closest('[data-composer]')) elt.setAttribute('hx-disabled-elt', 'this');
-  });
-
   // Enter sends, Shift+Enter adds a line (E1). Without JavaScript the button still sends.
   document.addEventListener('keydown', function (e) {
     var t = e.target;
