@@ -118,6 +118,24 @@ describe('parley channel:add / channel:list', () => {
     expect(printed(err)).toContain('--page-id: This account is already connected.');
   });
 
+  it('connects a WhatsApp number (phone number id + WABA + token from stdin); a wrong WABA is named back', async () => {
+    const WA = '106540352242922';
+    const WABA = '102290129340398';
+    const WA_TOKEN = 'EAAEMUwhatsapp106540352242922';
+    expect(await runCli(['channel:add', '--kind', 'whatsapp', '--phone-number-id', WA, '--waba-id', '999000999000999', '--token', WA_TOKEN])).toBe(1);
+    expect(printed(err)).toContain('--waba-id: This token cannot see a WhatsApp Business Account with this ID.');
+    expect(await runCli(['channel:add', '--kind', 'whatsapp', '--phone-number-id', WA, '--token', WA_TOKEN])).toBe(1);
+    expect(printed(err)).toContain('--waba-id: This field is required.');
+    const before = emu.calls({ method: 'POST', pathIncludes: '/subscribed_apps' }).length;
+    expect(await runCli(['channel:add', '--kind', 'whatsapp', '--phone-number-id', WA, '--waba-id', WABA, '--token', '-'], { stdin: Readable.from([`${WA_TOKEN}\n`]) })).toBe(0);
+    expect(printed(out)).toMatch(/Channel #\d+ connected: whatsapp 106540352242922/);
+    expect(emu.calls({ method: 'POST', pathIncludes: '/subscribed_apps' }).slice(before).map((c) => c.path)).toEqual([`/${WABA}/subscribed_apps`]);
+    const row = await withDb((db) => db.selectFrom('channels').selectAll().where('kind', '=', 'whatsapp').executeTakeFirstOrThrow());
+    expect(row).toMatchObject({ name: 'Demo Repair Shop +15550001234', external_id: WA, parent_external_id: WABA, access_all: true });
+    expect(JSON.parse(decryptSecret(loadConfig(env).secretKey, row.credentials_enc!))).toEqual({ accessToken: WA_TOKEN });
+    expect(printed(err)).not.toContain(WA_TOKEN);
+  });
+
   it('lists id, kind, name, external id, state and access — never the token', async () => {
     expect(await runCli(['channel:list'])).toBe(0);
     const text = printed(out);
@@ -132,6 +150,7 @@ describe('parley channel:add / channel:list', () => {
   it('the usage lists both commands', async () => {
     expect(await runCli(['help'])).toBe(0);
     expect(printed(out)).toContain('parley channel:add --kind messenger|instagram --page-id ID --token TOKEN|- --name NAME [--access all|EMAIL,EMAIL]');
+    expect(printed(out)).toContain('parley channel:add --kind whatsapp --phone-number-id ID --waba-id ID --token TOKEN|-');
     expect(printed(out)).toContain('parley channel:list');
   });
 });

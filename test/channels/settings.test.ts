@@ -140,6 +140,59 @@ describe('manual connect (B2)', () => {
   });
 });
 
+describe('connecting a WhatsApp number (B2 for WhatsApp)', () => {
+  const WA = '106540352242922';
+  const WABA = '102290129340398';
+  const WA_TOKEN = 'EAAEMUwhatsapp106540352242922';
+
+  it('the form names the WABA field; a wrong token, number or WABA is refused in plain words and nothing is stored', async () => {
+    const form = await as(t.app, admin).get('/settings/chats/new');
+    expect(form.body).toContain('<option value="whatsapp"');
+    expect(form.body).toContain('name="waba_id"');
+    const badToken = await as(t.app, admin).post('/settings/chats', { kind: 'whatsapp', external_id: WA, waba_id: WABA, token: 'EAAnope', access: 'all' });
+    expect(badToken.statusCode).toBe(422);
+    expect(badToken.body).not.toContain('EAAnope');
+    const badNumber = await as(t.app, admin).post('/settings/chats', { kind: 'whatsapp', external_id: '123456789', waba_id: WABA, token: WA_TOKEN, access: 'all' });
+    expect(badNumber.statusCode).toBe(422);
+    expect(badNumber.body).toContain('Copy the phone number ID');
+    const noWaba = await as(t.app, admin).post('/settings/chats', { kind: 'whatsapp', external_id: WA, token: WA_TOKEN, access: 'all' });
+    expect(noWaba.statusCode).toBe(422);
+    expect(await channelRow('whatsapp', WA)).toBeUndefined();
+  });
+
+  it('verifies the number, subscribes the WABA, stores the token encrypted, fetches the templates', async () => {
+    const before = subscribeCalls().length;
+    const res = await as(t.app, admin).post('/settings/chats', { kind: 'whatsapp', external_id: WA, waba_id: WABA, token: WA_TOKEN, name: '', access: 'all' });
+    expect([res.statusCode, res.headers.location]).toEqual([303, '/settings/chats?notice=connected']);
+    const row = (await channelRow('whatsapp', WA))!;
+    expect(row).toMatchObject({ name: 'Demo Repair Shop +15550001234', state: 'connected', parent_external_id: WABA });
+    expect(row.settings).toMatchObject({ displayPhoneNumber: '+15550001234' });
+    expect(JSON.parse(decryptSecret(t.deps.config.secretKey, row.credentials_enc!))).toEqual({ accessToken: WA_TOKEN });
+    expect(subscribeCalls().slice(before).map((c) => [c.path, c.token, c.status])).toEqual([[`/${WABA}/subscribed_apps`, WA_TOKEN, 200]]);
+    await t.deps.queue.idle();
+    const templates = await t.deps.db.selectFrom('whatsapp_templates').select(['name', 'language', 'status']).where('channel_id', '=', row.id).orderBy('name').orderBy('language').execute();
+    expect(templates).toEqual([
+      { name: 'hello_world', language: 'en_US', status: 'APPROVED' },
+      { name: 'order_ready', language: 'en_US', status: 'APPROVED' },
+      { name: 'order_ready', language: 'fr', status: 'APPROVED' },
+      { name: 'spring_promo', language: 'en_US', status: 'PENDING' },
+    ]);
+    const edit = await as(t.app, admin).get(`/settings/chats/${row.id}`);
+    expect(edit.body).toContain('+15550001234');
+    expect(edit.body).toContain('data-template="spring_promo:en_US" data-status="PENDING"');
+    expect(edit.body).not.toContain('name="human_agent"');
+    expect(edit.body).not.toContain(WA_TOKEN);
+    const refreshed = await as(t.app, admin).post(`/settings/chats/${row.id}/templates`);
+    expect(refreshed.headers.location).toBe(`/settings/chats/${row.id}?note=templates&n=4`);
+    expect((await as(t.app, admin).get(String(refreshed.headers.location))).body).toContain('4 templates fetched from WhatsApp.');
+    // Reconnecting takes a new token for the same number (no Facebook Login offered for WhatsApp).
+    const reconnect = await as(t.app, admin).get(`/settings/chats/${row.id}/reconnect`);
+    expect(reconnect.body).not.toContain('reconnect-facebook');
+    const again = await as(t.app, admin).post(`/settings/chats/${row.id}/reconnect`, { token: WA_TOKEN });
+    expect([again.statusCode, again.headers.location]).toEqual([303, '/settings/chats?notice=reconnected']);
+  });
+});
+
 describe('channel settings (B3, H1)', () => {
   it('saves name, access list, comments, human agent, legacy tags and rate limit; access changes go live', async () => {
     const row = (await channelRow('messenger', PAGE))!;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, login, makeEmployee, type Session } from '../helpers.ts';
 import { startMetaWorld, WA_PHONE_ID, type MetaWorld } from '../support/meta-world.ts';
 import { refreshTemplates } from '../../src/channels/whatsapp/templates.service.ts';
+import { createClient } from '../../src/crm/clients.service.ts';
 
 let w: MetaWorld;
 let agent: Session;
@@ -84,6 +85,21 @@ describe('WhatsApp inbound', () => {
     const page = await as(w.t.app, agent).get(`/chats/${chat.id}`);
     expect(page.body).toMatch(/data-direction="out" data-status="read"/);
     expect(page.body).toContain('class="message__quote"');
+  });
+});
+
+describe('WhatsApp and the CRM (D3)', () => {
+  it('a known client whose number writes on WhatsApp is suggested first, by phone', async () => {
+    await createClient(db(), { name: 'Zoe Elsewhere', phones: ['+33 6 00 00 00 00'] });
+    const known = await createClient(db(), { name: 'Anna P. (client card)', phones: ['+7 916 123-45-67'] });
+    const chat = (await waChat('79161234567'))!;
+    const panel = await as(w.t.app, agent).get(`/chats/${chat.id}/client`, { 'hx-request': 'true' });
+    expect(panel.statusCode).toBe(200);
+    const suggestions = panel.body.slice(panel.body.indexOf(`id="chat-client-suggestions-${chat.id}"`));
+    expect(suggestions).toContain('Anna P. (client card)');
+    expect(suggestions.indexOf('Anna P. (client card)')).toBeLessThan(suggestions.indexOf('</ul>'));
+    expect(suggestions).not.toContain('Zoe Elsewhere');
+    void known;
   });
 });
 
