@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { metaJsonStringify, signBody } from '../../src/emulator/signature.ts';
 import type { ChannelEvent } from '../../src/channels/adapter.ts';
 import { httpRequest } from './loadgen.ts';
@@ -24,6 +25,72 @@ export function psidFor(n: number): string {
 
 export function midFor(tag: string, n: number): string {
   return `m_bench-${tag}-${n}-${'x'.repeat(48)}`;
+}
+
+/** WhatsApp profile names (`contacts[].profile.name`), non-ASCII on purpose like the texts. */
+export const NAMES = ['Анна Петрова', 'Marc Dubois', 'Jürgen Müller', 'María García', '佐藤 花子', 'Chloé Martin', 'Ahmed Hassan', 'Ольга 🌸'];
+
+export function nameFor(n: number): string {
+  return NAMES[n % NAMES.length]!;
+}
+
+/** A WhatsApp user's number (`wa_id` / `from`): digits only, 11 of them, distinct per n. */
+export function waIdFor(n: number): string {
+  return String(79_160_000_000 + n);
+}
+
+/**
+ * A wamid shaped like Meta's (§4.1): `wamid.` + base64 of a small binary record holding the
+ * sender's number and a 20-character message id (base64 brings `+` and `/`, which Meta's
+ * serialization escapes as `\/`). Distinct per (tag, n).
+ */
+export function wamidFor(tag: string, n: number, waId: string): string {
+  const unique = createHash('sha1').update(`${tag}-${n}`).digest('hex').slice(0, 20).toUpperCase();
+  const record = Buffer.concat([
+    Buffer.from([0x1c, 0x18, waId.length]),
+    Buffer.from(waId, 'latin1'),
+    Buffer.from([0x15, 0x02, 0x00, 0x12, 0x18, unique.length]),
+    Buffer.from(unique, 'latin1'),
+    Buffer.from([0x00]),
+  ]);
+  return `wamid.${record.toString('base64')}`;
+}
+
+/**
+ * A WhatsApp Cloud API inbound text exactly as Meta sends it (§4.1): one entry (the WABA), one
+ * `messages` change for one phone number, the sender's profile in `contacts[]`, `timestamp` a
+ * string of epoch seconds.
+ */
+export function whatsappPayload(o: {
+  wabaId: string;
+  phoneNumberId: string;
+  displayPhoneNumber: string;
+  waId: string;
+  name: string;
+  wamid: string;
+  text: string;
+  /** Milliseconds; sent as whole seconds. */
+  timestamp: number;
+}) {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: o.wabaId,
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: o.displayPhoneNumber, phone_number_id: o.phoneNumberId },
+              contacts: [{ profile: { name: o.name }, wa_id: o.waId }],
+              messages: [{ from: o.waId, id: o.wamid, timestamp: String(Math.floor(o.timestamp / 1000)), type: 'text', text: { body: o.text } }],
+            },
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** A Messenger `messages` delivery exactly as Meta sends it (one entry, one messaging item). */

@@ -13,6 +13,11 @@ import { inboundEvent, midFor, psidFor, textFor } from './meta.ts';
 
 export const PAGE_ID = '104455667788990';
 export const PAGE_TOKEN = 'EAAEMUpage104455667788990';
+/** The WhatsApp number of the emulator's default configuration (src/emulator/config.ts). */
+export const WA_PHONE_NUMBER_ID = '106540352242922';
+export const WA_WABA_ID = '102290129340398';
+export const WA_DISPLAY_NUMBER = '15550001234';
+export const WA_TOKEN = 'EAAEMUwhatsapp106540352242922';
 
 /** Parley's deps in the bench process (seeding, enqueueing, in-process measurements). */
 export async function benchDeps(prefix: string, env: Record<string, string | undefined> = {}): Promise<Deps> {
@@ -22,12 +27,22 @@ export async function benchDeps(prefix: string, env: Record<string, string | und
 
 export async function addChannel(
   deps: Deps,
-  o: { kind?: 'messenger' | 'instagram'; name?: string; externalId?: string; token?: string; settings?: Record<string, unknown>; accessAll?: boolean },
+  o: {
+    kind?: 'messenger' | 'instagram' | 'whatsapp';
+    name?: string;
+    externalId?: string;
+    /** WhatsApp: the WABA id. */
+    parentExternalId?: string;
+    token?: string;
+    settings?: Record<string, unknown>;
+    accessAll?: boolean;
+  },
 ): Promise<number> {
   return insertChannel(deps.db, {
     kind: o.kind ?? 'messenger',
     name: o.name ?? 'Demo Repair Shop',
     externalId: o.externalId ?? PAGE_ID,
+    parentExternalId: o.parentExternalId ?? null,
     credentialsEnc: encryptCredentials(deps.config.secretKey, { accessToken: o.token ?? PAGE_TOKEN }),
     settings: o.settings ?? { humanAgent: true },
     accessAll: o.accessAll ?? true,

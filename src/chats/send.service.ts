@@ -73,9 +73,8 @@ function cleanFileName(name: string): string {
  * commit and the sweeper re-enqueues anything a crash left behind.
  */
 export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number, input: SendInput): Promise<{ messageId: number; created: boolean }> {
-  if (input.template) return sendTemplate(deps, auth, chatId, { ...input, template: input.template });
-  const hasText = input.text.trim().length > 0;
-  const problem = input.file && !hasText ? null : checkText(input.text);
+  const hasText = !input.template && input.text.trim().length > 0;
+  const problem = input.template || (input.file && !hasText) ? null : checkText(input.text);
   if (problem) throw new ValidationError({ text: problem.key });
   const key = input.idempotencyKey.trim();
   if (!/^[A-Za-z0-9_-]{8,64}$/.test(key)) throw new ValidationError({ text: 'validation.required' });
@@ -88,9 +87,25 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
 
   const channel = await loadRuntime(deps, chat.channel_id);
   const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
+  const policy = await policyFor(deps, chat);
+  const quoted = await quotedMessage(deps, chatId, input.replyTo);
+  const now = new Date();
+
+  if (input.template) {
+    // H4: allowed inside and outside the 24-hour window; the thread keeps the text the
+    // customer sees, the send job the template's name and values.
+    if (!adapter?.capabilities.templates) throw new ValidationError({ template: 'chats.template.unavailable' });
+    if (policy.action !== 'send' && policy.action !== 'template-required') throw new ValidationError({ text: policy.reasonKey });
+    const template = await chosenTemplate(deps, chat.channel_id, input.template.key);
+    if (!template) throw new ValidationError({ template: 'chats.template.unknown' });
+    const values = templateValues(template, input.template.values);
+    const meta = { messagingType: 'TEMPLATE', template: { name: template.name, language: template.language, params: values } };
+    return queueParts(deps, auth, chat, [{ kind: 'text', text: renderTemplateText(template, values), key, at: now }], meta, quoted);
+  }
+
   const platformProblem = hasText ? adapter?.validateText?.(input.text) : null;
   if (platformProblem) throw new ValidationError({ text: platformProblem });
-  let file: (OutgoingFile & { kind: ReturnType<typeof attachmentKindOf>; key: string }) | undefined;
+  let file: QueuedFile | undefined;
   if (input.file) {
     const kind = attachmentKindOf(input.file.mime);
     const max = adapter?.maxAttachmentBytes?.(kind) ?? 25 * 1024 * 1024;
@@ -98,7 +113,6 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
     if (input.file.data.length > max) throw new ValidationError({ file: 'chats.composer.file_too_large' });
     file = { ...input.file, fileName: cleanFileName(input.file.fileName), kind, key: deps.storage.newKey() };
   }
-  const policy = await policyFor(deps, chat);
   let messagingType: string;
   let tag: string | undefined;
   if (policy.action === 'send') {
@@ -111,71 +125,94 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
     throw new ValidationError({ text: policy.reasonKey });
   }
 
-  const quoted = await quotedMessage(deps, chatId, input.replyTo);
+  // The file goes first, the text after it: two messages, as the platforms deliver them.
+  const parts: QueuedPart[] = [];
+  if (file) parts.push({ kind: file.kind, text: null, key: hasText ? key + FILE_PART_SUFFIX : key, at: now, file });
+  if (hasText) parts.push({ kind: 'text', text: input.text, key, at: new Date(now.getTime() + (file ? 1 : 0)) });
   if (file) await deps.storage.put(file.key, file.data);
   try {
-    return await inTransaction(deps.db, deps.logger, async (tx) => {
-      const now = new Date();
-      const meta = { messagingType, ...(tag ? { tag } : {}) };
-      // The file goes first, the text after it: two messages, as the platforms deliver them.
-      const parts: Array<{ kind: string; text: string | null; key: string; at: Date }> = [];
-      if (file) parts.push({ kind: file.kind, text: null, key: hasText ? key + FILE_PART_SUFFIX : key, at: now });
-      if (hasText) parts.push({ kind: 'text', text: input.text, key, at: new Date(now.getTime() + (file ? 1 : 0)) });
-      const ids: number[] = [];
-      for (const part of parts) {
-        const first = ids.length === 0;
-        const inserted = await repo.insertMessage(tx.db, {
-          chatId,
-          channelId: chat.channel_id,
-          direction: 'out',
-          kind: part.kind,
-          text: part.text,
-          externalId: null,
-          senderEmployeeId: auth.employeeId,
-          status: 'queued',
-          idempotencyKey: part.key,
-          sortAt: part.at,
-          ...(quoted && first ? { replyToMessageId: quoted.id } : {}),
-          meta: quoted && first ? { ...meta, replyTo: quoteOf(quoted) } : meta,
-        });
-        if (!inserted) {
-          // The same submit raced in: answer with the message it created.
-          const first = await repo.findMessageByIdempotencyKey(tx.db, chatId, key);
-          return { messageId: first!.id, created: false };
-        }
-        if (part.kind !== 'text' && file) {
-          await repo.insertAttachment(tx.db, {
-            messageId: inserted.id,
-            kind: file.kind,
-            mime: file.mime,
-            sizeBytes: file.data.length,
-            fileName: file.fileName,
-            storageKey: file.key,
-            status: 'stored',
-          });
-        }
-        await repo.touchChat(tx.db, chatId, {
-          id: inserted.id,
-          direction: 'out',
-          sortAt: part.at,
-          previewKind: part.kind,
-          previewText: part.text ?? file?.fileName ?? null,
-          countUnread: false,
-          reopen: true,
-          markRead: true,
-        });
-        ids.push(inserted.id);
-      }
-      await publishChatChange(deps, tx, chatId, { moved: true, newMessageIds: ids, header: chat.status === 'archived' });
-      // Sent one after the other, in order: the text waits for its file (the send job
-      // enqueues the submit's next part, found by its key, when it is done).
-      tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: ids[0]! }));
-      return { messageId: ids[ids.length - 1]!, created: true };
-    });
+    return await queueParts(deps, auth, chat, parts, { messagingType, ...(tag ? { tag } : {}) }, quoted);
   } catch (err) {
     if (file) await deps.storage.remove(file.key).catch(() => {});
     throw err;
   }
+}
+
+type QueuedFile = OutgoingFile & { kind: ReturnType<typeof attachmentKindOf>; key: string };
+interface QueuedPart {
+  kind: string;
+  text: string | null;
+  /** The submit's idempotency key (its file part: the key plus FILE_PART_SUFFIX). */
+  key: string;
+  at: Date;
+  file?: QueuedFile;
+}
+
+/**
+ * Commits a submit's messages `queued`, in order, with the chat's upkeep and live events; the
+ * first part's send job goes out after commit (each part's job enqueues the next). The first
+ * part carries the quoted message, if any.
+ */
+async function queueParts(
+  deps: Deps,
+  auth: AuthContext,
+  chat: { id: number; channel_id: number; status: string },
+  parts: QueuedPart[],
+  meta: Record<string, unknown>,
+  quoted: { id: number; direction: string; kind: string; text: string | null } | undefined,
+): Promise<{ messageId: number; created: boolean }> {
+  return inTransaction(deps.db, deps.logger, async (tx) => {
+    const ids: number[] = [];
+    for (const part of parts) {
+      const first = ids.length === 0;
+      const inserted = await repo.insertMessage(tx.db, {
+        chatId: chat.id,
+        channelId: chat.channel_id,
+        direction: 'out',
+        kind: part.kind,
+        text: part.text,
+        externalId: null,
+        senderEmployeeId: auth.employeeId,
+        status: 'queued',
+        idempotencyKey: part.key,
+        sortAt: part.at,
+        ...(quoted && first ? { replyToMessageId: quoted.id } : {}),
+        meta: quoted && first ? { ...meta, replyTo: quoteOf(quoted) } : meta,
+      });
+      if (!inserted) {
+        // The same submit raced in: answer with the message it created.
+        const earlier = await repo.findMessageByIdempotencyKey(tx.db, chat.id, parts[parts.length - 1]!.key);
+        return { messageId: earlier!.id, created: false };
+      }
+      if (part.file) {
+        await repo.insertAttachment(tx.db, {
+          messageId: inserted.id,
+          kind: part.file.kind,
+          mime: part.file.mime,
+          sizeBytes: part.file.data.length,
+          fileName: part.file.fileName,
+          storageKey: part.file.key,
+          status: 'stored',
+        });
+      }
+      await repo.touchChat(tx.db, chat.id, {
+        id: inserted.id,
+        direction: 'out',
+        sortAt: part.at,
+        previewKind: part.kind,
+        previewText: part.text ?? part.file?.fileName ?? null,
+        countUnread: false,
+        reopen: true,
+        markRead: true,
+      });
+      ids.push(inserted.id);
+    }
+    await publishChatChange(deps, tx, chat.id, { moved: true, newMessageIds: ids, header: chat.status === 'archived' });
+    // Sent one after the other, in order: the text waits for its file (the send job
+    // enqueues the submit's next part, found by its key, when it is done).
+    tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: ids[0]! }));
+    return { messageId: ids[ids.length - 1]!, created: true };
+  });
 }
 
 /** The chat's message an employee replies to: it must be the platform's (it has a platform id). */
@@ -186,52 +223,6 @@ async function quotedMessage(deps: Deps, chatId: number, id: number | undefined)
   const replies = channel ? deps.adapters.get(channel.kind)?.capabilities.replies : false;
   if (!m || m.chat_id !== chatId || !m.external_id || m.deleted_at || !replies) throw new ValidationError({ text: 'chats.reply.unavailable' });
   return m;
-}
-
-/**
- * H4: an approved template with its body values. Allowed inside and outside the 24-hour
- * window; the thread keeps the text the customer sees, the send job the name and values.
- */
-async function sendTemplate(deps: Deps, auth: AuthContext, chatId: number, input: SendInput & { template: NonNullable<SendInput['template']> }) {
-  const key = input.idempotencyKey.trim();
-  if (!/^[A-Za-z0-9_-]{8,64}$/.test(key)) throw new ValidationError({ text: 'validation.required' });
-  const channels = await channelsOf(deps, auth);
-  const chat = await repo.findChatIn(deps.db, chatId, channels);
-  if (!chat) throw new NotFoundError();
-  const existing = await repo.findMessageByIdempotencyKey(deps.db, chatId, key);
-  if (existing) return { messageId: existing.id, created: false };
-  const policy = await policyFor(deps, chat);
-  const channel = await loadRuntime(deps, chat.channel_id);
-  if (!channel || !deps.adapters.get(channel.kind)?.capabilities.templates) throw new ValidationError({ template: 'chats.template.unavailable' });
-  if (policy.action !== 'send' && policy.action !== 'template-required') throw new ValidationError({ text: policy.reasonKey });
-  const template = await chosenTemplate(deps, chat.channel_id, input.template.key);
-  if (!template) throw new ValidationError({ template: 'chats.template.unknown' });
-  const values = templateValues(template, input.template.values);
-  const text = renderTemplateText(template, values);
-  return inTransaction(deps.db, deps.logger, async (tx) => {
-    const now = new Date();
-    const inserted = await repo.insertMessage(tx.db, {
-      chatId,
-      channelId: chat.channel_id,
-      direction: 'out',
-      kind: 'text',
-      text,
-      externalId: null,
-      senderEmployeeId: auth.employeeId,
-      status: 'queued',
-      idempotencyKey: key,
-      sortAt: now,
-      meta: { messagingType: 'TEMPLATE', template: { name: template.name, language: template.language, params: values } },
-    });
-    if (!inserted) {
-      const first = await repo.findMessageByIdempotencyKey(tx.db, chatId, key);
-      return { messageId: first!.id, created: false };
-    }
-    await repo.touchChat(tx.db, chatId, { id: inserted.id, direction: 'out', sortAt: now, previewKind: 'text', previewText: text, countUnread: false, reopen: true, markRead: true });
-    await publishChatChange(deps, tx, chatId, { moved: true, newMessageIds: [inserted.id], header: chat.status === 'archived' });
-    tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: inserted.id }));
-    return { messageId: inserted.id, created: true };
-  });
 }
 
 /** Retry a failed message: back to the outbox. */
