@@ -81,6 +81,9 @@ emu.send('anna', 'messenger', 'Здравствуйте! Сколько стои
 emu.send('marc', 'instagram', 'Bonjour, vous réparez les batteries de MacBook ?');
 emu.send('hidden', 'messenger', 'Hi, is my laptop ready?');
 if (emu.config.whatsapp.length) {
+  // A demo CRM client who is on WhatsApp but never wrote: "Start a chat" on his card opens the
+  // template picker, and the template reaches him in the emulator's UI.
+  emu.createPerson({ id: 'hugo', name: 'Hugo Petit', phone: '33670112233' });
   emu.send('marc', 'whatsapp', 'Bonjour, mon écran est cassé. Vous pouvez le changer aujourd’hui ?');
   emu.send('marc', 'whatsapp', { attachment: { sample: 'voice.ogg' } });
 }
