@@ -37,12 +37,30 @@ export interface ComposerTemplates {
   preview: string | null;
 }
 
+/**
+ * A stale cache asks for a refresh at most this often per channel and process: a refresh the
+ * platform refuses (a revoked token) leaves the cache stale, and every composer render would
+ * ask again.
+ */
+const REFRESH_ASK_MS = 10 * 60_000;
+/** Per app (its deps), like kept-html.ts: no module-wide state shared between apps in one process. */
+const askedByApp = new WeakMap<Deps, Map<number, number>>();
+function refreshDue(deps: Deps, channelId: number, now = Date.now()): boolean {
+  let lastAsked = askedByApp.get(deps);
+  if (!lastAsked) askedByApp.set(deps, (lastAsked = new Map()));
+  const at = lastAsked.get(channelId);
+  if (at !== undefined && now - at < REFRESH_ASK_MS) return false;
+  if (lastAsked.size > 1000) lastAsked.clear();
+  lastAsked.set(channelId, now);
+  return true;
+}
+
 export async function composerFor(deps: Deps, locale: Locale, chat: ChatView, o: ComposerOptions = {}) {
   const policy = policyOfChat(deps, chat);
   let templates: ComposerTemplates | null = null;
   if (deps.adapters.get(chat.channelKind)?.capabilities.templates) {
     const { templates: list, fetchedAt } = await offeredTemplates(deps, chat.channelId, chatLanguage(chat.phone, locale));
-    if (!fetchedAt || Date.now() - fetchedAt.getTime() > TEMPLATES_STALE_MS) {
+    if ((!fetchedAt || Date.now() - fetchedAt.getTime() > TEMPLATES_STALE_MS) && refreshDue(deps, chat.channelId)) {
       // Shown from the cache now; the platform's current list is fetched in the background.
       deps.queue.enqueue(deps.jobs.refreshTemplates, { channelId: chat.channelId }).catch(() => {});
     }

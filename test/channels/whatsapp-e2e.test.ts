@@ -88,6 +88,58 @@ describe('WhatsApp inbound', () => {
   });
 });
 
+describe('WhatsApp sending files and replies', () => {
+  it('a photo is uploaded as media (size checked first), then sent by id; its caption follows as text', async () => {
+    const chat = (await waChat('79161234567'))!;
+    const boundary = '----parleywa';
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000a49444154789c6300010000050001', 'hex');
+    const part = (name: string, value: string) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
+    const form = (key: string, file: Buffer) =>
+      Buffer.concat([
+        part('_csrf', agent.csrf),
+        part('idempotency_key', key),
+        part('text', 'Вот смета'),
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="quote.png"\r\nContent-Type: image/png\r\n\r\n`),
+        file,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+    const post = (body: Buffer) => w.t.app.inject({ method: 'POST', url: `/chats/${chat.id}/messages`, headers: { cookie: agent.cookie, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body });
+    // Over WhatsApp's 5 MB for images: refused before anything is uploaded.
+    const uploadsBefore = w.emu.calls({ pathIncludes: `/${WA_PHONE_ID}/media` }).length;
+    const big = await post(form('wa-big-image-1', Buffer.concat([png, Buffer.alloc(5 * 1024 * 1024 + 1)])));
+    expect(big.statusCode).toBe(422);
+    expect(w.emu.calls({ pathIncludes: `/${WA_PHONE_ID}/media` }).length).toBe(uploadsBefore);
+    const res = await post(form('wa-image-0001', png));
+    expect(res.statusCode).toBe(303);
+    await w.settle();
+    const uploads = w.emu.calls({ pathIncludes: `/${WA_PHONE_ID}/media` });
+    expect(uploads.length).toBe(uploadsBefore + 1);
+    const image = sends().find((b) => b.type === 'image');
+    expect(image?.image?.id).toBeTruthy();
+    const rows = await db().selectFrom('messages').select(['kind', 'text', 'status']).where('chat_id', '=', chat.id).where('direction', '=', 'out').orderBy('id', 'desc').limit(2).execute();
+    expect(rows.map((r) => [r.kind, r.text])).toEqual([['text', 'Вот смета'], ['image', null]]);
+    for (const r of rows) expect(['sent', 'delivered', 'read']).toContain(r.status);
+  });
+
+  it('reply mode: the ↩ link opens the composer quoting the message; the platform gets its context', async () => {
+    const chat = (await waChat('79161234567'))!;
+    const inbound = await db().selectFrom('messages').select(['id', 'external_id', 'text']).where('chat_id', '=', chat.id).where('direction', '=', 'in').where('kind', '=', 'text').orderBy('id').executeTakeFirstOrThrow();
+    const page = await as(w.t.app, agent).get(`/chats/${chat.id}`);
+    expect(page.body).toContain('data-can-reply');
+    expect(page.body).toContain(`href="/chats/${chat.id}?reply_to=${inbound.id}"`);
+    const composer = await as(w.t.app, agent).get(`/chats/${chat.id}/composer?reply_to=${inbound.id}`, { 'hx-request': 'true' });
+    expect(composer.body).toContain(`name="reply_to" value="${inbound.id}"`);
+    expect(composer.body).toContain('data-reply-cancel');
+    expect(composer.body).toContain(inbound.text!);
+    // A message of another chat cannot be quoted.
+    const other = await db().selectFrom('messages').select('id').where('chat_id', '<>', chat.id).where('external_id', 'is not', null).executeTakeFirst();
+    if (other) {
+      const refused = await as(w.t.app, agent).post(`/chats/${chat.id}/messages`, { text: 'x', idempotency_key: 'wa-bad-reply-1', reply_to: String(other.id) });
+      expect(refused.statusCode).toBe(422);
+    }
+  });
+});
+
 describe('WhatsApp and the CRM (D3)', () => {
   it('a known client whose number writes on WhatsApp is suggested first, by phone', async () => {
     await createClient(db(), { name: 'Zoe Elsewhere', phones: ['+33 6 00 00 00 00'] });
