@@ -5,6 +5,7 @@ import * as m0003 from './0003_search.ts';
 import * as m0004 from './0004_read_marks.ts';
 import * as m0005 from './0005_thread_version.ts';
 import * as m0006 from './0006_whatsapp_templates.ts';
+import * as m0007 from './0007_transcription.ts';
 
 /** Every migration, in order. Add new files here; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_read_marks': m0004,
   '0005_thread_version': m0005,
   '0006_whatsapp_templates': m0006,
+  '0007_transcription': m0007,
 };

@@ -20,6 +20,7 @@ import { healthRoutes } from './platform/health.routes.ts';
 import { crmRoutes } from './crm/crm.routes.ts';
 import { homeRoutes } from './home.routes.ts';
 import { chatsRoutes } from './chats/chats.routes.ts';
+import { transcriptionRoutes } from './transcription/transcription.routes.ts';
 import { mediaRoutes } from './chats/media.routes.ts';
 import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
 import { clientLinkRoutes } from './chats/client-link.routes.ts';
@@ -220,6 +221,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(crmRoutes(deps));
   await app.register(metaWebhookRoutes(deps));
   await app.register(chatsRoutes(deps));
+  await app.register(transcriptionRoutes(deps));
   await app.register(mediaRoutes(deps));
   await app.register(clientLinkRoutes(deps));
   await app.register(hovercardRoutes(deps));

@@ -34,6 +34,19 @@ export interface Config {
     readonly trustedPrivateHosts: readonly string[];
     readonly maxBytes: number;
   };
+  /**
+   * Speech-to-text set by the environment (self-hosted installs); when set, Settings ›
+   * Transcription shows it read-only. `command`: a local engine's argv (`{file}`, `{language}`).
+   */
+  readonly transcription: {
+    readonly url: string | undefined;
+    readonly model: string;
+    readonly apiKey: string | undefined;
+    readonly language: string | undefined;
+    readonly command: readonly string[] | undefined;
+    /** G2: a transcription's whole budget, retries included (at most 60 s). */
+    readonly timeoutMs: number;
+  };
   readonly logLevel: string;
   /** True when PUBLIC_URL is https: cookies get the Secure flag. */
   readonly secureCookies: boolean;
@@ -129,6 +142,25 @@ export function loadConfig(env: Env = process.env): Config {
   const oauthDialogUrl = str('META_OAUTH_DIALOG_URL');
   if (oauthDialogUrl) parseUrl(oauthDialogUrl, 'META_OAUTH_DIALOG_URL', ['http:', 'https:'], problems);
 
+  const transcribeUrl = str('TRANSCRIBE_URL')?.replace(/\/+$/, '');
+  if (transcribeUrl) parseUrl(transcribeUrl, 'TRANSCRIBE_URL', ['http:', 'https:'], problems);
+  const transcribeLanguage = str('TRANSCRIBE_LANGUAGE');
+  if (transcribeLanguage && !/^[a-z]{2,3}$/.test(transcribeLanguage)) problems.push(`TRANSCRIBE_LANGUAGE must be a language code such as fr or en (got "${transcribeLanguage}").`);
+  let transcribeCommand: string[] | undefined;
+  const commandRaw = str('TRANSCRIBE_COMMAND');
+  if (commandRaw) {
+    try {
+      const v: unknown = JSON.parse(commandRaw);
+      if (!Array.isArray(v) || v.length === 0 || !v.every((a) => typeof a === 'string' && a.length > 0)) throw new Error('not a list of words');
+      transcribeCommand = v as string[];
+    } catch {
+      problems.push('TRANSCRIBE_COMMAND must be a JSON array of the command and its arguments, e.g. ["whisper-cli","-m","/models/ggml-base.bin","-nt","-f","{file}"].');
+    }
+  }
+  if (transcribeUrl && transcribeCommand) problems.push('Set TRANSCRIBE_URL or TRANSCRIBE_COMMAND, not both.');
+  const transcribeTimeout = Number(str('TRANSCRIBE_TIMEOUT_SECONDS') ?? '60');
+  if (!Number.isFinite(transcribeTimeout) || transcribeTimeout < 1 || transcribeTimeout > 60) problems.push(`TRANSCRIBE_TIMEOUT_SECONDS must be a number of seconds from 1 to 60 (got "${str('TRANSCRIBE_TIMEOUT_SECONDS')}").`);
+
   const logLevel = str('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}").`);
 
@@ -160,6 +192,14 @@ export function loadConfig(env: Env = process.env): Config {
       // A local Graph double is trusted on its own port only (host:port), not the whole host.
       trustedPrivateHosts: Object.freeze([...extraHosts, ...(graphHost && graphHost !== 'graph.facebook.com' ? [graph.host] : [])]),
       maxBytes: Math.round(mediaMaxMb * 1024 * 1024),
+    }),
+    transcription: Object.freeze({
+      url: transcribeUrl,
+      model: str('TRANSCRIBE_MODEL') ?? 'whisper-1',
+      apiKey: str('TRANSCRIBE_API_KEY'),
+      language: transcribeLanguage,
+      command: transcribeCommand ? Object.freeze(transcribeCommand) : undefined,
+      timeoutMs: Math.round(transcribeTimeout * 1000),
     }),
     logLevel,
     secureCookies: publicUrl?.protocol === 'https:',

@@ -7,6 +7,7 @@ import { fetchProfileJob } from './chats/profile.jobs.ts';
 import { importChannelHistoryJob, importHistoryJob } from './chats/history.jobs.ts';
 import { processWebhookJob } from './channels/meta/webhook.jobs.ts';
 import { refreshTemplatesJob } from './channels/whatsapp/templates.service.ts';
+import { transcribeJob } from './transcription/transcription.service.ts';
 
 /**
  * The one job registry: every background job Parley runs, by name. Both runners (BullMQ and
@@ -24,5 +25,6 @@ export function createJobRegistry(deps: Deps) {
     importHistory: importHistoryJob(deps),
     importChannelHistory: importChannelHistoryJob(deps),
     refreshTemplates: refreshTemplatesJob(deps),
+    transcribe: transcribeJob(deps),
   };
 }

@@ -375,8 +375,18 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
     .where('sm.deleted_at', 'is', null)
     .where('sm.text', 'is not', null)
     .where('sm.text', 'ilike', pattern);
+  // Transcripts of voice notes are message text too (G1; migrations/0007_transcription.ts).
+  const transcriptChatIds = db
+    .selectFrom('attachments as ta')
+    .innerJoin('messages as tm', 'tm.id', 'ta.message_id')
+    .select('tm.chat_id')
+    .where('tm.deleted_at', 'is', null)
+    .where(sql<boolean>`ta.transcription->>'text' is not null and ta.transcription->>'text' ilike ${pattern}`);
   q = q.where((eb) =>
-    eb.or([eb('chats.contact_id', 'in', contactIds), ...(term.length >= MIN_TEXT_SEARCH ? [eb('chats.id', 'in', messageChatIds)] : [])]),
+    eb.or([
+      eb('chats.contact_id', 'in', contactIds),
+      ...(term.length >= MIN_TEXT_SEARCH ? [eb('chats.id', 'in', messageChatIds), eb('chats.id', 'in', transcriptChatIds)] : []),
+    ]),
   );
   return listOrder(q, o.limit).execute();
 }
@@ -520,7 +530,7 @@ export function attachmentsColumn(db: Conn, messageIdColumn: string) {
   return jsonArrayFrom(
     db
       .selectFrom('attachments as a')
-      .select(['a.id', 'a.kind', 'a.mime', 'a.file_name', 'a.size_bytes', 'a.status', 'a.storage_key'])
+      .select(['a.id', 'a.kind', 'a.mime', 'a.file_name', 'a.size_bytes', 'a.status', 'a.storage_key', 'a.duration_ms', 'a.transcription'])
       .where('a.message_id', '=', sql.ref<number>(messageIdColumn))
       .orderBy('a.id'),
   );
@@ -579,7 +589,7 @@ export async function findAttachmentToDownload(db: Conn, attachmentId: number) {
 }
 
 export type DownloadOutcome =
-  | { status: 'stored'; key: string; size: number; mime: string | null; fileName: string | null }
+  | { status: 'stored'; key: string; size: number; mime: string | null; fileName: string | null; durationMs?: number | null }
   | { status: 'failed'; reason: string };
 
 /** Records how a download ended: stored (the platform URL is dropped) or failed with why. */
@@ -588,7 +598,7 @@ export async function recordAttachmentDownload(db: Conn, attachmentId: number, o
     .updateTable('attachments')
     .set(
       outcome.status === 'stored'
-        ? { status: 'stored', storage_key: outcome.key, size_bytes: outcome.size, mime: outcome.mime, file_name: outcome.fileName, source_url: null }
+        ? { status: 'stored', storage_key: outcome.key, size_bytes: outcome.size, mime: outcome.mime, file_name: outcome.fileName, source_url: null, duration_ms: outcome.durationMs ?? null }
         : { status: 'failed', status_reason: outcome.reason },
     )
     .where('id', '=', attachmentId)

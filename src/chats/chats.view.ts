@@ -1,6 +1,7 @@
 import type { Translate } from '../platform/i18n/index.ts';
 import { I18N_REASON } from '../platform/i18n/reasons.ts';
 import { NO_RETRY_REASONS } from '../channels/whatsapp/errors.ts';
+import { MAX_DURATION_MS } from '../transcription/transcriber.ts';
 import type { MessageKey } from '../platform/i18n/index.ts';
 import type { ChannelSettings } from '../channels/adapter.ts';
 import { MIN_TEXT_SEARCH } from './chats.repository.ts';
@@ -142,9 +143,36 @@ export interface AttachmentView {
   sizeBytes: number | null;
   status: string;
   url: string | null;
+  /** Length read from the stored file (audio, video). */
+  durationMs: number | null;
+  /** An audio attachment's transcript (G1–G3), as `transcription.service.ts` records it. */
+  transcription: TranscriptionView | null;
 }
 
-export function toAttachmentView(a: { id: number; kind: string; mime: string | null; file_name: string | null; size_bytes: number | null; status: string; storage_key: string | null }): AttachmentView {
+export interface TranscriptionView {
+  status: 'pending' | 'done' | 'failed';
+  text?: string;
+  language?: string | null;
+  engine?: string;
+  requestedByName?: string | null;
+  requestedAt?: string;
+  completedAt?: string;
+  durationMs?: number | null;
+  /** A failure: Parley's reason (a message key), the engine's words, whether Retry can help. */
+  error?: { key: string; detail?: string; retry: boolean };
+}
+
+export function toAttachmentView(a: {
+  id: number;
+  kind: string;
+  mime: string | null;
+  file_name: string | null;
+  size_bytes: number | null;
+  status: string;
+  storage_key: string | null;
+  duration_ms?: number | null;
+  transcription?: Record<string, unknown> | null;
+}): AttachmentView {
   return {
     id: a.id,
     kind: a.kind,
@@ -153,6 +181,8 @@ export function toAttachmentView(a: { id: number; kind: string; mime: string | n
     sizeBytes: a.size_bytes,
     status: a.status,
     url: a.status === 'stored' && a.storage_key ? `/media/${a.id}` : null,
+    durationMs: a.duration_ms ?? null,
+    transcription: (a.transcription as TranscriptionView | null | undefined) ?? null,
   };
 }
 
@@ -176,6 +206,13 @@ export function chatHelpers(t: Translate) {
     /** A shared location on a map (OpenStreetMap: no key, no tracking script). */
     mapUrl: (loc: { latitude: number; longitude: number }) =>
       `https://www.openstreetmap.org/?mlat=${encodeURIComponent(loc.latitude)}&mlon=${encodeURIComponent(loc.longitude)}#map=17/${encodeURIComponent(loc.latitude)}/${encodeURIComponent(loc.longitude)}`,
+    /** `m:ss` of a duration in milliseconds. */
+    clock: (ms: number | null | undefined) => {
+      if (ms === null || ms === undefined) return '';
+      const total = Math.round(ms / 1000);
+      return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
+    },
+    maxTranscribeMs: MAX_DURATION_MS,
     /** A template's language code in words where Parley knows it (`fr` → French). */
     language: (code: string) => {
       const key = `chats.language.${code.toLowerCase().split(/[_-]/)[0]}` as MessageKey;

@@ -4,6 +4,7 @@ import { inTransaction } from '../platform/tx.ts';
 import { DownloadRefused, safeDownload, type DownloadPolicy, type Downloaded } from '../platform/safe-download.ts';
 import { loadRuntime } from '../channels/channels.service.ts';
 import { PlatformError } from '../channels/adapter.ts';
+import { audioDurationMs } from '../transcription/audio-duration.ts';
 import { publishChatChange } from './chats.live.ts';
 import { findAttachmentToDownload, recordAttachmentDownload, type DownloadOutcome } from './chats.repository.ts';
 
@@ -39,7 +40,9 @@ export function downloadMediaJob(deps: Deps) {
         const mime = file.contentType ?? a.mime;
         const key = deps.storage.newKey(EXT[mime ?? ''] ?? '');
         await deps.storage.put(key, file.body);
-        outcome = { status: 'stored', key, size: file.body.length, mime, fileName: a.file_name ?? file.fileName };
+        // G1: a recording's length comes from the file itself (never the platform's word).
+        const durationMs = mime?.startsWith('audio/') || mime?.startsWith('video/') ? await audioDurationMs(file.body, mime) : null;
+        outcome = { status: 'stored', key, size: file.body.length, mime, fileName: a.file_name ?? file.fileName, durationMs };
       } catch (err) {
         const permanent = (err instanceof DownloadRefused && err.permanent) || (err instanceof PlatformError && !err.opts.retryable);
         if (!permanent && ctx.attempt < 5) throw err;

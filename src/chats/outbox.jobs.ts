@@ -10,6 +10,7 @@ import { toMessageView, type MessageView } from './thread.ts';
 import { inOneStatement, publishChatChange, toLiveMessageView } from './chats.live.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { pendingInboxOlderThan } from '../channels/meta/inbox.repository.ts';
+import { sweepTranscriptions } from '../transcription/transcription.service.ts';
 
 const SEND_ATTEMPTS = 6;
 
@@ -172,6 +173,8 @@ export function outboxSweepJob(deps: Deps) {
       // Webhook deliveries stored while Redis was down (or whose job was lost) get processed.
       const inbox = await pendingInboxOlderThan(deps.db, new Date(Date.now() - 10_000), 500);
       for (const d of inbox) await deps.queue.enqueue(deps.jobs.processWebhook, { inboxId: d.id });
+      // Transcriptions asked for whose job was lost.
+      await sweepTranscriptions(deps);
     },
   });
 }

@@ -109,7 +109,8 @@ export async function markSent(db: Conn, s: { id: number; channelId: number; ext
     select upd.id, upd.chat_id, upd.channel_id, upd.direction, upd.kind, upd.text, upd.status, upd.status_reason, upd.sort_at,
       upd.read_at, upd.deleted_at, upd.reactions, upd.meta, e.name as sender_name, null::bigint as read_up_to_message_id,
       coalesce((select json_agg(json_build_object('id', a.id, 'kind', a.kind, 'mime', a.mime, 'file_name', a.file_name,
-                  'size_bytes', a.size_bytes, 'status', a.status, 'storage_key', a.storage_key) order by a.id)
+                  'size_bytes', a.size_bytes, 'status', a.status, 'storage_key', a.storage_key, 'duration_ms', a.duration_ms,
+                  'transcription', a.transcription) order by a.id)
                 from attachments a where a.message_id = upd.id), '[]'::json) as attachments,
       case when upd.status = 'read' and not exists (
           select 1 from messages x where x.chat_id = upd.chat_id and x.direction = 'out' and x.status = 'read'

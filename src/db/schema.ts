@@ -227,6 +227,12 @@ export interface AttachmentsTable {
   created_at: Timestamp;
 }
 
+export interface AppSettingsTable {
+  key: string;
+  value: ColumnType<Record<string, unknown>, string, string>;
+  updated_at: Timestamp;
+}
+
 export interface WebhookInboxTable {
   id: Generated<number>;
   source: string;
@@ -241,6 +247,7 @@ export interface DB {
   channels: ChannelsTable;
   channel_access: ChannelAccessTable;
   whatsapp_templates: WhatsappTemplatesTable;
+  app_settings: AppSettingsTable;
   contacts: ContactsTable;
   chats: ChatsTable;
   messages: MessagesTable;

@@ -54,6 +54,33 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
   app.post(`${P}/flush`, wrap(async () => (await core.flush(), { ok: true })));
   app.get(`${P}/samples`, wrap(() => core.ctx.media.sampleList()));
 
+  // The speech-to-text double: behaviour (slow, failing, hanging, API key), its calls, new texts.
+  app.get(`${P}/stt`, wrap(() => ({ behaviour: core.stt.behaviour, calls: core.stt.calls })));
+  app.put(
+    `${P}/stt`,
+    wrap((request) => {
+      const b = body(request);
+      const failNext = Array.isArray(b.failNext) ? b.failNext.map(Number).filter((n) => Number.isInteger(n) && n >= 400 && n <= 599) : undefined;
+      return core.stt.set({
+        ...(b.delayMs !== undefined ? { delayMs: Math.max(0, Number(b.delayMs) || 0) } : {}),
+        ...(failNext ? { failNext } : {}),
+        ...(bool(b.hang) !== undefined ? { hang: bool(b.hang)! } : {}),
+        ...('apiKey' in b ? { apiKey: typeof b.apiKey === 'string' && b.apiKey ? b.apiKey : null } : {}),
+      });
+    }),
+  );
+  app.delete(`${P}/stt`, wrap(() => (core.stt.reset(), { ok: true })));
+  app.post(
+    `${P}/stt/texts`,
+    wrap((request) => {
+      const b = body(request);
+      const text = need(b, 'text');
+      const bytes = Buffer.from(need(b, 'dataBase64'), 'base64');
+      core.stt.learn(bytes, text, opt(b, 'language') ?? 'en');
+      return { ok: true, bytes: bytes.length };
+    }),
+  );
+
   // Channels
   app.get(`${P}/channels`, wrap(() => core.channels()));
   app.get(`${P}/channels/:ref`, wrap((r) => core.channel(params(r).ref ?? '')));
@@ -230,6 +257,8 @@ const ENDPOINTS = [
   'POST /_emulator/reset',
   'POST /_emulator/flush',
   'GET /_emulator/samples',
+  'GET|PUT|DELETE /_emulator/stt',
+  'POST /_emulator/stt/texts',
   'GET /_emulator/channels',
   'GET /_emulator/channels/:ref',
   'PUT /_emulator/channels/:ref/subscribed-fields {fields}',

@@ -13,6 +13,7 @@ import { MediaStore } from './media.ts';
 import { DEFAULT_SCOPES, Store, type Channel, type Comment, type Message, type Person, type Post, type RecordedCall, type Thread } from './state.ts';
 import { WebhookDispatcher, type WebhookDelivery } from './webhooks/dispatcher.ts';
 import { verifyCallbacks, type HandshakeResult } from './webhooks/handshake.ts';
+import { SttDouble } from './stt.ts';
 
 export interface ChannelView {
   id: string;
@@ -102,6 +103,8 @@ export interface CallFilter {
 
 export class EmulatorCore {
   readonly ctx: Ctx;
+  /** The speech-to-text double (`POST /v1/audio/transcriptions`). */
+  readonly stt: SttDouble;
   private readonly initial: EmulatorConfig;
   private base = '';
 
@@ -123,6 +126,7 @@ export class EmulatorCore {
       mediaBaseUrl: () => (config.mediaBaseUrl ?? core.base).replace(/\/$/, ''),
     };
     this.ctx = ctx;
+    this.stt = new SttDouble(ctx.media);
     ctx.store.load(clock.now());
     ctx.guards.reset(config.rateLimits);
   }
@@ -144,6 +148,7 @@ export class EmulatorCore {
     ctx.webhooks.clear();
     ctx.store.load(ctx.clock.now());
     ctx.guards.reset(ctx.config.rateLimits);
+    this.stt.reset();
   }
 
   flush(): Promise<void> {

@@ -22,6 +22,7 @@ export type { Fault, FaultInput } from './graph/guards.ts';
 export { metaJsonStringify, signBody, verifySignature } from './signature.ts';
 export { parseDuration } from './clock.ts';
 export { EmulatorCore } from './emulator.ts';
+export { SttDouble, SAMPLE_TRANSCRIPTS, type SttBehaviour, type SttCall } from './stt.ts';
 export type { Log } from './log.ts';
 
 export interface EmulatorOptions extends DeepPartial<EmulatorConfig> {

@@ -26,6 +26,7 @@ export function buildServer(core: EmulatorCore): FastifyInstance {
   });
   app.get('/', async (_request, reply) => reply.redirect('/ui'));
   app.get('/healthz', async () => ({ ok: true }));
+  core.stt.register(app);
   registerGraphRoutes(app, core.ctx);
   registerMediaRoutes(app, core.ctx);
   registerControlRoutes(app, core);

@@ -31,10 +31,12 @@ export interface MetaWorld {
  * Parley's /webhooks/meta and Parley's Graph calls go to the emulator, exactly as in
  * production with Meta.
  */
-export async function startMetaWorld(opts: { settings?: ChannelSettings; emulator?: Parameters<typeof startEmulator>[0]; whatsapp?: boolean } = {}): Promise<MetaWorld> {
+export async function startMetaWorld(
+  opts: { settings?: ChannelSettings; emulator?: Parameters<typeof startEmulator>[0]; whatsapp?: boolean; env?: (emulatorUrl: string) => Record<string, string> } = {},
+): Promise<MetaWorld> {
   const emu = await startEmulator({ webhooks: { retryDelaysMs: [20, 50, 100], batchWindowMs: 5, handshakeOnStart: false }, ...opts.emulator });
   const t = await createTestApp({
-    env: { META_GRAPH_URL: emu.url, META_APP_SECRET: APP_SECRET, META_APP_ID: emu.config.appId, META_VERIFY_TOKEN: VERIFY_TOKEN },
+    env: { META_GRAPH_URL: emu.url, META_APP_SECRET: APP_SECRET, META_APP_ID: emu.config.appId, META_VERIFY_TOKEN: VERIFY_TOKEN, ...opts.env?.(emu.url) },
   });
   const parleyUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });
   emu.setCallbackUrl(`${parleyUrl}/webhooks/meta`);

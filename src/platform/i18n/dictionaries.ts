@@ -4,11 +4,12 @@ import { crmEn, crmFr } from '../../crm/crm.i18n.ts';
 import { chatsEn, chatsFr } from '../../chats/chats.i18n.ts';
 import { channelsEn, channelsFr } from '../../channels/channels.i18n.ts';
 import { whatsappEn, whatsappFr } from '../../channels/whatsapp/whatsapp.i18n.ts';
+import { transcriptionEn, transcriptionFr } from '../../transcription/transcription.i18n.ts';
 
 /**
  * Every visible string, per language. Each feature owns its dictionary (`*.i18n.ts`), typed so
  * that a French key missing from a feature is a compile error.
  */
-export const en = { ...coreEn, ...crmEn, ...chatsEn, ...channelsEn, ...whatsappEn };
+export const en = { ...coreEn, ...crmEn, ...chatsEn, ...channelsEn, ...whatsappEn, ...transcriptionEn };
 export type MessageKey = keyof typeof en;
-export const fr: Record<MessageKey, string> = { ...coreFr, ...crmFr, ...chatsFr, ...channelsFr, ...whatsappFr };
+export const fr: Record<MessageKey, string> = { ...coreFr, ...crmFr, ...chatsFr, ...channelsFr, ...whatsappFr, ...transcriptionFr };

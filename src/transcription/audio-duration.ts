@@ -1,0 +1,16 @@
+import { parseBuffer } from 'music-metadata';
+
+/**
+ * G1: an audio file's length, read from the file itself (Opus/OGG, M4A/AAC, MP3, WAV, WebM),
+ * never from what the platform says. Null when the file does not say (a broken or unknown
+ * format): the caller decides what an unknown length allows.
+ */
+export async function audioDurationMs(data: Buffer, mime: string | null): Promise<number | null> {
+  try {
+    const meta = await parseBuffer(new Uint8Array(data), mime ? { mimeType: mime, size: data.length } : { size: data.length }, { duration: true, skipCovers: true });
+    const d = meta.format.duration;
+    return typeof d === 'number' && Number.isFinite(d) && d > 0 ? Math.round(d * 1000) : null;
+  } catch {
+    return null;
+  }
+}
