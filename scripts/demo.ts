@@ -38,6 +38,9 @@ const config = loadConfig({
   META_APP_ID: emu.config.appId,
   META_APP_SECRET: emu.config.appSecret,
   META_VERIFY_TOKEN: verifyToken,
+  // Voice notes are transcribed by the emulator's speech-to-text double (it knows its samples).
+  TRANSCRIBE_URL: emu.url,
+  TRANSCRIBE_MODEL: 'whisper-1',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
 });
 const running = await start(config);
@@ -98,6 +101,7 @@ process.stdout.write(
     `    password       ${password}`,
     `  Meta emulator:   ${emu.url}/ui   (write as a customer; replies and read receipts flow both ways)`,
     `  Channels:        ${channels.join(', ')}`,
+    `  Transcription:   the emulator's speech-to-text double (${emu.url}/v1/audio/transcriptions): click Transcribe under a voice note`,
     `  CRM data:        ${seeded}`,
     `  Data directory:  ${dataDir} (deleted on exit)`,
     '',

@@ -128,6 +128,10 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /settings/chats/:id': { url: (f) => `/settings/chats/${f.ids.channel}`, body: {}, expect: adminOnly },
   'GET /settings/chats/:id/reconnect': { url: (f) => `/settings/chats/${f.ids.channel}/reconnect`, expect: adminOnly },
   'POST /settings/chats/:id/reconnect': { url: (f) => `/settings/chats/${f.ids.channel}/reconnect`, body: {}, expect: adminOnly },
+  'GET /settings/transcription': { expect: adminOnly },
+  'POST /settings/transcription': { body: { engine: 'none' }, expect: adminOnly },
+  // No engine in the fixtures: the test answers 422 with the reason (still the admin's page).
+  'POST /settings/transcription/test': { expect: { ...adminOnly, admin: 422 } },
   // A WhatsApp number's templates fetched again (the fixture's channel has none: nothing to fetch).
   'POST /settings/chats/:id/templates': { url: (f) => `/settings/chats/${f.ids.channel}/templates`, body: {}, expect: adminOnly },
 
@@ -159,6 +163,8 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /chats/:id/messages': { url: (f) => `/chats/${f.ids.chat}/messages`, body: { text: '' }, expect: needs('chats') },
   // Only a failed outbound message can be retried; the fixture's message is inbound: 404.
   'POST /chats/:id/messages/:mid/retry': { url: (f) => `/chats/${f.ids.chat}/messages/${f.ids.message}/retry`, expect: needsButHidden('chats') },
+  // Transcribing a voice note: the fixture's message is text, not audio: 404.
+  'POST /chats/:id/messages/:mid/transcribe': { url: (f) => `/chats/${f.ids.chat}/messages/${f.ids.message}/transcribe`, expect: needsButHidden('chats') },
   // The composer alone (template picker, reply mode) and refreshing a number's templates.
   'GET /chats/:id/composer': { url: (f) => `/chats/${f.ids.chat}/composer`, expect: needs('chats') },
   'POST /chats/:id/templates/refresh': { url: (f) => `/chats/${f.ids.chat}/templates/refresh`, expect: needs('chats') },

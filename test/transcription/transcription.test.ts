@@ -8,6 +8,7 @@ import { LiveStreams } from '../platform/sse.ts';
 import { setChannelAccess, updateChannel } from '../../src/channels/channels.repository.ts';
 import { SAMPLE_TRANSCRIPTS } from '../../src/emulator/index.ts';
 import { transcribeJob } from '../../src/transcription/transcription.service.ts';
+import { silentWav } from './wav.ts';
 
 let w: MetaWorld;
 let agent: Session;
@@ -181,5 +182,59 @@ describe('access', () => {
     await w.settle();
     const text = await db().selectFrom('messages').select('id').where('text', '=', 'just text').executeTakeFirstOrThrow();
     expect((await transcribe(agent, { chatId: v.chatId, messageId: text.id })).statusCode).toBe(404);
+  });
+});
+
+describe('with no engine configured, and recordings too long', () => {
+  let w2: MetaWorld;
+  let admin2: Session;
+  let agent2: Session;
+  beforeAll(async () => {
+    w2 = await startMetaWorld({ whatsapp: true });
+    admin2 = await login(w2.t.app, (await makeEmployee(w2.t.deps, { role: 'admin', email: 'stt-none-admin@shop.test' })).email);
+    agent2 = await login(w2.t.app, (await makeEmployee(w2.t.deps, { role: 'agent', email: 'stt-none-agent@shop.test' })).email);
+  });
+  afterAll(async () => w2?.close());
+
+  const lastAudio = () =>
+    w2.t.deps.db
+      .selectFrom('attachments')
+      .innerJoin('messages', 'messages.id', 'attachments.message_id')
+      .select(['attachments.id', 'messages.id as messageId', 'messages.chat_id as chatId', 'attachments.duration_ms', 'attachments.transcription'])
+      .where('attachments.kind', '=', 'audio')
+      .orderBy('attachments.id', 'desc')
+      .executeTakeFirstOrThrow();
+
+  it('the click records "no engine" plainly (never a made-up text): admins get the settings link, others are told to ask one', async () => {
+    w2.emu.send('anna', 'whatsapp', { attachment: { sample: 'voice.ogg' } });
+    await w2.settle();
+    const a = await lastAudio();
+    const res = await as(w2.t.app, agent2).post(`/chats/${a.chatId}/messages/${a.messageId}/transcribe`);
+    expect(res.statusCode).toBe(303);
+    expect((await lastAudio()).transcription).toMatchObject({ status: 'failed', error: { key: 'transcribe.error.not_configured', retry: true } });
+    expect(w2.emu.stt.calls).toHaveLength(0);
+    const forAgent = await as(w2.t.app, agent2).get(`/chats/${a.chatId}`);
+    expect(forAgent.body).toContain('Ask an administrator to set one up in Settings › Transcription.');
+    expect(forAgent.body).not.toMatch(/<body[^>]* data-admin/);
+    const forAdmin = await as(w2.t.app, admin2).get(`/chats/${a.chatId}`);
+    expect(forAdmin.body).toMatch(/<body[^>]* data-admin/);
+    expect(forAdmin.body).toContain('<a class="admin-only" href="/settings/transcription">');
+    // French too.
+    await w2.t.deps.db.updateTable('employees').set({ locale: 'fr' }).where('email', '=', 'stt-none-agent@shop.test').execute();
+    const fr = await as(w2.t.app, agent2).get(`/chats/${a.chatId}`);
+    expect(fr.body).toContain('Aucun moteur de transcription n’est configuré.');
+  });
+
+  it('a recording over 5 minutes says why it cannot be transcribed, and the route refuses it', async () => {
+    w2.emu.send('marc', 'whatsapp', { attachment: { dataBase64: silentWav(301).toString('base64'), filename: 'long.wav', mimeType: 'audio/wav' } });
+    await w2.settle();
+    const a = await lastAudio();
+    expect(a.duration_ms).toBe(301_000);
+    const page = await as(w2.t.app, admin2).get(`/chats/${a.chatId}`);
+    expect(page.body).toContain('Too long to transcribe (5:01; the limit is 5 minutes).');
+    expect(page.body).not.toContain(`/messages/${a.messageId}/transcribe`);
+    const res = await as(w2.t.app, admin2).post(`/chats/${a.chatId}/messages/${a.messageId}/transcribe`, {}, { headers: { 'hx-request': 'true' } });
+    expect(res.statusCode).toBe(422);
+    expect((await lastAudio()).transcription).toBeNull();
   });
 });
