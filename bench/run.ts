@@ -14,13 +14,14 @@ import { pageScenario } from './scenarios/p5-page.ts';
 import { sseScenario } from './scenarios/p7-sse.ts';
 import { outboundScenario } from './scenarios/p8-outbound.ts';
 import { weightScenario } from './scenarios/p9-weight.ts';
+import { transcriptionScenario } from './scenarios/g2-transcription.ts';
 
 /**
  * `npm run bench [-- --only p1,p4] [--reseed] [--quick]`: the performance targets P1–P9 of
  * quality-targets.md, each printed with its target, PASS/FAIL and (for speeds) its ratio to a
  * bare Fastify hello-world measured in this same run with the same load settings.
  */
-const SCENARIOS: Scenario[] = [weightScenario, chatListScenario, ingestScenario, pageScenario, liveScenario, sseScenario, outboundScenario];
+const SCENARIOS: Scenario[] = [weightScenario, chatListScenario, ingestScenario, pageScenario, liveScenario, sseScenario, outboundScenario, transcriptionScenario];
 
 function parseArgs(argv: string[]) {
   const options = new Map<string, string>();
@@ -38,7 +39,7 @@ function parseArgs(argv: string[]) {
 
 const options = parseArgs(process.argv.slice(2));
 if (options.has('help')) {
-  console.log('npm run bench [-- --only p1,p2,p3,p4,p5,p6,p7,p8,p9] [--reseed] [--quick] [--p7-conns N]');
+  console.log('npm run bench [-- --only p1,p2,p3,p4,p5,p6,p7,p8,p9,g2] [--reseed] [--quick] [--p7-conns N]');
   process.exit(0);
 }
 const only = options.get('only')?.toLowerCase().split(',').map((s) => s.trim()).filter(Boolean);

@@ -8,6 +8,7 @@ import { importChannelHistoryJob, importHistoryJob } from './chats/history.jobs.
 import { processWebhookJob } from './channels/meta/webhook.jobs.ts';
 import { refreshTemplatesJob } from './channels/whatsapp/templates.service.ts';
 import { transcribeJob } from './transcription/transcription.service.ts';
+import { fetchPostJob } from './chats/posts.jobs.ts';
 
 /**
  * The one job registry: every background job Parley runs, by name. Both runners (BullMQ and
@@ -26,5 +27,6 @@ export function createJobRegistry(deps: Deps) {
     importChannelHistory: importChannelHistoryJob(deps),
     refreshTemplates: refreshTemplatesJob(deps),
     transcribe: transcribeJob(deps),
+    fetchPost: fetchPostJob(deps),
   };
 }

@@ -72,6 +72,12 @@ export async function sessionCookie(deps: Deps, employeeId: number): Promise<str
   return `parley_session=${s.token}`;
 }
 
+/** A session's cookie and the CSRF token its pages carry (`_csrf` of every form it posts). */
+export async function sessionWithCsrf(deps: Deps, employeeId: number): Promise<{ cookie: string; csrf: string }> {
+  const s = await createSession(deps.db, employeeId, deps.sessionPolicy);
+  return { cookie: `parley_session=${s.token}`, csrf: s.csrfToken };
+}
+
 /**
  * An inbox like a shop's: `chats` conversations on one channel, each with `perChat` messages
  * (inbound and the shop's answers, several languages), ingested through the product's own

@@ -138,14 +138,25 @@
   // Reply to a message (where the channel quotes replies): the composer comes back in reply
   // mode. Without JavaScript the link opens the chat with the same composer.
   document.addEventListener('click', function (e) {
-    var a = e.target.closest && e.target.closest('[data-can-reply] .message__reply');
+    var a = e.target.closest && e.target.closest('[data-can-reply] .message__reply, .message--comment .message__reply, .message__reply-private');
     if (!a || !window.htmx) return;
     var pane = a.closest('[data-chat-id]');
     var id = pane && pane.getAttribute('data-chat-id');
-    var mid = new URL(a.href, location.href).searchParams.get('reply_to');
-    if (!id || !mid) return;
+    var url = new URL(a.href, location.href);
+    if (!id || !url.searchParams.get('reply_to') || !document.getElementById('composer-' + id)) return;
     e.preventDefault();
-    htmx.ajax('GET', '/chats/' + id + '/composer?reply_to=' + encodeURIComponent(mid), { target: '#composer-' + id, swap: 'outerHTML' });
+    htmx.ajax('GET', '/chats/' + id + '/composer' + url.search, { target: '#composer-' + id, swap: 'outerHTML' });
+  });
+
+  // A voice note's Transcribe / Retry forms are inside the message bubble, where htmx is off
+  // (hx-disable: the bubble shows the customer's content). Send them as htmx would (hx-post,
+  // no swap: "Transcribing…" and the text arrive on the live stream) instead of letting the
+  // browser post and reload the page. Without JavaScript the form still posts.
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (!window.htmx || !form.matches || !form.matches('.transcript form[hx-post]')) return;
+    e.preventDefault();
+    window.htmx.ajax('POST', form.getAttribute('hx-post'), { source: form, swap: 'none' });
   });
 
   // Esc leaves reply mode.

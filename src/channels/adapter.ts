@@ -74,8 +74,10 @@ export type ChannelEvent =
       emoji?: string;
       timestamp: Date;
     }
-  | { type: 'deleted'; channelExternalId: string; contactExternalId: string; externalId: string; timestamp: Date }
-  | { type: 'edited'; channelExternalId: string; contactExternalId: string; externalId: string; text: string; timestamp: Date }
+  | { type: 'deleted'; channelExternalId: string; contactExternalId: string; externalId: string; timestamp: Date; comment?: true }
+  | { type: 'edited'; channelExternalId: string; contactExternalId: string; externalId: string; text: string; timestamp: Date; comment?: true }
+  /** A comment hidden or shown again on the platform (F2 moderation, Page `feed` hide/unhide). */
+  | { type: 'moderated'; channelExternalId: string; externalId: string; hidden: boolean; timestamp: Date }
   | {
       type: 'status';
       channelExternalId: string;
@@ -109,8 +111,10 @@ export interface OutboundMessage {
   attachment?: { kind: AttachmentKind; url?: string; fileName?: string; mime?: string; data?: Buffer };
   messagingType?: string;
   tag?: string;
-  /** Reply publicly under a comment (F2). */
+  /** A private reply to this comment (one Messenger/Instagram message to its author, F2). */
   commentExternalId?: string;
+  /** A public reply under this comment (F2): `POST /{comment-id}/comments` or `/replies`. */
+  publicReplyToCommentId?: string;
   /** Quote this platform message (WhatsApp `context.message_id`). */
   replyToExternalId?: string;
   /** An approved template with its body parameters, in order (WhatsApp, H4). */
@@ -176,11 +180,20 @@ export interface ChannelAdapter {
    * URL that lives 5 minutes and needs the token), asked again for every attempt.
    */
   mediaSource?(channel: ChannelRuntime, mediaId: string): Promise<MediaSource>;
+  /** F1: the post a comment belongs to (first words, link), fetched once per post. */
+  fetchPost?(channel: ChannelRuntime, postId: string): Promise<PostInfo>;
+  /** F2 moderation: hide or show a comment on the platform. */
+  moderateComment?(channel: ChannelRuntime, commentId: string, hidden: boolean): Promise<void>;
   fetchProfile?(channel: ChannelRuntime, contactExternalId: string): Promise<Profile>;
   /** D4: the conversation's recent history as message events (marked meta.history). */
   importHistory?(channel: ChannelRuntime, contactExternalId: string, opts: HistoryOptions): Promise<ChannelEvent[]>;
   /** D4 at connect time: the contacts of the most recent conversations. */
   recentConversations?(channel: ChannelRuntime, opts: HistoryOptions & { conversations: number }): Promise<string[]>;
+}
+
+export interface PostInfo {
+  text: string | null;
+  permalink: string | null;
 }
 
 export interface MediaSource {

@@ -53,7 +53,7 @@ export const channelsEn = {
   'channels.reconnect_token': 'Reconnect with this token',
   'channels.reconnect_facebook': 'Reconnect with Facebook',
   'channels.note.comments_missing':
-    'Comments are on, but this channel was connected without these permissions: {perms}. Reconnect it with Facebook Login, granting the comment permissions, to receive comments.',
+    'Comments stay off: this channel was connected without these permissions: {perms}. Reconnect to allow comments (Facebook Login granting the comment permissions, or a token that has them), then turn them on again.',
   'channels.note.comments_unverified':
     'Comments are on. If this channel was connected without the comment permissions, it needs reconnecting with them before comments arrive.',
   'channels.fb.setup_title': 'Set up Facebook Login',
@@ -144,7 +144,7 @@ export const channelsFr: Record<keyof typeof channelsEn, string> = {
   'channels.reconnect_token': 'Reconnecter avec ce jeton',
   'channels.reconnect_facebook': 'Reconnecter avec Facebook',
   'channels.note.comments_missing':
-    'Les commentaires sont activés, mais ce canal a été connecté sans ces autorisations : {perms}. Reconnectez-le avec Facebook en accordant les autorisations de commentaires pour les recevoir.',
+    'Les commentaires restent désactivés : ce canal a été connecté sans ces autorisations : {perms}. Reconnectez-le pour autoriser les commentaires (connexion Facebook en accordant les autorisations de commentaires, ou un jeton qui les a), puis réactivez-les.',
   'channels.note.comments_unverified':
     'Les commentaires sont activés. Si ce canal a été connecté sans les autorisations de commentaires, il faut le reconnecter avec celles-ci pour les recevoir.',
   'channels.fb.setup_title': 'Configurer la connexion Facebook',

@@ -464,13 +464,38 @@ export async function updateChannelSettings(deps: Deps, channelId: number, input
   if (Object.keys(errors).length || !name) throw new ValidationError(errors);
 
   const meta = isConnectKind(row.kind);
-  const { wasOn, nowOn } = await inTransaction(deps.db, deps.logger, async (tx) => {
+  // F1: comments are turned on only once the token has what they need (the seed article's
+  // warning): a missing permission keeps the setting off and says which, with a reconnect.
+  let commentsNote: CommentsNote = null;
+  let commentsAllowed = true;
+  const wasOnBefore = Boolean((row.settings as ChannelSettings | null)?.comments);
+  if (meta && on(input.comments) && !wasOnBefore) {
+    const runtime = toRuntime(deps.config.secretKey, row);
+    const token = runtime.credentials.accessToken;
+    const granted = token ? await grantedPermissions(deps, token) : null;
+    if (!granted) commentsNote = 'unverified';
+    else {
+      const missing = COMMENT_PERMISSIONS[row.kind as ConnectKind].filter((p) => !granted.includes(p));
+      if (missing.length) {
+        commentsNote = { missing };
+        commentsAllowed = false;
+      }
+    }
+    if (commentsAllowed && token) {
+      // The Page's fields include `feed` (Messenger) and Instagram's `comments` flow through it.
+      const pageId = row.kind === 'instagram' ? (row.parent_external_id ?? row.external_id) : row.external_id;
+      await subscribeAccount(deps, { kind: row.kind as ConnectKind, externalId: row.external_id, parentExternalId: row.parent_external_id, platformName: row.name, pageId, token }).catch((err: unknown) => {
+        deps.logger.warn({ channelId, err: (err as Error).message }, 'comments: subscribing the Page failed');
+        commentsNote = 'unverified';
+      });
+    }
+  }
+  await inTransaction(deps.db, deps.logger, async (tx) => {
     const current = await repo.findChannel(tx.db, channelId);
     if (!current) throw new NotFoundError();
-    const old = (current.settings ?? {}) as ChannelSettings;
     const settings: ChannelSettings & Record<string, unknown> = { ...(current.settings ?? {}) };
     if (meta) {
-      settings.comments = on(input.comments);
+      settings.comments = on(input.comments) && commentsAllowed;
       settings.humanAgent = on(input.human_agent);
       settings.legacyTags = current.kind === 'messenger' ? on(input.legacy_tags) : false;
     }
@@ -487,19 +512,7 @@ export async function updateChannelSettings(deps: Deps, channelId: number, input
       await repo.setChannelAccess(tx.db, channelId, access.all ? [] : access.employeeIds);
       await accessChanged(deps, tx, channelId, seeingBefore);
     }
-    return { wasOn: Boolean(old.comments), nowOn: Boolean(settings.comments) };
   });
-
-  let commentsNote: CommentsNote = null;
-  if (meta && nowOn && !wasOn) {
-    const token = toRuntime(deps.config.secretKey, row).credentials.accessToken;
-    const granted = token ? await grantedPermissions(deps, token) : null;
-    if (!granted) commentsNote = 'unverified';
-    else {
-      const missing = COMMENT_PERMISSIONS[row.kind as ConnectKind].filter((p) => !granted.includes(p));
-      if (missing.length) commentsNote = { missing };
-    }
-  }
   return { commentsNote };
 }
 

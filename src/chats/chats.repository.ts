@@ -187,6 +187,10 @@ export async function setMessageText(db: Conn, id: number, text: string, meta: R
   await db.updateTable('messages').set({ text, meta: JSON.stringify(meta) }).where('id', '=', id).execute();
 }
 
+export async function setMessageMeta(db: Conn, id: number, meta: Record<string, unknown>) {
+  await db.updateTable('messages').set({ meta: JSON.stringify(meta) }).where('id', '=', id).execute();
+}
+
 export async function markMessageDeleted(db: Conn, id: number, at: Date) {
   await db.updateTable('messages').set({ deleted_at: at }).where('id', '=', id).execute();
 }

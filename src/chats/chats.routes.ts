@@ -13,8 +13,9 @@ import { composerFor, type ComposerOptions } from './composer.ts';
 import { newIdempotencyKey } from './idempotency.ts';
 import { refreshTemplates } from '../channels/whatsapp/templates.service.ts';
 import { PlatformError } from '../channels/adapter.ts';
+import { ModerationError, moderateComment } from './comments.service.ts';
 
-type Q = { status?: string; q?: string; after?: string; before?: string; template?: string; reply_to?: string };
+type Q = { status?: string; q?: string; after?: string; before?: string; template?: string; reply_to?: string; private?: string };
 type P = { id: string; mid?: string };
 
 /** A message id (bigint: beyond int4 in time); chat ids go through `idParam` (int4). */
@@ -33,7 +34,10 @@ export function chatsRoutes(deps: Deps) {
   const composerQuery = (req: FastifyRequest): ComposerOptions => {
     const q = req.query as Q;
     const reply = q.reply_to && /^\d{1,15}$/.test(q.reply_to) ? Number(q.reply_to) : undefined;
-    return { ...(q.template ? { templateKey: String(q.template).slice(0, 600) } : {}), ...(reply ? { replyTo: reply } : {}) };
+    return {
+      ...(q.template ? { templateKey: String(q.template).slice(0, 600) } : {}),
+      ...(reply ? { replyTo: reply, ...(q.private === '1' ? { commentReply: 'private' as const } : {}) } : {}),
+    };
   };
 
   const paneData = async (req: FastifyRequest, chatId: number, known?: ChatView) => {
@@ -95,6 +99,7 @@ export function chatsRoutes(deps: Deps) {
       if (!wantsFragment(req)) {
         const q = new URLSearchParams(composerQuery(req).templateKey ? { template: req.query.template! } : {});
         if (req.query.reply_to) q.set('reply_to', req.query.reply_to);
+        if (req.query.private === '1') q.set('private', '1');
         return reply.redirect(`/chats/${id}${q.size ? '?' + q : ''}`, 303);
       }
       const chat = await chats.getChatFor(deps, req.auth!, id);
@@ -146,6 +151,7 @@ export function chatsRoutes(deps: Deps) {
             file: form.file,
             ...(form.template ? { template: { key: form.template, values: form.params } } : {}),
             ...(form.replyTo ? { replyTo: form.replyTo } : {}),
+            ...(form.commentReply ? { commentReply: form.commentReply } : {}),
           });
           if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}`);
           const chat = await chats.getChatFor(deps, req.auth!, id);
@@ -166,6 +172,7 @@ export function chatsRoutes(deps: Deps) {
               fieldErrors: err.fields,
               ...(form.template ? { templateKey: form.template, values: form.params } : {}),
               ...(form.replyTo ? { replyTo: form.replyTo } : {}),
+              ...(form.commentReply ? { commentReply: form.commentReply } : {}),
             });
             if (wantsFragment(req)) return reply.view('chats/_composer', data, 422);
             const pane = await paneData(req, id);
@@ -179,6 +186,22 @@ export function chatsRoutes(deps: Deps) {
     app.post('/chats/:id/messages/:mid/retry', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
       const id = idParam(req);
       await retryMessage(deps, req.auth!, id, messageIdOf(req.params.mid));
+      if (wantsFragment(req)) return reply.code(204).send();
+      return redirect(req, reply, `/chats/${id}`);
+    });
+
+    // F2 moderation: hide / unhide a comment on the platform.
+    app.post('/chats/:id/messages/:mid/moderate', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Record<string, unknown> }>, reply) => {
+      const id = idParam(req);
+      const mid = messageIdOf(req.params.mid);
+      const hidden = (req.body as Record<string, unknown> | undefined)?.hidden === '1';
+      try {
+        await moderateComment(deps, req.auth!, id, mid, hidden);
+      } catch (err) {
+        if (!(err instanceof ModerationError)) throw err;
+        if (!wantsFragment(req)) throw err;
+        return reply.view('chats/_moderate_error', { messageId: mid, reason: err.reason }, 422);
+      }
       if (wantsFragment(req)) return reply.code(204).send();
       return redirect(req, reply, `/chats/${id}`);
     });
@@ -208,6 +231,7 @@ interface ComposerForm {
   template?: string;
   params: Array<string | undefined>;
   replyTo?: number;
+  commentReply?: 'public' | 'private';
 }
 
 /** The composer's fields, whether posted urlencoded or multipart (with a file). */
@@ -225,6 +249,8 @@ async function readComposerForm(body: Record<string, unknown> | undefined): Prom
   if (template) out.template = template.slice(0, 600);
   const replyTo = value(body?.reply_to);
   if (replyTo && /^\d{1,15}$/.test(replyTo)) out.replyTo = Number(replyTo);
+  const commentReply = value(body?.comment_reply);
+  if (commentReply === 'public' || commentReply === 'private') out.commentReply = commentReply;
   const f = body?.file as MultipartFile | undefined;
   if (f && typeof f === 'object' && 'toBuffer' in f && f.filename) {
     out.file = { data: await f.toBuffer(), fileName: f.filename, mime: f.mimetype || 'application/octet-stream' };

@@ -10,7 +10,7 @@ import { chatLanguage, chosenTemplate, offeredTemplates, renderTemplateText, TEM
 import { policyOfChat } from './chats.service.ts';
 import { findMessage } from './chats.repository.ts';
 import type { ChatView } from './chats.view.ts';
-import { MAX_TEXT_LENGTH } from './send.service.ts';
+import { MAX_TEXT_LENGTH, PRIVATE_REPLY_MS } from './send.service.ts';
 import { newIdempotencyKey } from './idempotency.ts';
 
 export interface ComposerOptions {
@@ -20,6 +20,8 @@ export interface ComposerOptions {
   values?: Array<string | undefined>;
   /** The message (of this chat) being replied to. */
   replyTo?: number | undefined;
+  /** Replying to a comment: publicly under it (default) or privately to its author (F2). */
+  commentReply?: 'public' | 'private' | undefined;
   text?: string;
   key?: string;
   error?: { key: string; n: number } | null;
@@ -68,10 +70,17 @@ export async function composerFor(deps: Deps, locale: Locale, chat: ChatView, o:
     const values = chosen ? Array.from({ length: chosen.params }, (_, i) => o.values?.[i] ?? '') : [];
     templates = { list, fetchedAt, chosen, values, preview: chosen ? renderTemplateText(chosen, values.map((v) => v || undefined) as string[]) : null };
   }
-  let replyTo: { id: number; direction: string; kind: string; text: string | null } | null = null;
+  let replyTo: ReplyTarget | null = null;
   if (o.replyTo !== undefined) {
     const m = await findMessage(deps.db, o.replyTo);
-    if (m && m.chat_id === chat.id && m.external_id && !m.deleted_at) replyTo = { id: m.id, direction: m.direction, kind: m.kind, text: m.text };
+    if (m && m.chat_id === chat.id && m.external_id && !m.deleted_at) {
+      const meta = (m.meta ?? {}) as { post?: { text?: string | null }; privateReplyMessageId?: number };
+      const comment = m.kind === 'comment';
+      const mode = comment ? (o.commentReply ?? 'public') : null;
+      // F2: why a private reply is no longer possible, if it is not.
+      const privateProblem = !comment || m.direction !== 'in' ? 'chats.comment.private_own' : meta.privateReplyMessageId ? 'chats.error.private_reply_used' : Date.now() - m.sort_at.getTime() > PRIVATE_REPLY_MS ? 'chats.comment.private_too_late' : null;
+      replyTo = { id: m.id, direction: m.direction, kind: m.kind, text: m.text, commentMode: mode, postText: meta.post?.text ?? null, privateProblem };
+    }
   }
   return {
     chat,
@@ -85,6 +94,18 @@ export async function composerFor(deps: Deps, locale: Locale, chat: ChatView, o:
     templates,
     replyTo,
   };
+}
+
+export interface ReplyTarget {
+  id: number;
+  direction: string;
+  kind: string;
+  text: string | null;
+  /** Answering a comment: 'public' or 'private'; null for a quoted message. */
+  commentMode: 'public' | 'private' | null;
+  postText: string | null;
+  /** Why a private reply to this comment cannot be sent (a message key), or null. */
+  privateProblem: string | null;
 }
 
 export type ComposerData = Awaited<ReturnType<typeof composerFor>>;

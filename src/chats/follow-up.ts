@@ -9,6 +9,7 @@ import { findChannelKind } from '../channels/channels.repository.ts';
  */
 export async function followUpJobs(deps: Deps, channelId: number, o: IngestOutcome): Promise<void> {
   for (const attachmentId of o.attachmentIds) await deps.queue.enqueue(deps.jobs.downloadMedia, { attachmentId });
+  if (o.postToFetch) await deps.queue.enqueue(deps.jobs.fetchPost, { channelId, postId: o.postToFetch });
   if (o.contactId && o.createdChat) {
     await deps.queue.enqueue(deps.jobs.fetchProfile, { contactId: o.contactId });
     const channel = await findChannelKind(deps.db, channelId);

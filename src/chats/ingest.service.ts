@@ -7,6 +7,7 @@ import { publishChatChange, type ChatChange } from './chats.live.ts';
 import { lastReadOutboundId, type MessageView } from './thread.ts';
 import * as ingestRepo from './ingest.repository.ts';
 import { MEDIA_ID } from './media.jobs.ts';
+import { findPost } from './posts.repository.ts';
 import { toAttachmentView, uiStatus, type AttachmentView } from './chats.view.ts';
 
 export interface IngestChannel {
@@ -21,6 +22,8 @@ export interface IngestOutcome {
   contactId: number | null;
   messageId: number | null;
   attachmentIds: number[];
+  /** A comment's post Parley has not fetched yet (F1: fetched once per post). */
+  postToFetch?: string;
 }
 
 /**
@@ -51,6 +54,37 @@ export async function applyChannelEvents(
   return outcomes;
 }
 
+/**
+ * The shop's own comment, echoed by the platform (F1: "the shop's own comments and replies are
+ * not new inbound items but appear as the shop's replies"): an outbound comment in the chat of
+ * the comment it answers. Parley's own public replies are already there (the send recorded the
+ * id; if the echo is first, the send merges it, outbox.repository.ts). A reply to nothing
+ * Parley has is not shown.
+ */
+async function applyOwnComment(deps: Deps, tx: Tx, channel: IngestChannel, e: Extract<ChannelEvent, { type: 'message' }>): Promise<IngestOutcome> {
+  const parent = e.replyToExternalId ? await repo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
+  if (!parent) return none();
+  const chat = await ingestRepo.insertMessageIntoChat(tx.db, {
+    chatId: parent.chat_id,
+    channelId: channel.id,
+    direction: 'out',
+    kind: 'comment',
+    text: e.text ?? null,
+    externalId: e.externalId,
+    status: 'sent',
+    sortAt: e.timestamp,
+    sentAt: e.timestamp,
+    replyToMessageId: parent.id,
+    meta: { ...(e.meta ?? {}), echo: true, replyTo: quoteOf(parent) },
+    countUnread: false,
+    reopen: false,
+    markRead: true,
+  });
+  if (!chat) return { ...none(), chatId: parent.chat_id };
+  await publishChatChange(deps, tx, parent.chat_id, { moved: true, newMessageIds: [chat.message_id] }, { chat });
+  return { ...none(), chatId: parent.chat_id, messageId: chat.message_id };
+}
+
 /** What a reply shows of the message it quotes (kept on the reply: the thread needs no join). */
 export function quoteOf(m: { id: number; direction: string; kind: string; text: string | null } | undefined): Record<string, unknown> {
   if (!m) return { missing: true };
@@ -62,6 +96,8 @@ const none = (): IngestOutcome => ({ chatId: null, createdChat: false, contactId
 async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEvent): Promise<IngestOutcome> {
   switch (e.type) {
     case 'message': {
+      // The shop's own comment (a reply under a comment): it belongs where its parent is.
+      if (e.kind === 'comment' && e.direction === 'out') return applyOwnComment(deps, tx, channel, e);
       let cc = await ingestRepo.upsertContactAndChat(tx.db, {
         channelId: channel.id,
         externalId: e.contactExternalId,
@@ -89,7 +125,13 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       // An echo of Parley's own send carries the id the Send API returned: already here.
       const replyTo = e.replyToExternalId ? await repo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
       const status = e.direction === 'in' ? 'received' : alreadyRead ? 'read' : 'sent';
-      const meta = { ...(e.meta ?? {}), ...(e.direction === 'out' ? { echo: true } : {}), ...(e.replyToExternalId ? { replyTo: quoteOf(replyTo) } : {}) };
+      const meta: Record<string, unknown> = { ...(e.meta ?? {}), ...(e.direction === 'out' ? { echo: true } : {}), ...(e.replyToExternalId ? { replyTo: quoteOf(replyTo) } : {}) };
+      let postToFetch: string | undefined;
+      if (e.kind === 'comment' && typeof meta.postId === 'string') {
+        const post = await findPost(tx.db, channel.id, meta.postId);
+        if (post) meta.post = post;
+        else postToFetch = meta.postId;
+      }
       const chat = await ingestRepo.insertMessageIntoChat(tx.db, {
         chatId,
         channelId: channel.id,
@@ -110,6 +152,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       if (!chat) return outcome;
       const messageId = chat.message_id;
       outcome.messageId = messageId;
+      if (postToFetch) outcome.postToFetch = postToFetch;
       const attachments: AttachmentView[] = [];
       for (const a of e.attachments ?? []) {
         if (a.kind === 'sticker' && !a.url && !a.mediaId) continue;
@@ -208,6 +251,13 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       // The chat list's preview must not keep showing what the person removed (§10.14).
       const wasLast = await repo.setPreviewIfLast(tx.db, m.chat_id, m.id, { kind: 'deleted', text: null });
       await publishChatChange(deps, tx, m.chat_id, { item: wasLast, changedMessageIds: [m.id] });
+      return { ...none(), chatId: m.chat_id };
+    }
+    case 'moderated': {
+      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      if (!m || Boolean(m.meta?.hidden) === e.hidden) return none();
+      await repo.setMessageMeta(tx.db, m.id, { ...m.meta, hidden: e.hidden });
+      await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }
     case 'status': {

@@ -60,7 +60,7 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
       if (slot.kind === 'taken') throw new DeferJob(slot.retryInMs);
       if (slot.kind === 'later') throw new DeferJob(slot.waitMs - WAKE_EARLY_MS);
       try {
-        const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string; template?: OutboundMessage['template'] };
+        const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string; publicReplyTo?: string; template?: OutboundMessage['template'] };
         const first = m.attachments[0];
         const attachment =
           first?.storage_key && first.status === 'stored'
@@ -79,7 +79,8 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
           ...(meta.messagingType ? { messagingType: meta.messagingType } : {}),
           ...(meta.tag ? { tag: meta.tag } : {}),
           ...(meta.commentExternalId ? { commentExternalId: meta.commentExternalId } : {}),
-          ...(m.reply_to_external_id ? { replyToExternalId: m.reply_to_external_id } : {}),
+          ...(meta.publicReplyTo ? { publicReplyToCommentId: meta.publicReplyTo } : {}),
+          ...(m.reply_to_external_id && !meta.publicReplyTo && !meta.commentExternalId ? { replyToExternalId: m.reply_to_external_id } : {}),
           ...(meta.template ? { template: meta.template } : {}),
         });
         const sent = { id: m.id, channelId: m.channel_id, externalId: result.externalId, sentAt: result.sentAt };

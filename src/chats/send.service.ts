@@ -48,9 +48,14 @@ export interface SendInput {
   file?: OutgoingFile | undefined;
   /** An approved template (`name:language`) and its body values, instead of free text (H4). */
   template?: { key: string; values: Array<string | undefined> } | undefined;
-  /** Quote one of the chat's messages (WhatsApp `context`; the thread shows the quote). */
+  /** Quote one of the chat's messages (WhatsApp `context`; the thread shows the quote), or answer a comment. */
   replyTo?: number | undefined;
+  /** Answering a comment (F2): publicly under it (the default), or privately to its author. */
+  commentReply?: 'public' | 'private' | undefined;
 }
+
+/** F2: a private reply is possible this long after the comment (§2.8, §3.3). */
+export const PRIVATE_REPLY_MS = 7 * 24 * 3600_000;
 
 const INLINE_IMAGE = /^image\/(jpeg|png|gif|webp)$/;
 
@@ -90,6 +95,20 @@ export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number,
   const policy = await policyFor(deps, chat);
   const quoted = await quotedMessage(deps, chatId, input.replyTo);
   const now = new Date();
+
+  if (quoted?.kind === 'comment') {
+    // F2: answering a comment. Messaging windows do not apply to a public reply; a private
+    // one goes once per comment, within 7 days of it.
+    if (input.file || input.template) throw new ValidationError({ text: 'chats.comment.text_only' });
+    if (input.commentReply === 'private') {
+      if (quoted.direction !== 'in') throw new ValidationError({ text: 'chats.comment.private_own' });
+      if (quoted.meta?.privateReplyMessageId) throw new ValidationError({ text: 'chats.error.private_reply_used' });
+      if (now.getTime() - quoted.sort_at.getTime() > PRIVATE_REPLY_MS) throw new ValidationError({ text: 'chats.comment.private_too_late' });
+      const meta = { commentExternalId: quoted.external_id, privateReply: true };
+      return queueParts(deps, auth, chat, [{ kind: 'text', text: input.text, key, at: now }], meta, quoted, { privateReplyTo: quoted });
+    }
+    return queueParts(deps, auth, chat, [{ kind: 'comment', text: input.text, key, at: now }], { publicReplyTo: quoted.external_id }, quoted);
+  }
 
   if (input.template) {
     // H4: allowed inside and outside the 24-hour window; the thread keeps the text the
@@ -160,6 +179,7 @@ async function queueParts(
   parts: QueuedPart[],
   meta: Record<string, unknown>,
   quoted: { id: number; direction: string; kind: string; text: string | null } | undefined,
+  o: { privateReplyTo?: { id: number; meta: Record<string, unknown> | null } } = {},
 ): Promise<{ messageId: number; created: boolean }> {
   return inTransaction(deps.db, deps.logger, async (tx) => {
     const ids: number[] = [];
@@ -207,7 +227,10 @@ async function queueParts(
       });
       ids.push(inserted.id);
     }
-    await publishChatChange(deps, tx, chat.id, { moved: true, newMessageIds: ids, header: chat.status === 'archived' });
+    // A comment answered privately is marked at once: a second private reply is refused (F2).
+    const privateTo = o.privateReplyTo;
+    if (privateTo) await repo.setMessageMeta(tx.db, privateTo.id, { ...(privateTo.meta ?? {}), privateReplyMessageId: ids[0] });
+    await publishChatChange(deps, tx, chat.id, { moved: true, newMessageIds: ids, ...(privateTo ? { changedMessageIds: [privateTo.id] } : {}), header: chat.status === 'archived' });
     // Sent one after the other, in order: the text waits for its file (the send job
     // enqueues the submit's next part, found by its key, when it is done).
     tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: ids[0]! }));
@@ -220,7 +243,8 @@ async function quotedMessage(deps: Deps, chatId: number, id: number | undefined)
   if (id === undefined) return undefined;
   const m = await repo.findMessage(deps.db, id);
   const channel = m ? await loadRuntime(deps, m.channel_id) : null;
-  const replies = channel ? deps.adapters.get(channel.kind)?.capabilities.replies : false;
+  const caps = channel ? deps.adapters.get(channel.kind)?.capabilities : undefined;
+  const replies = m?.kind === 'comment' ? caps?.comments : caps?.replies;
   if (!m || m.chat_id !== chatId || !m.external_id || m.deleted_at || !replies) throw new ValidationError({ text: 'chats.reply.unavailable' });
   return m;
 }

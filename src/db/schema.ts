@@ -227,6 +227,14 @@ export interface AttachmentsTable {
   created_at: Timestamp;
 }
 
+export interface PostsTable {
+  channel_id: number;
+  external_id: string;
+  text: string | null;
+  permalink: string | null;
+  fetched_at: Timestamp;
+}
+
 export interface AppSettingsTable {
   key: string;
   value: ColumnType<Record<string, unknown>, string, string>;
@@ -248,6 +256,7 @@ export interface DB {
   channel_access: ChannelAccessTable;
   whatsapp_templates: WhatsappTemplatesTable;
   app_settings: AppSettingsTable;
+  posts: PostsTable;
   contacts: ContactsTable;
   chats: ChatsTable;
   messages: MessagesTable;

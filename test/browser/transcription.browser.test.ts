@@ -116,8 +116,6 @@ describe.skipIf(!chromiumAvailable)('Transcribing a voice note, in Chromium', ()
     // The Transcribe control sits to the right of the player, on the same line.
     const audioBox = (await pageA.locator(`${voice} audio`).boundingBox())!;
     const buttonBox = (await pageA.locator(`${voice} [data-action="transcribe"]`).boundingBox())!;
-    console.log('DEBUG', JSON.stringify({audioBox, buttonBox, info: await pageA.evaluate((sel) => { const row = document.querySelector(sel + ' .audio-row')!; const out: any[] = []; let e: Element | null = row; while (e) { const cs = getComputedStyle(e); out.push({ tag: e.tagName, cls: e.className, w: e.getBoundingClientRect().width, display: cs.display, flexWrap: cs.flexWrap, maxW: cs.maxWidth }); e = e.parentElement; } return out; }, voice)}, null, 1));
-    await pageA.screenshot({ path: '/tmp/stt-a.png' });
     expect(audioBox.width).toBeGreaterThan(100);
     expect(buttonBox.x).toBeGreaterThanOrEqual(audioBox.x + audioBox.width - 3);
     expect(buttonBox.y).toBeLessThan(audioBox.y + audioBox.height);

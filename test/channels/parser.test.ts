@@ -168,7 +168,7 @@ describe('Messenger (§2)', () => {
     ]);
   });
 
-  it('§2.8 feed changes (comments) are counted as ignored here, never an error', () => {
+  it('§2.8 a feed comment (the doc\'s example) is a comment in the commenter\'s chat', () => {
     const e = one({
       object: 'page',
       entry: [
@@ -194,7 +194,24 @@ describe('Messenger (§2)', () => {
         },
       ],
     });
-    expect(e).toEqual({ accountId: PAGE, events: [], ignored: 1 });
+    expect(e).toEqual({
+      accountId: PAGE,
+      ignored: 0,
+      events: [
+        {
+          type: 'message',
+          channelExternalId: PAGE,
+          contactExternalId: '6543210987654321',
+          direction: 'in',
+          externalId: '122134455667788_998877665544',
+          timestamp: new Date(1767610998 * 1000),
+          kind: 'comment',
+          text: 'Есть размер M?',
+          contactName: 'Ирина К.',
+          meta: { postId: '104455667788990_122134455667788' },
+        },
+      ],
+    });
   });
 });
 
@@ -242,12 +259,29 @@ describe('Instagram (§3.2)', () => {
     ]);
   });
 
-  it('§3.3 comments changes are ignored here', () => {
+  it('§3.3 an Instagram comment (the doc\'s example) is a comment in the commenter\'s chat', () => {
     const e = one({
       object: 'instagram',
       entry: [{ id: IG, time: 1767613000, changes: [{ field: 'comments', value: { id: '18034455667788990', from: { id: IGSID, username: 'irina.k' }, text: 'Сколько стоит?', media: { id: '18011223344556677', media_product_type: 'REELS' } } }] }],
     });
-    expect(e).toEqual({ accountId: IG, events: [], ignored: 1 });
+    expect(e).toEqual({
+      accountId: IG,
+      ignored: 0,
+      events: [
+        {
+          type: 'message',
+          channelExternalId: IG,
+          contactExternalId: IGSID,
+          direction: 'in',
+          externalId: '18034455667788990',
+          timestamp: new Date(1767613000 * 1000),
+          kind: 'comment',
+          text: 'Сколько стоит?',
+          contactUsername: 'irina.k',
+          meta: { postId: '18011223344556677', mediaType: 'REELS' },
+        },
+      ],
+    });
   });
 });
 

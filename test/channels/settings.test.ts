@@ -266,12 +266,17 @@ describe('channel settings (B3, H1)', () => {
     const res = await as(t.app, admin).post(`/settings/chats/${row.id}`, { name: 'Demo Repair Shop', access: 'all', comments: 'on' });
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toMatch(new RegExp(`^/settings/chats/${row.id}\\?saved=1&note=comments_missing&perms=`));
-    expect((await channelRow('messenger', PAGE))!.settings).toMatchObject({ comments: true });
+    // The setting stays off until the permissions are there (F1: the seed article's warning).
+    expect((await channelRow('messenger', PAGE))!.settings).toMatchObject({ comments: false });
     const page = await as(t.app, admin).get(res.headers.location as string);
     expect(page.body).toContain('connected without these permissions: pages_manage_engagement, pages_read_engagement');
     expect(page.body).toContain(`href="/settings/chats/${row.id}/reconnect"`);
-    // Reconnect with the full token for the rest of the file.
+    // Reconnect with the full token: now the setting turns on, and the Page's `feed` is subscribed.
     expect((await as(t.app, admin).post(`/settings/chats/${row.id}/reconnect`, { token: TOKEN })).statusCode).toBe(303);
+    const on = await as(t.app, admin).post(`/settings/chats/${row.id}`, { name: 'Demo Repair Shop', access: 'all', comments: 'on' });
+    expect(on.headers.location).toBe('/settings/chats?notice=saved');
+    expect((await channelRow('messenger', PAGE))!.settings).toMatchObject({ comments: true });
+    expect(emu.channel(PAGE).subscribedFields).toContain('feed');
   });
 });
 

@@ -4,6 +4,7 @@ import type {
   ChannelRuntime,
   HistoryOptions,
   OutboundMessage,
+  PostInfo,
   Profile,
   SendPolicy,
   SendPolicyInput,
@@ -15,6 +16,13 @@ import { GraphClient } from './graph-client.ts';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
+
+/** Comment refusals in Parley's words (§6: 10900 already replied, 10903 cannot be replied to). */
+const COMMENT_REASONS: Record<number, string> = { 10900: 'i18n:chats.error.private_reply_used', 10903: 'i18n:chats.error.private_reply_refused' };
+function commentRefusal(err: unknown): unknown {
+  if (err instanceof PlatformError && err.opts.code !== undefined && COMMENT_REASONS[err.opts.code]) return new PlatformError(COMMENT_REASONS[err.opts.code]!, err.opts);
+  return err;
+}
 
 /** The tags the help article offers after 7 days; Meta retired them on 2026-04-27 (§2.6). */
 export const LEGACY_TAGS = ['ACCOUNT_UPDATE', 'POST_PURCHASE_UPDATE', 'CONFIRMED_EVENT_UPDATE'] as const;
@@ -91,6 +99,8 @@ export class MetaMessagingAdapter implements ChannelAdapter {
   }
 
   async send(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult> {
+    if (msg.commentExternalId) return this.privateReply(channel, msg);
+    if (msg.publicReplyToCommentId) return this.replyUnderComment(channel, msg.publicReplyToCommentId, msg.text ?? '');
     const recipient = msg.commentExternalId ? { comment_id: msg.commentExternalId } : { id: msg.recipientExternalId };
     const message: Record<string, unknown> = { metadata: `parley:${msg.messageId}` };
     const att = msg.attachment;
@@ -115,6 +125,44 @@ export class MetaMessagingAdapter implements ChannelAdapter {
         : await this.graph.post<{ message_id?: string; recipient_id?: string }>(this.sendPath(channel), this.token(channel), body);
     if (!r?.message_id) throw new PlatformError('The platform accepted the message but returned no id', { retryable: true });
     return { externalId: r.message_id, sentAt: new Date() };
+  }
+
+  /** F2: one Messenger/Instagram message to a comment's author (`recipient: {comment_id}`). */
+  private async privateReply(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult> {
+    const body = { recipient: { comment_id: msg.commentExternalId }, message: { text: msg.text ?? '', metadata: `parley:${msg.messageId}` } };
+    const r = await this.graph.post<{ message_id?: string }>(this.sendPath(channel), this.token(channel), body).catch((err: unknown) => {
+      throw commentRefusal(err);
+    });
+    if (!r?.message_id) throw new PlatformError('The platform accepted the message but returned no id', { retryable: true });
+    return { externalId: r.message_id, sentAt: new Date() };
+  }
+
+  /** F2: a public reply under a comment (Facebook `/comments`, Instagram `/replies`, §2.8, §3.3). */
+  private async replyUnderComment(channel: ChannelRuntime, commentId: string, text: string): Promise<SendResult> {
+    const edge = this.platform === 'instagram' ? 'replies' : 'comments';
+    const r = await this.graph.post<{ id?: string }>(`${commentId}/${edge}`, this.token(channel), { message: text }).catch((err: unknown) => {
+      throw commentRefusal(err);
+    });
+    if (!r?.id) throw new PlatformError('The platform accepted the reply but returned no id', { retryable: true });
+    return { externalId: r.id, sentAt: new Date() };
+  }
+
+  /** F1: the post's first words and link. */
+  async fetchPost(channel: ChannelRuntime, postId: string): Promise<PostInfo> {
+    if (this.platform === 'instagram') {
+      const m = await this.graph.get<{ caption?: string; permalink?: string }>(postId, this.token(channel), { fields: 'caption,permalink,media_product_type' });
+      return { text: m?.caption ?? null, permalink: m?.permalink ?? null };
+    }
+    const p = await this.graph.get<{ message?: string; permalink_url?: string }>(postId, this.token(channel), { fields: 'message,permalink_url' });
+    return { text: p?.message ?? null, permalink: p?.permalink_url ?? null };
+  }
+
+  /** F2 moderation: Facebook `is_hidden`, Instagram `hide` (§2.8, §3.3). */
+  async moderateComment(channel: ChannelRuntime, commentId: string, hidden: boolean): Promise<void> {
+    const param = this.platform === 'instagram' ? 'hide' : 'is_hidden';
+    await this.graph.post(commentId, this.token(channel), undefined, { [param]: String(hidden) }).catch((err: unknown) => {
+      throw commentRefusal(err);
+    });
   }
 
   async markSeen(channel: ChannelRuntime, contactExternalId: string): Promise<void> {

@@ -137,6 +137,77 @@ function messagingEvent(accountId: string, item: Json): ChannelEvent | null {
   return null;
 }
 
+/** Graph times in comment webhooks: epoch seconds (or milliseconds on some entries). */
+const epoch = (v: unknown): Date | null => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) return null;
+  return new Date(n < 1e11 ? n * 1000 : n);
+};
+
+/**
+ * A comment change (meta-platform.md §2.8, §3.3) → a `message` of kind `comment` (the shop's own
+ * comments: direction `out`, found a chat through their parent), an `edited`, a `deleted` or a
+ * `moderated` event. Anything else in `feed` (posts, reactions, shares) is not a chat item.
+ */
+function commentEvent(object: string, accountId: string, change: Json, entryTime: unknown): ChannelEvent | null {
+  if (!change || typeof change !== 'object' || !change.value || typeof change.value !== 'object') return null;
+  const v = change.value as Json;
+  let id: string;
+  let from: Json;
+  let text: string | undefined;
+  let postId: string;
+  let parentCommentId: string | undefined;
+  let verb = 'add';
+  const meta: Record<string, unknown> = {};
+  let timestamp: Date;
+  if (object === 'page' && change.field === 'feed') {
+    if (v.item !== 'comment' || typeof v.comment_id !== 'string' || typeof v.post_id !== 'string') return null;
+    id = v.comment_id;
+    from = (v.from ?? {}) as Json;
+    text = typeof v.message === 'string' ? v.message : undefined;
+    postId = v.post_id;
+    // parent_id is the post for a top-level comment, the parent comment for a reply (§2.8).
+    if (typeof v.parent_id === 'string' && v.parent_id !== v.post_id) parentCommentId = v.parent_id;
+    verb = String(v.verb ?? 'add');
+    if (typeof v.post?.permalink_url === 'string') meta.postUrl = v.post.permalink_url;
+    timestamp = epoch(v.created_time) ?? epoch(entryTime) ?? new Date();
+  } else if (object === 'instagram' && (change.field === 'comments' || change.field === 'live_comments')) {
+    if (typeof v.id !== 'string' || typeof v.media?.id !== 'string') return null;
+    id = v.id;
+    from = (v.from ?? {}) as Json;
+    text = typeof v.text === 'string' ? v.text : undefined;
+    postId = v.media.id;
+    if (typeof v.parent_id === 'string') parentCommentId = v.parent_id;
+    if (typeof v.media.media_product_type === 'string') meta.mediaType = v.media.media_product_type;
+    if (v.ad_id) meta.adId = String(v.ad_id);
+    timestamp = epoch(v.timestamp) ?? epoch(entryTime) ?? new Date();
+  } else return null;
+  const contact = typeof from.id === 'string' || typeof from.id === 'number' ? String(from.id) : '';
+  if (verb === 'edited' || verb === 'edit') return text !== undefined ? { type: 'edited', channelExternalId: accountId, contactExternalId: contact, externalId: id, text, timestamp, comment: true } : null;
+  if (verb === 'remove' || verb === 'delete') return { type: 'deleted', channelExternalId: accountId, contactExternalId: contact, externalId: id, timestamp, comment: true };
+  if (verb === 'hide' || verb === 'unhide') return { type: 'moderated', channelExternalId: accountId, externalId: id, hidden: verb === 'hide', timestamp };
+  if (verb !== 'add') return null;
+  meta.postId = postId;
+  if (parentCommentId) meta.parentCommentId = parentCommentId;
+  // The account's own comments (its replies, from Parley or from Meta's apps) are the shop's.
+  const own = contact === accountId;
+  if (!own && !contact) return null; // no author to put it under
+  return {
+    type: 'message',
+    channelExternalId: accountId,
+    contactExternalId: own ? '' : contact,
+    direction: own ? 'out' : 'in',
+    externalId: id,
+    timestamp,
+    kind: 'comment',
+    ...(text !== undefined ? { text } : {}),
+    ...(!own && typeof from.name === 'string' ? { contactName: from.name } : {}),
+    ...(!own && typeof from.username === 'string' ? { contactUsername: from.username } : {}),
+    ...(parentCommentId ? { replyToExternalId: parentCommentId } : {}),
+    meta,
+  };
+}
+
 /**
  * Turns one webhook delivery into normalized events per account. Tolerant by design: an item
  * it does not understand is counted and skipped, never an exception (the delivery is
@@ -160,8 +231,12 @@ export function parseMetaWebhook(body: unknown): ParsedDelivery | null {
       if (e) events.push(e);
       else ignored++;
     }
-    // Page `feed` and Instagram `comments` changes belong to the comments feature.
-    ignored += Array.isArray(entry.changes) ? entry.changes.length : 0;
+    // Page `feed` and Instagram `comments` changes: post comments (F1).
+    for (const change of Array.isArray(entry.changes) ? entry.changes : []) {
+      const e = commentEvent(b.object, accountId, change, entry.time);
+      if (e) events.push(e);
+      else ignored++;
+    }
     entries.push({ accountId, events, ignored });
   }
   return { object: b.object, entries };

@@ -42,12 +42,14 @@ export function processWebhookJob(deps: Deps) {
       try {
         const work: Array<{ channelId: number; events: ChannelEvent[] }> = [];
         for (const entry of parsed.entries) {
-          const channelId = await channelIdOf(kind, entry.accountId);
-          if (channelId === undefined) {
+          const channel = await channelIdOf(kind, entry.accountId);
+          if (channel === undefined) {
             deps.logger.info({ inboxId, kind, account: entry.accountId }, 'webhook for an account Parley does not serve; acknowledged');
             continue;
           }
-          if (entry.events.length) work.push({ channelId, events: entry.events });
+          // F1: post comments reach the chats only while the channel's setting is on.
+          const events = channel.comments ? entry.events : entry.events.filter((e) => !isCommentEvent(e));
+          if (events.length) work.push({ channelId: channel.id, events });
         }
         for (const [i, { channelId, events }] of work.entries()) {
           await applyChannelEvents(
@@ -69,8 +71,16 @@ export function processWebhookJob(deps: Deps) {
   });
 }
 
-/** How long a (platform, account) → channel id answer is reused by one worker. */
+/** How long a (platform, account) → channel answer is reused by one worker (a changed comments setting applies within it). */
 const CHANNEL_TTL_MS = 30_000;
+
+/** Events of the comments feature: comments themselves, and what happens to them. */
+function isCommentEvent(e: ChannelEvent): boolean {
+  if (e.type === 'message') return e.kind === 'comment';
+  if (e.type === 'moderated') return true;
+  // An edit or removal from `feed` changes (Messenger's own edits come as message_edit).
+  return (e.type === 'edited' || e.type === 'deleted') && e.comment === true;
+}
 
 /**
  * The channel a delivery's account belongs to. A channel's id never changes for its
@@ -78,14 +88,15 @@ const CHANNEL_TTL_MS = 30_000;
  * delivery; an unknown account is always looked up again (it may be connected any time).
  */
 function channelLookup(deps: Deps) {
-  const known = new Map<string, { id: number; at: number }>();
-  return async (kind: string, accountId: string): Promise<number | undefined> => {
+  const known = new Map<string, { channel: { id: number; comments: boolean }; at: number }>();
+  return async (kind: string, accountId: string): Promise<{ id: number; comments: boolean } | undefined> => {
     const key = `${kind}:${accountId}`;
     const hit = known.get(key);
-    if (hit && Date.now() - hit.at < CHANNEL_TTL_MS) return hit.id;
-    const channel = await findChannelByExternal(deps.db, kind, accountId);
-    if (channel) known.set(key, { id: channel.id, at: Date.now() });
+    if (hit && Date.now() - hit.at < CHANNEL_TTL_MS) return hit.channel;
+    const row = await findChannelByExternal(deps.db, kind, accountId);
+    const channel = row ? { id: row.id, comments: Boolean((row.settings as { comments?: boolean } | null)?.comments) } : undefined;
+    if (channel) known.set(key, { channel, at: Date.now() });
     else known.delete(key);
-    return channel?.id;
+    return channel;
   };
 }
