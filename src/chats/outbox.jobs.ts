@@ -66,7 +66,7 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
           first?.storage_key && first.status === 'stored'
             ? {
                 kind: first.kind as 'image' | 'file',
-                data: await readAll(deps.storage.open(first.storage_key)),
+                data: await deps.storage.read(first.storage_key),
                 ...(first.file_name ? { fileName: first.file_name } : {}),
                 ...(first.mime ? { mime: first.mime } : {}),
               }
@@ -178,10 +178,4 @@ export function outboxSweepJob(deps: Deps) {
       await sweepTranscriptions(deps);
     },
   });
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks);
 }

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -44,6 +44,11 @@ export class MediaStorage {
     } catch {
       return null;
     }
+  }
+
+  /** The whole file at once (one read of its size, no chunks to join). */
+  async read(key: string): Promise<Buffer> {
+    return readFile(this.path(key));
   }
 
   open(key: string): Readable {

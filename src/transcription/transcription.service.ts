@@ -18,17 +18,11 @@ import * as repo from './transcription.repository.ts';
 
 type Failure = { key: string; detail?: string; retry: boolean };
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks);
-}
-
 /** The stored file's length, read once from the file and kept (older attachments have none yet). */
 async function durationOf(deps: Deps, a: repo.AudioRow): Promise<number | null> {
   if (a.duration_ms !== null) return a.duration_ms;
   if (!a.storage_key) return null;
-  const ms = await audioDurationMs(await readAll(deps.storage.open(a.storage_key)), a.mime);
+  const ms = await audioDurationMs(await deps.storage.read(a.storage_key), a.mime);
   await repo.setDuration(deps.db, a.id, ms);
   return ms;
 }
@@ -116,7 +110,7 @@ export function transcribeJob(deps: Deps) {
         outcome = { status: 'failed', error: { key: 'transcribe.error.file_missing', retry: false } satisfies Failure };
       } else {
         try {
-          const data = await readAll(deps.storage.open(audio.storage_key));
+          const data = await deps.storage.read(audio.storage_key);
           const result = await transcribeWithin(engine.transcriber, { data, fileName: audio.file_name ?? `voice-${messageId}`, mime: audio.mime ?? 'application/octet-stream' }, engine.language, deps.config.transcription.timeoutMs);
           outcome = {
             status: 'done',
