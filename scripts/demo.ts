@@ -83,6 +83,10 @@ for (const n of emu.config.whatsapp) {
 emu.send('anna', 'messenger', 'Здравствуйте! Сколько стоит замена экрана на iPhone 12? 📱');
 emu.send('marc', 'instagram', 'Bonjour, vous réparez les batteries de MacBook ?');
 emu.send('hidden', 'messenger', 'Hi, is my laptop ready?');
+// A comment under the Page's post (comments are on for the demo channels): it arrives in Marc's
+// Messenger chat with its post; answer it publicly (the ↩ on the comment) or privately.
+const demoPost = emu.config.pages[0]?.posts?.[0];
+if (demoPost && emu.config.pages[0]) emu.comment('marc', `${emu.config.pages[0].id}_${demoPost.id}`, 'Combien pour changer l’écran d’un iPhone 12 ?');
 if (emu.config.whatsapp.length) {
   // A demo CRM client who is on WhatsApp but never wrote: "Start a chat" on his card opens the
   // template picker, and the template reaches him in the emulator's UI.
@@ -101,6 +105,7 @@ process.stdout.write(
     `    password       ${password}`,
     `  Meta emulator:   ${emu.url}/ui   (write as a customer; replies and read receipts flow both ways)`,
     `  Channels:        ${channels.join(', ')}`,
+    `  Comments:        ${emu.url}/ui/posts?person=marc   (comment under the Page's post as a customer; it arrives in Parley)`,
     `  Transcription:   the emulator's speech-to-text double (${emu.url}/v1/audio/transcriptions): click Transcribe under a voice note`,
     `  CRM data:        ${seeded}`,
     `  Data directory:  ${dataDir} (deleted on exit)`,
