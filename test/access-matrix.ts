@@ -163,6 +163,8 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /chats/:id/messages': { url: (f) => `/chats/${f.ids.chat}/messages`, body: { text: '' }, expect: needs('chats') },
   // Only a failed outbound message can be retried; the fixture's message is inbound: 404.
   'POST /chats/:id/messages/:mid/retry': { url: (f) => `/chats/${f.ids.chat}/messages/${f.ids.message}/retry`, expect: needsButHidden('chats') },
+  // Hiding a comment: the fixture's message is not a comment: 404.
+  'POST /chats/:id/messages/:mid/moderate': { url: (f) => `/chats/${f.ids.chat}/messages/${f.ids.message}/moderate`, body: { hidden: '1' }, expect: needsButHidden('chats') },
   // Transcribing a voice note: the fixture's message is text, not audio: 404.
   'POST /chats/:id/messages/:mid/transcribe': { url: (f) => `/chats/${f.ids.chat}/messages/${f.ids.message}/transcribe`, expect: needsButHidden('chats') },
   // The composer alone (template picker, reply mode) and refreshing a number's templates.
