@@ -187,8 +187,21 @@ export async function setMessageText(db: Conn, id: number, text: string, meta: R
   await db.updateTable('messages').set({ text, meta: JSON.stringify(meta) }).where('id', '=', id).execute();
 }
 
-export async function setMessageMeta(db: Conn, id: number, meta: Record<string, unknown>) {
-  await db.updateTable('messages').set({ meta: JSON.stringify(meta) }).where('id', '=', id).execute();
+/** Sets some keys of a message's meta, leaving the others as they are now (no read-modify-write). */
+export async function mergeMessageMeta(db: Conn, id: number, patch: Record<string, unknown>) {
+  await db.updateTable('messages').set({ meta: sql`meta || ${JSON.stringify(patch)}::jsonb` }).where('id', '=', id).execute();
+}
+
+/** F2: marks a comment answered privately, unless it already is (the update is the lock). */
+export async function claimPrivateReply(db: Conn, commentMessageId: number, replyMessageId: number): Promise<boolean> {
+  const r = await db
+    .updateTable('messages')
+    .set({ meta: sql`meta || jsonb_build_object('privateReplyMessageId', ${replyMessageId}::bigint)` })
+    .where('id', '=', commentMessageId)
+    .where(sql<boolean>`coalesce(meta->>'privateReplyMessageId', '') = ''`)
+    .returning('id')
+    .executeTakeFirst();
+  return Boolean(r);
 }
 
 export async function markMessageDeleted(db: Conn, id: number, at: Date) {

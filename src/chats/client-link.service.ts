@@ -153,7 +153,8 @@ export async function startOptions(deps: Deps, auth: AuthContext, clientId: numb
   if (!can(auth, 'chats')) return { options: [], reasonKey: null };
   const channels = await repo.listChannelsByIds(deps.db, await channelsOf(deps, auth));
   if (channels.length === 0) return { options: [], reasonKey: 'clientchats.no_channels' };
-  const phone = await reachablePhone(deps, clientId);
+  // Starting by phone reads the client's number: the Clients permission (the card's own rule).
+  const phone = can(auth, 'clients') ? await reachablePhone(deps, clientId) : null;
   const options: StartOption[] = [];
   for (const ch of channels) {
     const chat = chats.find((c) => c.channelId === ch.id);
@@ -180,7 +181,7 @@ export async function startChat(deps: Deps, auth: AuthContext, clientId: number,
   // By phone number: the person's chat on the channel (created when they never wrote), linked
   // to the client unless it already belongs to someone.
   const [channel] = await repo.listChannelsByIds(deps.db, [channelId]);
-  const phone = await reachablePhone(deps, clientId);
+  const phone = can(auth, 'clients') ? await reachablePhone(deps, clientId) : null;
   const external = channel && phone ? deps.adapters.get(channel.kind)?.contactForPhone?.(phone) : null;
   if (!channel || !phone || !external) throw new ValidationError({ channel_id: 'clientchats.not_reachable' });
   return inTransaction(deps.db, deps.logger, async (tx) => {

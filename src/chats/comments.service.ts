@@ -27,7 +27,7 @@ export async function moderateComment(deps: Deps, auth: AuthContext, chatId: num
   if (Boolean(m.meta?.hidden) === hidden) return;
   const channel = await loadRuntime(deps, m.channel_id);
   const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
-  if (!channel || !adapter?.moderateComment) throw new ModerationError('This channel cannot moderate comments.');
+  if (!channel || !adapter?.moderateComment) throw new ModerationError('i18n:chats.comment.cannot_moderate');
   try {
     await adapter.moderateComment(channel, m.external_id, hidden);
   } catch (err) {
@@ -35,8 +35,7 @@ export async function moderateComment(deps: Deps, auth: AuthContext, chatId: num
     throw err;
   }
   await inTransaction(deps.db, deps.logger, async (tx) => {
-    const fresh = await repo.findMessage(tx.db, messageId);
-    await repo.setMessageMeta(tx.db, messageId, { ...(fresh?.meta ?? {}), hidden });
+    await repo.mergeMessageMeta(tx.db, messageId, { hidden });
     await publishChatChange(deps, tx, chatId, { changedMessageIds: [messageId] });
   });
 }

@@ -108,7 +108,7 @@ export async function insertMessageIntoChat(db: Conn, m: InboundMessage): Promis
         preview_kind = case when ${newer} then ${m.kind}::text else chats.preview_kind end,
         preview_text = case when ${newer} then ${m.text}::text else chats.preview_text end,
         last_message_at = greatest(chats.last_message_at, ${m.sortAt}::timestamptz),
-        last_inbound_at = case when ${m.direction}::text = 'in'
+        last_inbound_at = case when ${m.direction}::text = 'in' and ${m.kind}::text <> 'comment'
           then greatest(coalesce(chats.last_inbound_at, ${m.sortAt}::timestamptz), ${m.sortAt}::timestamptz) else chats.last_inbound_at end,
         unread_count = ${unread},
         status = case when ${m.reopen}::boolean then 'open' else chats.status end,

@@ -256,7 +256,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
     case 'moderated': {
       const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
       if (!m || Boolean(m.meta?.hidden) === e.hidden) return none();
-      await repo.setMessageMeta(tx.db, m.id, { ...m.meta, hidden: e.hidden });
+      await repo.mergeMessageMeta(tx.db, m.id, { hidden: e.hidden });
       await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }

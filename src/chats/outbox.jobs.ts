@@ -131,7 +131,7 @@ const WAKE_EARLY_MS = 50;
 async function fail(deps: Deps, messageId: number, reason: string) {
   const next = await inTransaction(deps.db, deps.logger, async (tx) => {
     const r = await markFailed(tx.db, messageId, reason);
-    if (!r) return null;
+    if (!r) return nextQueuedPart(tx.db, messageId);
     await publishChatChange(deps, tx, r.chat_id, { changedMessageIds: [messageId] }, { channelId: r.channel_id });
     return r.next_id;
   });

@@ -147,6 +147,8 @@ export async function markFailed(db: Conn, id: number, reason: string) {
     .updateTable('messages')
     .set({ status: 'failed', status_reason: reason })
     .where('id', '=', id)
+    // A status webhook may have moved it on meanwhile (WhatsApp, by `parley:<id>`): not lowered.
+    .where('status', '=', 'queued')
     .returning((eb) => ['id', 'chat_id', 'channel_id', nextPart(eb.ref('messages.chat_id'), eb.ref('messages.idempotency_key')).as('next_id')])
     .executeTakeFirst();
 }
@@ -155,7 +157,8 @@ export async function markFailed(db: Conn, id: number, reason: string) {
 export async function requeueFailed(db: Conn, chatId: number, messageId: number) {
   return db
     .updateTable('messages')
-    .set({ status: 'queued', status_reason: null, attempts: 0 })
+    // The failed attempt's platform id goes: statuses of the new send are matched afresh.
+    .set({ status: 'queued', status_reason: null, attempts: 0, external_id: null })
     .where('id', '=', messageId)
     .where('chat_id', '=', chatId)
     .where('status', '=', 'failed')

@@ -24,7 +24,9 @@ export function fetchPostJob(deps: Deps) {
         const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
         if (!channel || !adapter?.fetchPost) return;
         const info = await adapter.fetchPost(channel, postId).catch((err: unknown) => platformRefusal(deps, channelId, err));
-        post = { text: info.text ? [...info.text].slice(0, POST_TEXT).join('') : null, url: info.permalink };
+        // The link goes into an href: a platform's https address only.
+        const url = info.permalink && /^https:\/\//i.test(info.permalink) ? info.permalink : null;
+        post = { text: info.text ? [...info.text].slice(0, POST_TEXT).join('') : null, url };
         await savePost(deps.db, channelId, postId, post);
       }
       const found = post;

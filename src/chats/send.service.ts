@@ -229,7 +229,7 @@ async function queueParts(
     }
     // A comment answered privately is marked at once: a second private reply is refused (F2).
     const privateTo = o.privateReplyTo;
-    if (privateTo) await repo.setMessageMeta(tx.db, privateTo.id, { ...(privateTo.meta ?? {}), privateReplyMessageId: ids[0] });
+    if (privateTo && !(await repo.claimPrivateReply(tx.db, privateTo.id, ids[0]!))) throw new ValidationError({ text: 'chats.error.private_reply_used' });
     await publishChatChange(deps, tx, chat.id, { moved: true, newMessageIds: ids, ...(privateTo ? { changedMessageIds: [privateTo.id] } : {}), header: chat.status === 'archived' });
     // Sent one after the other, in order: the text waits for its file (the send job
     // enqueues the submit's next part, found by its key, when it is done).

@@ -58,7 +58,18 @@ export async function currentTranscriber(deps: EngineDeps): Promise<{ transcribe
 /** Saves the settings page's engine; an empty API key keeps the one stored. */
 export async function saveEngine(deps: EngineDeps, input: { engine: 'none' | 'http'; baseUrl?: string; model?: string; apiKey?: string; clearApiKey?: boolean; language?: string | null }): Promise<void> {
   const before = await readSetting<SavedEngine & Record<string, unknown>>(deps.db, SETTINGS_KEY);
-  const apiKeyEnc = input.clearApiKey ? null : input.apiKey ? encryptSecret(deps.config.secretKey, input.apiKey) : (before?.apiKeyEnc ?? null);
+  // A stored key belongs to the host it was typed for: a new host gets it only if typed again.
+  const sameHost = Boolean(before?.baseUrl && input.baseUrl && originOf(before.baseUrl) === originOf(input.baseUrl));
+  const kept = sameHost || input.engine === 'none' ? (before?.apiKeyEnc ?? null) : null;
+  const apiKeyEnc = input.clearApiKey ? null : input.apiKey ? encryptSecret(deps.config.secretKey, input.apiKey) : kept;
   const value: SavedEngine = input.engine === 'http' ? { engine: 'http', baseUrl: input.baseUrl!, model: input.model!, apiKeyEnc, language: input.language ?? null } : { engine: 'none', ...(before?.baseUrl ? { baseUrl: before.baseUrl, model: before.model ?? '' } : {}), apiKeyEnc, language: before?.language ?? null };
   await writeSetting(deps.db, SETTINGS_KEY, value as unknown as Record<string, unknown>);
+}
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }

@@ -64,3 +64,14 @@ export async function pendingTranscriptionsBefore(db: Conn, before: Date, limit:
     .limit(limit)
     .execute();
 }
+
+/** Transcriptions still pending long after any job could still be running: given up (Retry offered). */
+export async function failStalePending(db: Conn, before: Date, value: Record<string, unknown>) {
+  return db
+    .updateTable('attachments')
+    .set({ transcription: sql`transcription || ${JSON.stringify(value)}::jsonb` })
+    .where(sql<boolean>`transcription->>'status' = 'pending'`)
+    .where(sql<boolean>`(transcription->>'requestedAt')::timestamptz < ${before}::timestamptz`)
+    .returning(['id', 'message_id'])
+    .execute();
+}

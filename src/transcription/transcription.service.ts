@@ -35,8 +35,13 @@ export async function requestTranscription(deps: Deps, auth: AuthContext, chatId
   const audio = await repo.findAudioOfMessage(deps.db, messageId, await channelsOf(deps, auth));
   if (!audio || audio.chat_id !== chatId || audio.deleted_at) throw new NotFoundError();
   if (audio.status !== 'stored' || !audio.storage_key) throw new ValidationError({ transcribe: 'transcribe.error.file_missing' });
+  const known = audio.duration_ms !== null;
   const duration = await durationOf(deps, audio);
-  if (duration !== null && duration > MAX_DURATION_MS) throw new ValidationError({ transcribe: 'transcribe.error.too_long' });
+  if (duration !== null && duration > MAX_DURATION_MS) {
+    // Its length was only just read: everyone's thread now says it is too long (no button).
+    if (!known) await inTransaction(deps.db, deps.logger, (tx) => publishChatChange(deps, tx, chatId, { changedMessageIds: [messageId] }));
+    throw new ValidationError({ transcribe: 'transcribe.error.too_long' });
+  }
   const engine = await currentTranscriber(deps);
   const requestedAt = new Date().toISOString();
   const asked = { requestedBy: auth.employeeId, requestedByName: auth.name ?? null, requestedAt };
@@ -137,8 +142,22 @@ export function transcribeJob(deps: Deps) {
 /** A transcription left pending this long lost its job (the job itself ends within a minute). */
 export const TRANSCRIPTION_SWEEP_MS = 90_000;
 
-/** For the sweeper: re-enqueues transcriptions whose job was lost. */
+/** Past this, a pending transcription is given up: its job failed for good (its id is then spent). */
+export const TRANSCRIPTION_GIVE_UP_MS = 5 * 60_000;
+
+/**
+ * For the sweeper: re-enqueues transcriptions whose job was lost, and gives up (with Retry)
+ * those still pending after five minutes, so none stays "Transcribing…" for ever.
+ */
 export async function sweepTranscriptions(deps: Deps): Promise<void> {
+  await inTransaction(deps.db, deps.logger, async (tx) => {
+    const failure: Failure = { key: 'transcribe.error.timeout', retry: true };
+    const given = await repo.failStalePending(tx.db, new Date(Date.now() - TRANSCRIPTION_GIVE_UP_MS), { status: 'failed', error: failure, completedAt: new Date().toISOString() });
+    for (const g of given) {
+      const audio = await repo.findAudioOfMessage(tx.db, g.message_id);
+      if (audio) await publishChatChange(deps, tx, audio.chat_id, { changedMessageIds: [g.message_id] });
+    }
+  });
   const stuck = await repo.pendingTranscriptionsBefore(deps.db, new Date(Date.now() - TRANSCRIPTION_SWEEP_MS), 200);
   for (const s of stuck) await deps.queue.enqueue(deps.jobs.transcribe, { messageId: s.message_id });
 }

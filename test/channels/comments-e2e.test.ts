@@ -51,6 +51,10 @@ describe('a Facebook comment', () => {
     const chat = await db().selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').select(['chats.indicator', 'contacts.external_id', 'contacts.name']).where('chats.id', '=', chatId).executeTakeFirstOrThrow();
     expect(chat).toEqual({ indicator: 'unread', external_id: w.emu.scopedId('marc', 'messenger'), name: 'Marc Dubois' });
     expect(m.meta).toMatchObject({ postId: FB_POST, post: { text: expect.stringContaining('Spring prices'), url: expect.stringContaining(FB_POST) } });
+    // A comment does not open a messaging window (§3.3): the chat's free-text composer stays
+    // closed while a public reply is possible.
+    const lastInbound = await db().selectFrom('chats').select('last_inbound_at').where('id', '=', chatId).executeTakeFirstOrThrow();
+    expect(lastInbound.last_inbound_at).toBeNull();
     await mine.waitFor('ui', 'Combien pour changer un écran ?');
     const page = await as(w.t.app, agent).get(`/chats/${chatId}`);
     expect(page.body).toContain('message--comment');
@@ -113,6 +117,14 @@ describe('a Facebook comment', () => {
     const privateMsg = (await outComments(chatId)).find((o) => o.text === 'Je vous écris en privé.')!;
     expect(privateMsg).toMatchObject({ kind: 'text', reply_to_message_id: m.id });
     expect(['sent', 'delivered', 'read']).toContain(privateMsg.status);
+    // Two at once (two tabs, each past the first check): only one is queued.
+    await db().updateTable('messages').set({ meta: JSON.stringify({ ...(m.meta as object), privateReplyMessageId: null }) }).where('id', '=', m.id).execute();
+    const racing = await Promise.all(
+      ['c-private-race1', 'c-private-race2'].map((k) => as(w.t.app, agent).post(`/chats/${chatId}/messages`, { text: 'En même temps', reply_to: String(m.id), comment_reply: 'private', idempotency_key: k })),
+    );
+    expect(racing.map((r) => r.statusCode).sort()).toEqual([303, 422]);
+    await w.settle();
+    expect((await outComments(chatId)).filter((o) => o.text === 'En même temps')).toHaveLength(1);
     const again = await as(w.t.app, agent).post(`/chats/${chatId}/messages`, { text: 'Encore ?', reply_to: String(m.id), comment_reply: 'private', idempotency_key: 'c-private-0002' });
     expect(again.statusCode).toBe(422);
     expect(again.body).toContain('already been answered privately');

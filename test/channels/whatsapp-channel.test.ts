@@ -256,6 +256,14 @@ describe('starting a chat with a client who never wrote (E5, J3)', () => {
     // Otto may not use the channel: he is not offered it and cannot start it.
     const refused = await as(w.t.app, outsider).post(`/chats/for-client/${client.id}`, { channel_id: String(w.whatsappId) });
     expect(refused.statusCode).toBe(422);
+    // An employee with Chats but not Clients may not read the client's number to start one.
+    const chatsOnly = await makeEmployee(w.t.deps, { role: 'ChatsOnly', permissions: ['chats'], email: 'chats-only@shop.test' });
+    const s = await login(w.t.app, chatsOnly.email);
+    const other = { id: await createClient(db(), { name: 'Nora Numbers', phones: ['+33 6 11 22 33 44'] }) };
+    const offered = await as(w.t.app, s).get(`/chats/for-client/${other.id}`, { 'hx-request': 'true' });
+    expect(offered.body).not.toContain(`name="channel_id" value="${w.whatsappId}"`);
+    expect((await as(w.t.app, s).post(`/chats/for-client/${other.id}`, { channel_id: String(w.whatsappId) })).statusCode).toBe(422);
+    expect(await db().selectFrom('contacts').select('id').where('external_id', '=', '33611223344').executeTakeFirst()).toBeUndefined();
     void agentId;
   });
 });

@@ -534,7 +534,7 @@ describe('WhatsApp statuses (§4.4)', () => {
         timestamp: new Date(1767616200000),
       },
       { type: 'status', channelExternalId: PHONE_ID, externalId: 'wamid.out-4', status: 'failed', reason: 'Something odd (code 131999)', timestamp: new Date(1767616201000) },
-      { type: 'status', channelExternalId: PHONE_ID, externalId: 'wamid.out-5', status: 'failed', reason: 'Failed', timestamp: new Date(1767616202000) },
+      { type: 'status', channelExternalId: PHONE_ID, externalId: 'wamid.out-5', status: 'failed', reason: 'i18n:chats.error.wa_failed', timestamp: new Date(1767616202000) },
     ]);
   });
 

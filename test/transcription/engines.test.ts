@@ -154,6 +154,14 @@ describe('Settings › Transcription (admins)', () => {
     emu.stt.set({ apiKey: null });
   });
 
+  it('a stored API key is not sent to a new host unless typed again', async () => {
+    await as(t.app, admin).post('/settings/transcription', { engine: 'http', base_url: emu.url, model: 'whisper-1', api_key: 'sk-for-emulator' });
+    expect((await readSetting<Record<string, string>>(t.deps.db, 'transcription'))!.apiKeyEnc).toBeTruthy();
+    await as(t.app, admin).post('/settings/transcription', { engine: 'http', base_url: 'https://api.example.test', model: 'whisper-1', api_key: '' });
+    expect((await readSetting<Record<string, string | null>>(t.deps.db, 'transcription'))!.apiKeyEnc).toBeNull();
+    await as(t.app, admin).post('/settings/transcription', { engine: 'http', base_url: emu.url, model: 'whisper-1', api_key: '' });
+  });
+
   it('the environment wins and is shown read-only', async () => {
     const envApp = await createTestApp({ env: { TRANSCRIBE_URL: emu.url, TRANSCRIBE_MODEL: 'whisper-large-v3', TRANSCRIBE_LANGUAGE: 'fr' } });
     try {

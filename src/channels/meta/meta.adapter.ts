@@ -20,7 +20,7 @@ const DAY = 24 * HOUR;
 /** Comment refusals in Parley's words (§6: 10900 already replied, 10903 cannot be replied to). */
 const COMMENT_REASONS: Record<number, string> = { 10900: 'i18n:chats.error.private_reply_used', 10903: 'i18n:chats.error.private_reply_refused' };
 function commentRefusal(err: unknown): unknown {
-  if (err instanceof PlatformError && err.opts.code !== undefined && COMMENT_REASONS[err.opts.code]) return new PlatformError(COMMENT_REASONS[err.opts.code]!, err.opts);
+  if (err instanceof PlatformError && err.opts.code !== undefined && Object.hasOwn(COMMENT_REASONS, err.opts.code)) return new PlatformError(COMMENT_REASONS[err.opts.code]!, err.opts);
   return err;
 }
 

@@ -32,7 +32,7 @@ function attachmentsOf(message: Json): { kind: ChannelEvent extends never ? neve
       list.push({ kind: 'sticker', ...(url ? { url } : {}) });
       continue;
     }
-    const kind = MEDIA[a?.type];
+    const kind = Object.hasOwn(MEDIA, a?.type) ? MEDIA[a.type] : undefined;
     if (kind && url) list.push({ kind, url, ...(typeof a?.payload?.name === 'string' ? { fileName: a.payload.name } : {}) });
     else unsupported = true; // shares, reels, story mentions, fallbacks: shown as a placeholder
   }
@@ -169,7 +169,7 @@ function commentEvent(object: string, accountId: string, change: Json, entryTime
     // parent_id is the post for a top-level comment, the parent comment for a reply (§2.8).
     if (typeof v.parent_id === 'string' && v.parent_id !== v.post_id) parentCommentId = v.parent_id;
     verb = String(v.verb ?? 'add');
-    if (typeof v.post?.permalink_url === 'string') meta.postUrl = v.post.permalink_url;
+    if (typeof v.post?.permalink_url === 'string' && /^https:\/\//i.test(v.post.permalink_url)) meta.postUrl = v.post.permalink_url;
     timestamp = epoch(v.created_time) ?? epoch(entryTime) ?? new Date();
   } else if (object === 'instagram' && (change.field === 'comments' || change.field === 'live_comments')) {
     if (typeof v.id !== 'string' || typeof v.media?.id !== 'string') return null;

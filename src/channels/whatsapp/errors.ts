@@ -31,8 +31,9 @@ export const NO_RETRY_REASONS: ReadonlySet<string> = new Set(
 
 /** The reason stored on a failed message: a message key for known codes, the platform's words otherwise. */
 export function whatsappFailureReason(code: number | undefined, title?: string, details?: string): string {
-  const key = code !== undefined ? KNOWN[code] : undefined;
+  const key = code !== undefined && Object.hasOwn(KNOWN, code) ? KNOWN[code] : undefined;
   if (key) return I18N_REASON + key;
-  const words = [title, details && details !== title ? details : undefined].filter(Boolean).join(': ') || 'Failed';
+  const words = [title, details && details !== title ? details : undefined].filter(Boolean).join(': ');
+  if (!words) return I18N_REASON + 'chats.error.wa_failed';
   return code !== undefined ? `${words} (code ${code})` : words;
 }

@@ -13,6 +13,9 @@ import { ValidationError } from '../../platform/errors.ts';
 import { loadRuntime, platformRefusal } from '../channels.service.ts';
 import { graphClient } from '../settings.service.ts';
 import { findTemplate, listTemplates, replaceTemplates, type TemplateRow } from './templates.repository.ts';
+import { readSetting, writeSetting } from '../../platform/app-settings.repository.ts';
+
+const fetchedKey = (channelId: number) => `whatsapp-templates:${channelId}`;
 
 /** The cache is refreshed in the background once it is older than this. */
 export const TEMPLATES_STALE_MS = 3600_000;
@@ -56,7 +59,13 @@ function sendable(t: TemplateRow): OfferedTemplate | null {
   const parts: string[] = [];
   for (const c of t.components ?? []) {
     const type = String(c.type).toUpperCase();
-    if (type === 'BUTTONS') continue;
+    // Only numbered body values are asked for: a named value ({{first_name}}) or a button with a
+    // variable (a dynamic URL) would be sent without it (132000).
+    if (/\{\{\s*[^\d\s}]/.test(c.text ?? '')) return null;
+    if (type === 'BUTTONS') {
+      if ((c.buttons ?? []).some((b) => /\{\{/.test(JSON.stringify(b)))) return null;
+      continue;
+    }
     if (type === 'HEADER' && c.format && c.format !== 'TEXT') return null;
     if (type !== 'BODY' && placeholderCount(c.text) > 0) return null;
     if (type === 'BODY') params = placeholderCount(c.text);
@@ -98,8 +107,9 @@ const base = (lang: string) => lang.toLowerCase().split(/[_-]/)[0]!;
  * where there is one (else English, else the first), then the others of that name.
  */
 export async function offeredTemplates(deps: Pick<Deps, 'db'>, channelId: number, language: string): Promise<{ templates: OfferedTemplate[]; fetchedAt: Date | null }> {
-  const rows = await listTemplates(deps.db, channelId);
-  const fetchedAt = rows.reduce<Date | null>((a, r) => (!a || r.fetched_at > a ? r.fetched_at : a), null);
+  const [rows, fetched] = await Promise.all([listTemplates(deps.db, channelId), readSetting<{ at?: string }>(deps.db, fetchedKey(channelId))]);
+  // When the list was last fetched, kept apart: a WABA with no template has no row to tell it.
+  const fetchedAt = fetched?.at ? new Date(fetched.at) : null;
   const offered = rows.map(sendable).filter((t): t is OfferedTemplate => t !== null);
   const rank = (t: OfferedTemplate) => (base(t.language) === base(language) ? 0 : base(t.language) === 'en' ? 1 : 2);
   offered.sort((a, b) => a.name.localeCompare(b.name) || rank(a) - rank(b) || a.language.localeCompare(b.language));
@@ -147,7 +157,11 @@ export async function refreshTemplates(deps: Deps, channelId: number): Promise<n
   const rows = list
     .filter((t) => typeof t.name === 'string' && typeof t.language === 'string')
     .map((t) => ({ name: t.name!, language: t.language!, status: String(t.status ?? 'UNKNOWN').toUpperCase(), category: t.category ?? null, components: Array.isArray(t.components) ? t.components : [] }));
-  await inTransaction(deps.db, deps.logger, (tx) => replaceTemplates(tx.db, channelId, rows, new Date()));
+  const at = new Date();
+  await inTransaction(deps.db, deps.logger, async (tx) => {
+    await replaceTemplates(tx.db, channelId, rows, at);
+    await writeSetting(tx.db, fetchedKey(channelId), { at: at.toISOString() });
+  });
   return rows.length;
 }
 
@@ -155,7 +169,9 @@ export async function refreshTemplates(deps: Deps, channelId: number): Promise<n
 export function refreshTemplatesJob(deps: Deps) {
   return defineJob<{ channelId: number }>({
     name: 'refresh-templates',
-    jobId: (p) => String(p.channelId),
+    // One per channel and ten minutes: a job that failed for good (kept a while by the queue)
+    // does not block the next refresh.
+    jobId: (p) => `${p.channelId}-${Math.floor(Date.now() / 600_000)}`,
     options: { attempts: 3, backoffMs: 5000 },
     async process({ channelId }) {
       await refreshTemplates(deps, channelId).catch((err: unknown) => platformRefusal(deps, channelId, err));

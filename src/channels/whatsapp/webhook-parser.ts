@@ -67,7 +67,7 @@ function message(accountId: string, m: Json, profiles: Map<string, string>): Cha
   let kind: Extract<ChannelEvent, { type: 'message' }>['kind'] = 'text';
   let text: string | undefined;
   const attachments: InboundAttachment[] = [];
-  const mediaKind = MEDIA[type];
+  const mediaKind = Object.hasOwn(MEDIA, type) ? MEDIA[type] : undefined;
   if (type === 'text') text = str(m.text?.body);
   else if (mediaKind) {
     const media = (m[type] ?? {}) as Json;
@@ -153,7 +153,8 @@ const STATUSES = { sent: 'sent', delivered: 'delivered', read: 'read', played: '
 function status(accountId: string, s: Json): ChannelEvent | null {
   if (!s || typeof s !== 'object') return null;
   const id = str(s.id);
-  const mapped = STATUSES[str(s.status) as keyof typeof STATUSES];
+  const raw = str(s.status);
+  const mapped = raw && Object.hasOwn(STATUSES, raw) ? STATUSES[raw as keyof typeof STATUSES] : undefined;
   if (!id || !mapped) return null;
   const parleyMessageId = parleyIdOf(s.biz_opaque_callback_data);
   const err = firstError(s.errors);
