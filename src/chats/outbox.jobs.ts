@@ -7,7 +7,7 @@ import { decryptSecret } from '../platform/crypto.ts';
 import * as repo from './chats.repository.ts';
 import { findOutgoing, markFailed, markSent, nextQueuedPart, sentChange, type OutgoingRow } from './outbox.repository.ts';
 import { toMessageView, type MessageView } from './thread.ts';
-import { inOneStatement, publishChatChange, toLiveMessageView } from './chats.live.ts';
+import { inOneStatement, publishChatChange, toLiveMessageView, type ChatChange } from './chats.live.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { pendingInboxOlderThan } from '../channels/meta/inbox.repository.ts';
 import { sweepTranscriptions } from '../transcription/transcription.service.ts';
@@ -87,21 +87,9 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
         const change = { changedMessageIds: [m.id] };
         // Usually one statement: the message as sent with its live re-render, rendered from
         // what was read before the send.
-        const [fast] = await inOneStatement(deps, sentChange(deps.db, sent), (tx) =>
-          publishChatChange(deps, tx, m.chat_id, change, { messages: [sentView(m)], channelId: m.channel_id }),
-        );
-        let next = fast ? fast.next_id : null;
-        if (!fast) {
-          // A read receipt overtook the send (or the message changed meanwhile): record it
-          // from what is there now.
-          next = await inTransaction(deps.db, deps.logger, async (tx) => {
-            const row = await markSent(tx.db, sent);
-            // A status webhook got there first (it carried our id, ingest recorded it).
-            if (!row) return nextQueuedPart(tx.db, m.id);
-            await publishChatChange(deps, tx, m.chat_id, change, { messages: [toLiveMessageView(row)], channelId: row.channel_id });
-            return row.next_id;
-          });
-        }
+        // The platform has the message now: from here on nothing may send it again. A failure to
+        // record it is retried here, never by the job (its retry would post it a second time).
+        const next = await recordSent(deps, m, sent, change);
         if (next) await enqueueNext(deps, next);
       } catch (err) {
         // The slot was used or is lost; a retry reserves its own.
@@ -118,6 +106,47 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
       }
     },
   });
+}
+
+/**
+ * PostgreSQL's answers that recording the send again can fix: a deadlock, a serialization
+ * failure, and a unique violation on the platform id — the platform's echo of this very send
+ * (a comment, a message from another app) was being ingested as a row of its own while we
+ * recorded ours; once it is committed, `markSent` merges it.
+ */
+const TRANSIENT = new Set(['40P01', '40001', '23505']);
+
+/**
+ * Records an accepted send, usually in one statement (the message as sent with its live
+ * re-render). When that statement meets a transaction ingesting the platform's echo or a status
+ * of the same chat (a deadlock, or the echo's row taking the platform id first), and when a
+ * read receipt overtook the send, it is recorded in a short transaction instead, retried a few
+ * times. Never by failing the job: its retry would post the message a second time.
+ */
+async function recordSent(deps: Deps, m: OutgoingRow, sent: { id: number; channelId: number; externalId: string; sentAt: Date }, change: ChatChange): Promise<number | null> {
+  try {
+    const [fast] = await inOneStatement(deps, sentChange(deps.db, sent), (tx) =>
+      publishChatChange(deps, tx, m.chat_id, change, { messages: [sentView(m)], channelId: m.channel_id }),
+    );
+    if (fast) return fast.next_id;
+  } catch (err) {
+    if (!TRANSIENT.has((err as { code?: string }).code ?? '')) throw err;
+    deps.logger.info({ messageId: m.id, code: (err as { code?: string }).code }, 'recording a send: retried in a transaction');
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await inTransaction(deps.db, deps.logger, async (tx) => {
+        const row = await markSent(tx.db, sent);
+        // A status webhook got there first (it carried our id, ingest recorded it).
+        if (!row) return nextQueuedPart(tx.db, m.id);
+        await publishChatChange(deps, tx, m.chat_id, change, { messages: [toLiveMessageView(row)], channelId: row.channel_id });
+        return row.next_id;
+      });
+    } catch (err) {
+      if (attempt >= 5 || !TRANSIENT.has((err as { code?: string }).code ?? '')) throw err;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
 }
 
 /** The message as the thread shows it once sent (its state read before the send). */
