@@ -7,6 +7,7 @@ import { as, login, makeEmployee, type Session } from '../helpers.ts';
 import { IG_ID, PAGE_ID, startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 import { LiveStreams } from '../platform/sse.ts';
 import { setChannelAccess, updateChannel } from '../../src/channels/channels.repository.ts';
+import { createClient } from '../../src/crm/clients.service.ts';
 
 const FB_POST = '104455667788990_122134455667788';
 const IG_MEDIA = '18011223344556677';
@@ -67,6 +68,15 @@ describe('a Facebook comment', () => {
     expect((await as(w.t.app, outsider).get('/chats?q=' + encodeURIComponent('changer un écran'))).body).not.toContain(`id="chat-${chatId}"`);
     expect((await as(w.t.app, outsider).post(`/chats/${chatId}/messages`, { text: 'x', reply_to: String(m.id), idempotency_key: 'c-outsider-1' })).statusCode).toBe(404);
     expect((await as(w.t.app, outsider).post(`/chats/${chatId}/messages/${m.id}/moderate`, { hidden: '1' })).statusCode).toBe(404);
+    // The hover card of the client the chat is linked to lists the chat for Cora, not for Oscar.
+    const clientId = await createClient(db(), { name: 'Marc (card)', phones: ['+33 6 12 34 56 78'] });
+    await db().updateTable('chats').set({ client_id: clientId }).where('id', '=', chatId).execute();
+    const card = (s: Session) => as(w.t.app, s).get('/hovercard?phone=' + encodeURIComponent('+33612345678'), { 'hx-request': 'true' });
+    expect((await card(agent)).body).toContain(`/chats/${chatId}`);
+    const hers = await card(outsider);
+    expect(hers.statusCode).toBe(200);
+    expect(hers.body).not.toContain(`/chats/${chatId}`);
+    expect(hers.body).not.toContain('Combien pour changer');
   });
 
   it('three public replies under it, through the outbox; the platform’s echoes are not doubled', async () => {
