@@ -43,7 +43,7 @@ export class CommandTranscriber implements Transcriber {
 
 function run(cmd: string, args: string[], signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new TranscriptionError('the command did not finish in time', true, 'timeout'));
+    if (signal.aborted) return reject(new TranscriptionError('the command did not finish in time', true, 'timeout', { key: 'transcribe.error.timeout' }));
     const child = spawn(cmd, args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LANG: 'C.UTF-8' } });
     const out: Buffer[] = [];
     let outSize = 0;
@@ -57,24 +57,25 @@ function run(cmd: string, args: string[], signal: AbortSignal): Promise<string> 
     };
     const onAbort = () => {
       child.kill('SIGKILL');
-      finish(() => reject(new TranscriptionError('the command did not finish in time', true, 'timeout')));
+      finish(() => reject(new TranscriptionError('the command did not finish in time', true, 'timeout', { key: 'transcribe.error.timeout' })));
     };
     signal.addEventListener('abort', onAbort);
     child.stdout.on('data', (c: Buffer) => {
       outSize += c.length;
       if (outSize > MAX_OUTPUT) {
         child.kill('SIGKILL');
-        finish(() => reject(new TranscriptionError(`the command printed more than ${MAX_OUTPUT / 1024} KB`, false, 'engine')));
+        finish(() => reject(new TranscriptionError(`the command printed more than ${MAX_OUTPUT / 1024} KB`, false, 'engine', { key: 'transcribe.error.command_output', params: { kb: MAX_OUTPUT / 1024 } })));
       } else out.push(c);
     });
     child.stderr.on('data', (c: Buffer) => {
       if (err.length < 4000) err += c.toString('utf8');
     });
-    child.on('error', (e) => finish(() => reject(new TranscriptionError(`the command could not start: ${e.message}`, false, 'refused'))));
+    child.on('error', (e) => finish(() => reject(new TranscriptionError(`the command could not start: ${e.message}`, false, 'refused', { key: 'transcribe.error.command_start', detail: e.message }))));
     child.on('close', (code, sig) => {
       if (code === 0) return finish(() => resolve(Buffer.concat(out).toString('utf8')));
       const tail = err.trim().split('\n').slice(-3).join(' ').slice(0, 300);
-      finish(() => reject(new TranscriptionError(`the command ended with ${sig ? `signal ${sig}` : `exit code ${code}`}${tail ? `: ${tail}` : ''}`, false, 'engine')));
+      const said = { key: 'transcribe.error.command_failed', params: { status: sig ? String(sig) : String(code) }, ...(tail ? { detail: tail } : {}) };
+      finish(() => reject(new TranscriptionError(`the command ended with ${sig ? `signal ${sig}` : `exit code ${code}`}${tail ? `: ${tail}` : ''}`, false, 'engine', said)));
     });
   });
 }

@@ -47,7 +47,9 @@ export class HttpTranscriber implements Transcriber {
   }
 
   async transcribe(audio: AudioInput, opts: { language: string | null; signal: AbortSignal }): Promise<Transcript> {
-    if (audio.data.length > MAX_AUDIO_BYTES) throw new TranscriptionError(`the file is larger than ${MAX_AUDIO_BYTES / 1024 / 1024} MB`, false, 'refused');
+    if (audio.data.length > MAX_AUDIO_BYTES) {
+      throw new TranscriptionError(`the file is larger than ${MAX_AUDIO_BYTES / 1024 / 1024} MB`, false, 'refused', { key: 'transcribe.error.too_big', params: { mb: MAX_AUDIO_BYTES / 1024 / 1024 } });
+    }
     const form = new FormData();
     // The Blob takes the bytes as they are (a Buffer is a Uint8Array): no extra copy of a 10 MB file.
     form.append('file', new Blob([audio.data as Uint8Array<ArrayBuffer>], { type: audio.mime }), audio.fileName);
@@ -60,11 +62,14 @@ export class HttpTranscriber implements Transcriber {
     try {
       res = await fetch(this.url, { method: 'POST', body: form, headers, redirect: 'manual', signal: opts.signal });
     } catch (err) {
-      if (opts.signal.aborted) throw new TranscriptionError('the engine did not answer in time', true, 'timeout');
-      throw new TranscriptionError(`could not reach ${new URL(this.url).host}: ${(err as Error).message}`, true, 'network');
+      if (opts.signal.aborted) throw new TranscriptionError('the engine did not answer in time', true, 'timeout', { key: 'transcribe.error.timeout' });
+      const host = new URL(this.url).host;
+      throw new TranscriptionError(`could not reach ${host}: ${(err as Error).message}`, true, 'network', { key: 'transcribe.error.unreachable', params: { host }, detail: (err as Error).message });
     }
     const body = await res.text().catch(() => '');
-    if (res.status >= 300 && res.status < 400) throw new TranscriptionError(`the engine answered with a redirect (HTTP ${res.status}); configure its final URL`, false, 'refused');
+    if (res.status >= 300 && res.status < 400) {
+      throw new TranscriptionError(`the engine answered with a redirect (HTTP ${res.status}); configure its final URL`, false, 'refused', { key: 'transcribe.error.redirect', params: { status: res.status } });
+    }
     if (!res.ok) {
       const detail = errorMessage(body) ?? `HTTP ${res.status}`;
       const retryable = res.status === 429 || res.status >= 500;
@@ -77,7 +82,7 @@ export class HttpTranscriber implements Transcriber {
       // Some servers answer plain text when they ignore response_format.
       return { text: body.trim(), language: opts.language, durationSec: null };
     }
-    if (typeof json.text !== 'string') throw new TranscriptionError('the engine answered without a text', false, 'engine');
+    if (typeof json.text !== 'string') throw new TranscriptionError('the engine answered without a text', false, 'engine', { key: 'transcribe.error.no_text' });
     const duration = Number(json.duration);
     return {
       text: json.text.trim(),

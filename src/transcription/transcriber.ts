@@ -32,6 +32,11 @@ export class TranscriptionError extends Error {
     message: string,
     readonly retryable: boolean,
     readonly kind: 'timeout' | 'engine' | 'refused' | 'network' = 'engine',
+    /**
+     * What the thread says, in the reader's language: a message key with its values, and the
+     * engine's (or the system's) own words as they came. `message` stays English, for logs.
+     */
+    readonly said: { key: string; params?: Record<string, string | number>; detail?: string } = { key: 'transcribe.error.engine', detail: message },
   ) {
     super(message);
     this.name = 'TranscriptionError';

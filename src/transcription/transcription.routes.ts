@@ -8,7 +8,7 @@ import { idParam } from '../crm/common.ts';
 import { baseUrlProblem } from './http-transcriber.ts';
 import { chatHelpers } from '../chats/chats.view.ts';
 import { currentTranscriber, readEngine, saveEngine } from './engine.ts';
-import { requestTranscription, transcribeWithin } from './transcription.service.ts';
+import { failureOf, requestTranscription, transcribeWithin } from './transcription.service.ts';
 
 type P = { id: string; mid: string };
 type Body = Record<string, string | undefined>;
@@ -93,7 +93,8 @@ export function transcriptionRoutes(deps: Deps) {
         const r = await transcribeWithin(engine.transcriber, { data, fileName: 'transcription-sample.ogg', mime: 'audio/ogg' }, engine.language, 30_000);
         return settingsPage(reply, { test: { ok: true, text: r.text, language: r.language, ms: Date.now() - started, engine: engine.transcriber.label } });
       } catch (err) {
-        return settingsPage(reply, { test: { ok: false, key: 'transcribe.settings.test_failed', detail: (err as Error).message, engine: engine.transcriber.label } }, 422);
+        const f = failureOf(err);
+        return settingsPage(reply, { test: { ok: false, key: 'transcribe.settings.test_failed', reason: { key: f.key, params: f.params ?? {} }, detail: f.detail, engine: engine.transcriber.label } }, 422);
       }
     });
   };

@@ -16,7 +16,7 @@ import { currentTranscriber } from './engine.ts';
 import { MAX_DURATION_MS, TRANSCRIBE_LIMIT_MS, TranscriptionError, type Transcriber } from './transcriber.ts';
 import * as repo from './transcription.repository.ts';
 
-type Failure = { key: string; detail?: string; retry: boolean };
+type Failure = { key: string; params?: Record<string, string | number>; detail?: string; retry: boolean };
 
 /** The stored file's length, read once from the file and kept (older attachments have none yet). */
 async function durationOf(deps: Deps, a: repo.AudioRow): Promise<number | null> {
@@ -77,17 +77,17 @@ export async function transcribeWithin(engine: Transcriber, audio: { data: Buffe
     } catch (err) {
       const e = err instanceof TranscriptionError ? err : new TranscriptionError((err as Error).message, true);
       const wait = 1000 * 2 ** attempt;
-      if (deadline.aborted || e.kind === 'timeout') throw new TranscriptionError(`the engine did not finish within ${Math.round(limitMs / 1000)} s`, true, 'timeout');
+      if (deadline.aborted || e.kind === 'timeout') throw new TranscriptionError(`the engine did not finish within ${Math.round(limitMs / 1000)} s`, true, 'timeout', { key: 'transcribe.error.timeout' });
       if (!e.retryable || Date.now() + wait >= end) throw e;
       await pause(wait, deadline);
     }
   }
 }
 
-function failureOf(err: unknown): Failure {
+export function failureOf(err: unknown): Failure {
   if (err instanceof TranscriptionError) {
-    if (err.kind === 'timeout') return { key: 'transcribe.error.timeout', retry: true };
-    return { key: 'transcribe.error.engine', detail: err.message.slice(0, 300), retry: true };
+    const { key, params, detail } = err.said;
+    return { key, ...(params ? { params } : {}), ...(detail ? { detail: detail.slice(0, 300) } : {}), retry: true };
   }
   return { key: 'transcribe.error.engine', detail: (err as Error).message.slice(0, 300), retry: true };
 }
