@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, openAsBlob } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -49,6 +49,16 @@ export class MediaStorage {
   /** The whole file at once (one read of its size, no chunks to join). */
   async read(key: string): Promise<Buffer> {
     return readFile(this.path(key));
+  }
+
+  /** The file as a Blob backed by the file itself: sent (e.g. in a multipart upload) without being loaded. */
+  blob(key: string, type: string): Promise<Blob> {
+    return openAsBlob(this.path(key), { type });
+  }
+
+  /** Where the file is on this machine (for readers that seek, like an audio parser). */
+  localPath(key: string): string {
+    return this.path(key);
   }
 
   open(key: string): Readable {

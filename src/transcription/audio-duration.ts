@@ -1,4 +1,4 @@
-import { parseBuffer } from 'music-metadata';
+import { parseBuffer, parseFile } from 'music-metadata';
 
 /**
  * G1: an audio file's length, read from the file itself (Opus/OGG, M4A/AAC, MP3, WAV, WebM),
@@ -11,6 +11,18 @@ export async function audioDurationMs(data: Buffer, mime: string | null): Promis
     const d = meta.format.duration;
     return typeof d === 'number' && Number.isFinite(d) && d > 0 ? Math.round(d * 1000) : null;
   } catch {
+    return null;
+  }
+}
+
+/** The same, read from a stored file (the parser seeks: a long recording is not loaded whole). */
+export async function audioFileDurationMs(path: string, mime: string | null): Promise<number | null> {
+  try {
+    const meta = await parseFile(path, { duration: true, skipCovers: true });
+    const d = meta.format.duration;
+    return typeof d === 'number' && Number.isFinite(d) && d > 0 ? Math.round(d * 1000) : null;
+  } catch {
+    void mime;
     return null;
   }
 }

@@ -31,7 +31,7 @@ export class CommandTranscriber implements Transcriber {
     const dir = await mkdtemp(join(tmpdir(), 'parley-stt-'));
     const path = join(dir, `audio${EXT[audio.mime] ?? '.bin'}`);
     try {
-      await writeFile(path, audio.data, { mode: 0o600 });
+      await writeFile(path, await audio.buffer(), { mode: 0o600 });
       const args = this.argv.slice(1).map((a) => a.split(FILE_PLACEHOLDER).join(path).split(LANGUAGE_PLACEHOLDER).join(opts.language ?? 'auto'));
       const out = await run(this.argv[0]!, args, opts.signal);
       return { text: out.trim(), language: opts.language, durationSec: null };

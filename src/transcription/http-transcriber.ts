@@ -47,12 +47,12 @@ export class HttpTranscriber implements Transcriber {
   }
 
   async transcribe(audio: AudioInput, opts: { language: string | null; signal: AbortSignal }): Promise<Transcript> {
-    if (audio.data.length > MAX_AUDIO_BYTES) {
+    if (audio.size > MAX_AUDIO_BYTES) {
       throw new TranscriptionError(`the file is larger than ${MAX_AUDIO_BYTES / 1024 / 1024} MB`, false, 'refused', { key: 'transcribe.error.too_big', params: { mb: MAX_AUDIO_BYTES / 1024 / 1024 } });
     }
     const form = new FormData();
-    // The Blob takes the bytes as they are (a Buffer is a Uint8Array): no extra copy of a 10 MB file.
-    form.append('file', new Blob([audio.data as Uint8Array<ArrayBuffer>], { type: audio.mime }), audio.fileName);
+    // A stored recording goes as a file-backed Blob: streamed from disk, never copied in memory.
+    form.append('file', await audio.blob(), audio.fileName);
     form.append('model', this.cfg.model);
     form.append('response_format', 'verbose_json');
     if (opts.language) form.append('language', opts.language);

@@ -4,9 +4,18 @@
  * which is a state of its own, shown plainly: never a made-up transcript.
  */
 export interface AudioInput {
-  data: Buffer;
   fileName: string;
   mime: string;
+  size: number;
+  /** The bytes as a Blob: backed by the stored file, so an upload streams it instead of copying it. */
+  blob(): Promise<Blob>;
+  /** The bytes in memory (a local command gets a file of its own). */
+  buffer(): Promise<Buffer>;
+}
+
+/** Audio already in memory (the bundled sample, tests). */
+export function audioFromBuffer(data: Buffer, fileName: string, mime: string): AudioInput {
+  return { fileName, mime, size: data.length, blob: async () => new Blob([data as Uint8Array<ArrayBuffer>], { type: mime }), buffer: async () => data };
 }
 
 export interface Transcript {

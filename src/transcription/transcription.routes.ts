@@ -6,6 +6,7 @@ import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
 import { idParam } from '../crm/common.ts';
 import { baseUrlProblem } from './http-transcriber.ts';
+import { audioFromBuffer } from './transcriber.ts';
 import { chatHelpers } from '../chats/chats.view.ts';
 import { currentTranscriber, readEngine, saveEngine } from './engine.ts';
 import { failureOf, requestTranscription, transcribeWithin } from './transcription.service.ts';
@@ -90,7 +91,7 @@ export function transcriptionRoutes(deps: Deps) {
       const started = Date.now();
       try {
         const data = await readFile(SAMPLE_AUDIO);
-        const r = await transcribeWithin(engine.transcriber, { data, fileName: 'transcription-sample.ogg', mime: 'audio/ogg' }, engine.language, 30_000);
+        const r = await transcribeWithin(engine.transcriber, audioFromBuffer(data, 'transcription-sample.ogg', 'audio/ogg'), engine.language, 30_000);
         return settingsPage(reply, { test: { ok: true, text: r.text, language: r.language, ms: Date.now() - started, engine: engine.transcriber.label } });
       } catch (err) {
         const f = failureOf(err);

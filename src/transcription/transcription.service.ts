@@ -11,9 +11,9 @@ import { defineJob } from '../platform/jobs/types.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { channelsOf } from '../chats/chats.service.ts';
 import { publishChatChange } from '../chats/chats.live.ts';
-import { audioDurationMs } from './audio-duration.ts';
+import { audioFileDurationMs } from './audio-duration.ts';
 import { currentTranscriber } from './engine.ts';
-import { MAX_DURATION_MS, TRANSCRIBE_LIMIT_MS, TranscriptionError, type Transcriber } from './transcriber.ts';
+import { MAX_DURATION_MS, TRANSCRIBE_LIMIT_MS, TranscriptionError, type AudioInput, type Transcriber } from './transcriber.ts';
 import * as repo from './transcription.repository.ts';
 
 type Failure = { key: string; params?: Record<string, string | number>; detail?: string; retry: boolean };
@@ -22,7 +22,7 @@ type Failure = { key: string; params?: Record<string, string | number>; detail?:
 async function durationOf(deps: Deps, a: repo.AudioRow): Promise<number | null> {
   if (a.duration_ms !== null) return a.duration_ms;
   if (!a.storage_key) return null;
-  const ms = await audioDurationMs(await deps.storage.read(a.storage_key), a.mime);
+  const ms = await audioFileDurationMs(deps.storage.localPath(a.storage_key), a.mime);
   await repo.setDuration(deps.db, a.id, ms);
   return ms;
 }
@@ -68,7 +68,7 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
  * Calls the engine until it answers, a refusal no retry can fix, or the minute is up: 429 and
  * 5xx are retried after 1, 2, 4… seconds, never past the deadline.
  */
-export async function transcribeWithin(engine: Transcriber, audio: { data: Buffer; fileName: string; mime: string }, language: string | null, limitMs = TRANSCRIBE_LIMIT_MS) {
+export async function transcribeWithin(engine: Transcriber, audio: AudioInput, language: string | null, limitMs = TRANSCRIBE_LIMIT_MS) {
   const deadline = AbortSignal.timeout(limitMs);
   const end = Date.now() + limitMs;
   for (let attempt = 0; ; attempt++) {
@@ -115,8 +115,16 @@ export function transcribeJob(deps: Deps) {
         outcome = { status: 'failed', error: { key: 'transcribe.error.file_missing', retry: false } satisfies Failure };
       } else {
         try {
-          const data = await deps.storage.read(audio.storage_key);
-          const result = await transcribeWithin(engine.transcriber, { data, fileName: audio.file_name ?? `voice-${messageId}`, mime: audio.mime ?? 'application/octet-stream' }, engine.language, deps.config.transcription.timeoutMs);
+          const key = audio.storage_key;
+          const mime = audio.mime ?? 'application/octet-stream';
+          const input: AudioInput = {
+            fileName: audio.file_name ?? `voice-${messageId}`,
+            mime,
+            size: (await deps.storage.size(key)) ?? 0,
+            blob: () => deps.storage.blob(key, mime),
+            buffer: () => deps.storage.read(key),
+          };
+          const result = await transcribeWithin(engine.transcriber, input, engine.language, deps.config.transcription.timeoutMs);
           outcome = {
             status: 'done',
             text: result.text,

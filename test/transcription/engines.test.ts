@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
 import { startEmulator, SAMPLE_TRANSCRIPTS, type Emulator } from '../../src/emulator/index.ts';
-import { audioDurationMs } from '../../src/transcription/audio-duration.ts';
+import { audioDurationMs, audioFileDurationMs } from '../../src/transcription/audio-duration.ts';
 import { CommandTranscriber } from '../../src/transcription/command-transcriber.ts';
 import { HttpTranscriber, transcriptionsUrl } from '../../src/transcription/http-transcriber.ts';
-import { TranscriptionError } from '../../src/transcription/transcriber.ts';
+import { TranscriptionError, audioFromBuffer } from '../../src/transcription/transcriber.ts';
 import { transcribeWithin } from '../../src/transcription/transcription.service.ts';
 import { readSetting } from '../../src/platform/app-settings.repository.ts';
 import { ROOT } from '../../src/deps.ts';
@@ -33,15 +33,17 @@ describe('durations come from the file itself', () => {
   it('WAV of 5 min 01 s, written here; a file that is not audio has no duration', async () => {
     expect(await audioDurationMs(silentWav(301), 'audio/wav')).toBe(301_000);
     expect(await audioDurationMs(Buffer.from('not audio at all'), 'audio/ogg')).toBeNull();
+    // Read from the file itself (seeking), as the Transcribe click does for older attachments.
+    expect(Math.abs((await audioFileDurationMs(join(SAMPLES, 'voice.ogg'), 'audio/ogg'))! - 4910)).toBeLessThan(60);
   });
 });
 
 describe('the local command engine', () => {
   const script = join(ROOT, 'test', 'support', 'fake-stt.mjs');
-  const audio = { data: sample('voice.ogg'), fileName: 'v.ogg', mime: 'audio/ogg' };
+  const audio = audioFromBuffer(sample('voice.ogg'), 'v.ogg', 'audio/ogg');
   it('gets the file path and the language as arguments (no shell) and its output is the text', async () => {
     const r = await new CommandTranscriber(['node', script, '{file}', '{language}']).transcribe(audio, { language: 'fr', signal: signal() });
-    expect(r.text).toBe(`Transcribed ${audio.data.length} bytes in fr: my phone fell in water.`);
+    expect(r.text).toBe(`Transcribed ${audio.size} bytes in fr: my phone fell in water.`);
     // Shell syntax in an argument is just text.
     const r2 = await new CommandTranscriber(['node', script, '{file}', '$(echo pwned); auto']).transcribe(audio, { language: null, signal: signal() });
     expect(r2.text).toContain('in $(echo pwned); auto:');
@@ -69,11 +71,11 @@ describe('the OpenAI-compatible engine against the double', () => {
     expect(transcriptionsUrl('http://127.0.0.1:8080/v1/')).toBe('http://127.0.0.1:8080/v1/audio/transcriptions');
     emu.stt.set({ apiKey: 'sk-test' });
     const engine = new HttpTranscriber({ baseUrl: emu.url, model: 'whisper-large-v3', apiKey: 'sk-test' });
-    const r = await engine.transcribe({ data: sample('voice.mp3'), fileName: 'v.mp3', mime: 'audio/mpeg' }, { language: null, signal: signal() });
+    const r = await engine.transcribe(audioFromBuffer(sample('voice.mp3'), 'v.mp3', 'audio/mpeg'), { language: null, signal: signal() });
     expect(r).toEqual({ text: SAMPLE_TRANSCRIPTS['voice.mp3']!.text, language: 'fr', durationSec: 5 });
     expect(emu.stt.calls.at(-1)).toMatchObject({ model: 'whisper-large-v3', responseFormat: 'verbose_json', status: 200 });
     const wrongKey = new HttpTranscriber({ baseUrl: emu.url, model: 'whisper-1', apiKey: 'sk-wrong' });
-    await expect(wrongKey.transcribe({ data: sample('voice.ogg'), fileName: 'v.ogg', mime: 'audio/ogg' }, { language: null, signal: signal() })).rejects.toMatchObject({
+    await expect(wrongKey.transcribe(audioFromBuffer(sample('voice.ogg'), 'v.ogg', 'audio/ogg'), { language: null, signal: signal() })).rejects.toMatchObject({
       retryable: false,
       message: expect.stringContaining('HTTP 401: Incorrect API key provided.'),
     });
@@ -92,7 +94,7 @@ describe('the OpenAI-compatible engine against the double', () => {
       const port = (server.address() as { port: number }).port;
       const engine = new HttpTranscriber({ baseUrl: `http://127.0.0.1:${port}`, model: 'whisper-1', apiKey: 'sk-keep-me' });
       const before = emu.stt.calls.length;
-      await expect(engine.transcribe({ data: sample('voice.ogg'), fileName: 'v.ogg', mime: 'audio/ogg' }, { language: 'en', signal: signal() })).rejects.toThrow(/redirect \(HTTP 307\)/);
+      await expect(engine.transcribe(audioFromBuffer(sample('voice.ogg'), 'v.ogg', 'audio/ogg'), { language: 'en', signal: signal() })).rejects.toThrow(/redirect \(HTTP 307\)/);
       expect(seen).toEqual(['POST /v1/audio/transcriptions']);
       expect(emu.stt.calls.length).toBe(before);
     } finally {
