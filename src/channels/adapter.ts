@@ -115,6 +115,11 @@ export interface OutboundMessage {
   commentExternalId?: string;
   /** A public reply under this comment (F2): `POST /{comment-id}/comments` or `/replies`. */
   publicReplyToCommentId?: string;
+  /**
+   * An earlier attempt may have reached the platform (its answer was lost): where the platform
+   * has no idempotency key (comment replies), the adapter looks before sending again.
+   */
+  possiblyDelivered?: boolean;
   /** Quote this platform message (WhatsApp `context.message_id`). */
   replyToExternalId?: string;
   /** An approved template with its body parameters, in order (WhatsApp, H4). */

@@ -60,7 +60,12 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
       if (slot.kind === 'taken') throw new DeferJob(slot.retryInMs);
       if (slot.kind === 'later') throw new DeferJob(slot.waitMs - WAKE_EARLY_MS);
       try {
-        const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string; publicReplyTo?: string; template?: OutboundMessage['template'] };
+        const meta = m.meta as { messagingType?: string; tag?: string; commentExternalId?: string; publicReplyTo?: string; template?: OutboundMessage['template']; sendAttemptedAt?: string };
+        // Comment replies have no platform idempotency key: an attempt is noted before it is made,
+        // and a later run (a retry, a job re-run after a crash) has the adapter look first.
+        const commentReply = Boolean(meta.publicReplyTo || meta.commentExternalId);
+        const possiblyDelivered = commentReply && Boolean(meta.sendAttemptedAt);
+        if (commentReply && !meta.sendAttemptedAt) await repo.mergeMessageMeta(deps.db, m.id, { sendAttemptedAt: new Date().toISOString() });
         const first = m.attachments[0];
         const attachment =
           first?.storage_key && first.status === 'stored'
@@ -82,6 +87,7 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
           ...(meta.publicReplyTo ? { publicReplyToCommentId: meta.publicReplyTo } : {}),
           ...(m.reply_to_external_id && !meta.publicReplyTo && !meta.commentExternalId ? { replyToExternalId: m.reply_to_external_id } : {}),
           ...(meta.template ? { template: meta.template } : {}),
+          ...(possiblyDelivered ? { possiblyDelivered } : {}),
         });
         const sent = { id: m.id, channelId: m.channel_id, externalId: result.externalId, sentAt: result.sentAt };
         const change = { changedMessageIds: [m.id] };

@@ -98,7 +98,30 @@ describe('a Facebook comment', () => {
       ['Passez quand vous voulez !', 'sent', m.id],
     ]);
     const onPost = w.emu.posts('messenger').find((p) => p.id === FB_POST)!;
-    expect(onPost.comments.filter((c) => c.parentId === commentId).map((c) => c.text)).toEqual(['89 € l’écran.', 'Comptez 40 minutes.', 'Passez quand vous voulez !']);
+    // Three submits are three jobs, sent side by side: the platform may list them in any order.
+    expect(onPost.comments.filter((c) => c.parentId === commentId).map((c) => c.text).sort()).toEqual(['89 € l’écran.', 'Comptez 40 minutes.', 'Passez quand vous voulez !'].sort());
+  });
+
+  it('a reply whose first attempt reached Facebook (its answer lost) is not posted again', async () => {
+    const m = (await commentRow(commentId))!;
+    // The first attempt got through: the reply is under the comment, Parley never heard back.
+    const r = await fetch(`${w.emu.graphUrl}/${commentId}/comments`, { method: 'POST', headers: { authorization: 'Bearer EAAEMUpage104455667788990', 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Réponse perdue en route' }) });
+    const { id: landed } = (await r.json()) as { id: string };
+    await w.settle();
+    // The shop's own comment came back through `feed` as an echo row: take it away, as if the
+    // echo had not arrived yet, and leave Parley's message queued with its attempt noted.
+    await db().deleteFrom('messages').where('external_id', '=', landed).execute();
+    const queued = await db()
+      .insertInto('messages')
+      .values({ chat_id: chatId, channel_id: w.messengerId, direction: 'out', kind: 'comment', text: 'Réponse perdue en route', status: 'queued', sort_at: new Date(), reply_to_message_id: m.id, idempotency_key: 'c-lost-answer-1', meta: JSON.stringify({ publicReplyTo: commentId, sendAttemptedAt: new Date().toISOString() }) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const posts = () => w.emu.calls({ pathIncludes: `/${commentId}/comments`, method: 'POST' }).length;
+    const before = posts();
+    await w.t.deps.queue.enqueue(w.t.deps.jobs.sendMessage, { messageId: queued.id });
+    await w.settle();
+    expect(posts()).toBe(before);
+    expect(await db().selectFrom('messages').select(['status', 'external_id']).where('id', '=', queued.id).executeTakeFirstOrThrow()).toEqual({ status: 'sent', external_id: landed });
   });
 
   it('a reply made on Facebook by the Page appears as the shop’s reply; the commenter’s answer to it quotes it', async () => {

@@ -100,7 +100,7 @@ export class MetaMessagingAdapter implements ChannelAdapter {
 
   async send(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult> {
     if (msg.commentExternalId) return this.privateReply(channel, msg);
-    if (msg.publicReplyToCommentId) return this.replyUnderComment(channel, msg.publicReplyToCommentId, msg.text ?? '');
+    if (msg.publicReplyToCommentId) return this.replyUnderComment(channel, msg.publicReplyToCommentId, msg.text ?? '', Boolean(msg.possiblyDelivered));
     const recipient = msg.commentExternalId ? { comment_id: msg.commentExternalId } : { id: msg.recipientExternalId };
     const message: Record<string, unknown> = { metadata: `parley:${msg.messageId}` };
     const att = msg.attachment;
@@ -130,16 +130,32 @@ export class MetaMessagingAdapter implements ChannelAdapter {
   /** F2: one Messenger/Instagram message to a comment's author (`recipient: {comment_id}`). */
   private async privateReply(channel: ChannelRuntime, msg: OutboundMessage): Promise<SendResult> {
     const body = { recipient: { comment_id: msg.commentExternalId }, message: { text: msg.text ?? '', metadata: `parley:${msg.messageId}` } };
-    const r = await this.graph.post<{ message_id?: string }>(this.sendPath(channel), this.token(channel), body).catch((err: unknown) => {
+    let r: { message_id?: string };
+    try {
+      r = await this.graph.post<{ message_id?: string }>(this.sendPath(channel), this.token(channel), body);
+    } catch (err) {
+      // "Already replied" after an attempt whose answer was lost: that attempt was this message.
+      if (msg.possiblyDelivered && err instanceof PlatformError && err.opts.code === 10900) return { externalId: `private-reply:${msg.commentExternalId}`, sentAt: new Date() };
       throw commentRefusal(err);
-    });
+    }
     if (!r?.message_id) throw new PlatformError('The platform accepted the message but returned no id', { retryable: true });
     return { externalId: r.message_id, sentAt: new Date() };
   }
 
   /** F2: a public reply under a comment (Facebook `/comments`, Instagram `/replies`, §2.8, §3.3). */
-  private async replyUnderComment(channel: ChannelRuntime, commentId: string, text: string): Promise<SendResult> {
+  private async replyUnderComment(channel: ChannelRuntime, commentId: string, text: string, possiblyDelivered: boolean): Promise<SendResult> {
     const edge = this.platform === 'instagram' ? 'replies' : 'comments';
+    if (possiblyDelivered) {
+      // The Graph comment API has no idempotency key: an earlier attempt's reply, if it is
+      // there, is this message (same account, same text), and it is not posted again.
+      const own = new Set([channel.externalId, channel.parentExternalId].filter(Boolean));
+      const list = await this.graph.get<{ data?: Array<{ id?: string; message?: string; text?: string; from?: { id?: string } }> }>(`${commentId}/${edge}`, this.token(channel), {
+        fields: 'id,message,text,from',
+        limit: 100,
+      });
+      const earlier = (list?.data ?? []).find((c) => c.id && own.has(String(c.from?.id ?? '')) && (c.message ?? c.text) === text);
+      if (earlier?.id) return { externalId: earlier.id, sentAt: new Date() };
+    }
     const r = await this.graph.post<{ id?: string }>(`${commentId}/${edge}`, this.token(channel), { message: text }).catch((err: unknown) => {
       throw commentRefusal(err);
     });
