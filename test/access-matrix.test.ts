@@ -96,7 +96,7 @@ async function request(method: string, row: MatrixRow, routeUrl: string, actor: 
   }
   const body = typeof row.body === 'function' ? row.body(fixtures) : (row.body ?? {});
   const res = await t.app.inject({
-    method,
+    method: method as 'POST',
     url,
     headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
     payload: encodeForm({ _csrf: csrf, ...body }),
