@@ -65,7 +65,9 @@ export function chatsRoutes(deps: Deps) {
       pane = await paneData(req, chatId, pre.chat);
     }
     const list = await listHtml(deps, viewerOf(req), req.auth!, { status: st, q }, pre.listDigest);
-    return reply.view('chats/index', { listHtml: list, pane, wide: true, title: req.t('chats.title') }, o.code);
+    // First run: with no channel to read, say what to do instead of "select a chat".
+    const noChannels = !pane && (await chats.channelsOf(deps, req.auth!)).length === 0;
+    return reply.view('chats/index', { listHtml: list, pane, noChannels, wide: true, title: req.t('chats.title') }, o.code);
   };
 
   return async (app: FastifyInstance) => {
