@@ -66,6 +66,9 @@ describe('SIGTERM', () => {
     });
     const base = listening.url!;
     expect((await send(base, '/healthz')).status).toBe(200);
+    // Beside the JSON logs, one line for the person who started it (a new install: the owner).
+    await until(() => server.raw.find((l) => l.startsWith('Parley is ready: open ')), 'the ready line', 10_000, 50);
+    expect(server.raw.find((l) => l.startsWith('Parley is ready: open '))).toMatch(/ to create the owner$/);
 
     // The owner, logged in, with a live stream open (as a browser tab would be).
     const setupPage = await send(base, '/setup');
