@@ -21,7 +21,11 @@ export function settingsRoutes(deps: Deps) {
 
   const employeesPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
     const [employees, roles] = await Promise.all([repo.listEmployeesWithRoles(deps.db), repo.listRoles(deps.db)]);
-    return reply.view('settings/employees', { employees, roles, values: {}, errors: {}, ...extra }, status);
+    // The last active admin can be neither disabled nor given a role without the admin flag:
+    // the page does not offer it (the service refuses it too).
+    const activeAdmins = employees.filter((e) => e.is_admin && !e.disabled_at);
+    const lastAdminId = activeAdmins.length === 1 ? activeAdmins[0]!.id : null;
+    return reply.view('settings/employees', { employees, roles, lastAdminId, values: {}, errors: {}, ...extra }, status);
   };
   const rolesPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
     const roles = await repo.listRoles(deps.db);

@@ -106,6 +106,12 @@ describe('Settings › Employees', () => {
       .execute();
     for (const o of others) await t.deps.db.updateTable('employees').set({ role_id: roleIds.agent }).where('id', '=', o.id).execute();
 
+    // The page does not offer it: no Disable button, no role without the admin flag in the select.
+    const page = await getAs(t.app, admin, '/settings/employees');
+    const row = page.body.slice(page.body.indexOf(`id="employee-${owner.id}"`), page.body.indexOf('</tr>', page.body.indexOf(`id="employee-${owner.id}"`)));
+    expect(row).toContain('data-last-admin');
+    expect(row).not.toContain(`/settings/employees/${owner.id}/disable`);
+    expect(row).not.toContain(`<option value="${roleIds.agent}"`);
     const demote = await postAs(t.app, admin, `/settings/employees/${owner.id}/role`, { role_id: String(roleIds.agent) });
     expect(demote.statusCode).toBe(422);
     expect(textOf(demote.body)).toContain('At least one active administrator must remain.');

@@ -83,6 +83,8 @@ export const coreEn = {
   'employees.enable': 'Enable',
   'employees.change_role': 'Change role',
   'employees.you': 'you',
+  'employees.last_admin': 'The last administrator: give another employee an admin role first.',
+  'employees.cannot_disable_self': 'You cannot disable yourself.',
   'roles.new': 'New role',
   'roles.name': 'Role name',
   'roles.admin': 'Administrator (all permissions and Settings)',

@@ -85,6 +85,8 @@ export const coreFr: Record<keyof typeof coreEn, string> = {
   'employees.enable': 'Réactiver',
   'employees.change_role': 'Changer de rôle',
   'employees.you': 'vous',
+  'employees.last_admin': 'Le dernier administrateur : donnez d’abord un rôle administrateur à un autre employé.',
+  'employees.cannot_disable_self': 'Vous ne pouvez pas vous désactiver vous-même.',
   'roles.new': 'Nouveau rôle',
   'roles.name': 'Nom du rôle',
   'roles.admin': 'Administrateur (toutes les permissions et les Paramètres)',
