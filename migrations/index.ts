@@ -7,6 +7,7 @@ import * as m0005 from './0005_thread_version.ts';
 import * as m0006 from './0006_whatsapp_templates.ts';
 import * as m0007 from './0007_transcription.ts';
 import * as m0008 from './0008_posts.ts';
+import * as m0009 from './0009_saved_replies.ts';
 
 /** Every migration, in order. Add new files here; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006_whatsapp_templates': m0006,
   '0007_transcription': m0007,
   '0008_posts': m0008,
+  '0009_saved_replies': m0009,
 };

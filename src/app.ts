@@ -25,6 +25,7 @@ import { mediaRoutes } from './chats/media.routes.ts';
 import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
 import { clientLinkRoutes } from './chats/client-link.routes.ts';
 import { hovercardRoutes } from './crm/hovercard.routes.ts';
+import { savedRepliesRoutes } from './chats/saved-replies.routes.ts';
 import type { Prefetch } from './auth/prefetch.ts';
 import { acceptsEncoding, assembleBody, partMarkers, type BodyPiece } from './platform/page-body.ts';
 
@@ -225,6 +226,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(mediaRoutes(deps));
   await app.register(clientLinkRoutes(deps));
   await app.register(hovercardRoutes(deps));
+  await app.register(savedRepliesRoutes(deps));
   await app.register(homeRoutes(deps));
   return app;
 }

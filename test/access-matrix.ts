@@ -132,6 +132,13 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /settings/transcription': { body: { engine: 'none' }, expect: adminOnly },
   // No engine in the fixtures: the test answers 422 with the reason (still the admin's page).
   'POST /settings/transcription/test': { expect: { ...adminOnly, admin: 422 } },
+  // Settings › Saved replies: every employee manages their own (admins also the shared ones);
+  // no reply has the id 999999, and another's or a shared one is as missing (tested with the feature).
+  'GET /settings/saved-replies': { expect: anyEmployee },
+  'POST /settings/saved-replies': { body: { shortcut: '', text: '' }, expect: anyEmployee },
+  'GET /settings/saved-replies/:id/edit': { url: '/settings/saved-replies/999999/edit', expect: { ...anyEmployee, admin: 'notfound', agent: 'notfound', noperm: 'notfound' } },
+  'POST /settings/saved-replies/:id': { url: '/settings/saved-replies/999999', body: {}, expect: { ...anyEmployee, admin: 'notfound', agent: 'notfound', noperm: 'notfound' } },
+  'POST /settings/saved-replies/:id/delete': { url: '/settings/saved-replies/999999/delete', expect: { ...anyEmployee, admin: 'notfound', agent: 'notfound', noperm: 'notfound' } },
   // A WhatsApp number's templates fetched again (the fixture's channel has none: nothing to fetch).
   'POST /settings/chats/:id/templates': { url: (f) => `/settings/chats/${f.ids.channel}/templates`, body: {}, expect: adminOnly },
 
@@ -169,6 +176,8 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /chats/:id/messages/:mid/transcribe': { url: (f) => `/chats/${f.ids.chat}/messages/${f.ids.message}/transcribe`, expect: needsButHidden('chats') },
   // The composer alone (template picker, reply mode) and refreshing a number's templates.
   'GET /chats/:id/composer': { url: (f) => `/chats/${f.ids.chat}/composer`, expect: needs('chats') },
+  // The composer's saved replies for the chat (a fragment; without htmx, a redirect to the chat).
+  'GET /chats/:id/saved-replies': { url: (f) => `/chats/${f.ids.chat}/saved-replies?q=x`, headers: { 'hx-request': 'true' }, expect: needs('chats') },
   'POST /chats/:id/templates/refresh': { url: (f) => `/chats/${f.ids.chat}/templates/refresh`, expect: needs('chats') },
   'POST /chats/:id/archive': { url: (f) => `/chats/${f.ids.chat}/archive`, expect: needs('chats') },
   'POST /chats/:id/reopen': { url: (f) => `/chats/${f.ids.chat}/reopen`, expect: needs('chats') },

@@ -241,6 +241,15 @@ export interface AppSettingsTable {
   updated_at: Timestamp;
 }
 
+/** Saved replies (migrations/0009): `owner_employee_id` null = shared by the shop. */
+export interface SavedRepliesTable {
+  id: Generated<number>;
+  owner_employee_id: number | null;
+  shortcut: string;
+  text: string;
+  created_at: Timestamp;
+}
+
 export interface WebhookInboxTable {
   id: Generated<number>;
   source: string;
@@ -257,6 +266,7 @@ export interface DB {
   whatsapp_templates: WhatsappTemplatesTable;
   app_settings: AppSettingsTable;
   posts: PostsTable;
+  saved_replies: SavedRepliesTable;
   contacts: ContactsTable;
   chats: ChatsTable;
   messages: MessagesTable;
