@@ -122,6 +122,14 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     }
   });
 
+  // PostgreSQL text cannot hold U+0000: a form field or query value carrying one would end in
+  // a 500 deep in some statement. It never means anything in a form, so it goes here, once.
+  app.addHook('preValidation', async (req) => {
+    if (req.routeOptions.config?.csrf === false) return; // webhooks: raw bytes, signed as sent
+    stripNul(req.query);
+    stripNul(req.body);
+  });
+
   app.addHook('preHandler', async (req, reply) => {
     const access = req.routeOptions.config?.access;
     if (!access) return; // 404 handler
@@ -234,5 +242,20 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 declare module 'fastify' {
   interface FastifyInstance {
     routeTable: Array<{ method: string; url: string; access: Access }>;
+  }
+}
+
+/** Removes NUL characters from a parsed form or query (string values, arrays, multipart `{ value }`). */
+function stripNul(o: unknown): void {
+  if (!o || typeof o !== 'object' || Buffer.isBuffer(o)) return;
+  const rec = o as Record<string, unknown>;
+  for (const [k, v] of Object.entries(rec)) {
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) rec[k] = v.replaceAll('\u0000', '');
+    } else if (Array.isArray(v)) {
+      rec[k] = v.map((x) => (typeof x === 'string' ? x.replaceAll('\u0000', '') : x));
+    } else if (v && typeof v === 'object' && 'value' in v && typeof (v as { value: unknown }).value === 'string' && (v as { type?: string }).type === 'field') {
+      (v as { value: string }).value = (v as { value: string }).value.replaceAll('\u0000', '');
+    }
   }
 }

@@ -72,6 +72,7 @@
     row.insertBefore(box, row.firstChild);
     open = { textarea: textarea, box: box, start: start };
     var list = box.querySelector('[role="listbox"]');
+    textarea.setAttribute('role', 'combobox');
     textarea.setAttribute('aria-autocomplete', 'list');
     textarea.setAttribute('aria-expanded', list ? 'true' : 'false');
     if (list) textarea.setAttribute('aria-controls', list.id);
@@ -148,9 +149,12 @@
         if (!all.length) return;
         var next = e.key === 'ArrowDown' ? (i + 1) % all.length : (i <= 0 ? all.length : i) - 1;
         setActive(all[next]);
-      } else if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
+      } else if (e.key === 'Tab') {
+        // Tab inserts only a reply the person chose; otherwise focus moves on as usual.
+        if (!current || e.shiftKey) return close();
+        insert(current);
+      } else if (e.key === 'Enter' && !e.shiftKey) {
         if (!all.length) {
-          if (e.key === 'Tab') return close();
           close();
           return; // Enter sends as usual
         }

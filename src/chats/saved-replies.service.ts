@@ -63,7 +63,13 @@ export async function updateSavedReply(deps: Deps, auth: AuthContext, id: number
   const errors = validate(auth, { ...v, scope: 'own' });
   if (Object.keys(errors).length) throw new ValidationError(errors);
   if (await repo.shortcutTaken(deps.db, current.owner_employee_id, v.shortcut, id)) throw new ValidationError({ shortcut: 'savedreplies.error.taken' });
-  if (!(await repo.updateManageableSavedReply(deps.db, auth.employeeId, id, v))) throw new NotFoundError();
+  try {
+    if (!(await repo.updateManageableSavedReply(deps.db, auth.employeeId, id, v))) throw new NotFoundError();
+  } catch (err) {
+    // Renamed to the same shortcut by someone else at the same moment: the unique index says so.
+    if ((err as { code?: string }).code === '23505') throw new ValidationError({ shortcut: 'savedreplies.error.taken' });
+    throw err;
+  }
 }
 
 export async function deleteSavedReply(deps: Deps, auth: AuthContext, id: number): Promise<void> {

@@ -112,6 +112,14 @@ describe('Settings › Saved replies', () => {
     expect((await rows()).find((r) => r.id === shared)).toMatchObject({ owner_employee_id: null, text: 'Thanks {client_name}!' });
   });
 
+  it('a NUL character in a field (which PostgreSQL text cannot hold) is dropped, not a 500', async () => {
+    const res = await as(t.app, agent).post('/settings/saved-replies', { shortcut: 'nul', text: 'a\u0000b' });
+    expect(res.statusCode).toBe(303);
+    const row = await t.deps.db.selectFrom('saved_replies').select('text').where('shortcut', '=', 'nul').executeTakeFirstOrThrow();
+    expect(row.text).toBe('ab');
+    expect((await as(t.app, agent).get('/settings/saved-replies?x=%00')).statusCode).toBe(200);
+  });
+
   it('the tab shows to employees with Chats; the page in French', async () => {
     const settings = await as(t.app, agent).get('/settings/profile');
     expect(settings.body).toContain('href="/settings/saved-replies"');
