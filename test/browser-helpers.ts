@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
-import { createTestApp, type TestApp } from './helpers.ts';
+import { createTestApp, TEST_PASSWORD, type TestApp } from './helpers.ts';
 
 /**
  * Browser tests drive Debian's Chromium through playwright-core (no downloaded browsers).
@@ -88,4 +88,17 @@ export async function watchPage(page: Page): Promise<PageProblems> {
     problems.failedRequests.push(`${req.method()} ${req.url()}: ${failure}`);
   });
   return problems;
+}
+
+/**
+ * Logs an employee in through the real login form and lands on `next`; with `live`, also waits
+ * for the page's live stream to be open (the page then sees every later event).
+ */
+export async function logInAs(page: Page, baseUrl: string, email: string, next: string, opts: { password?: string; live?: boolean } = {}): Promise<void> {
+  await page.goto(`${baseUrl}/login?next=${encodeURIComponent(next)}`);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', opts.password ?? TEST_PASSWORD);
+  await page.click('form[action="/login"] button[type="submit"]');
+  await page.waitForURL((u) => u.pathname === next.split('?')[0]);
+  if (opts.live) await page.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumAvailable, launchBrowser, startBrowserApp, watchPage, type BrowserApp, type PageProblems } from '../browser-helpers.ts';
-import { makeEmployee, TEST_PASSWORD } from '../helpers.ts';
+import { chromiumAvailable, launchBrowser, logInAs, startBrowserApp, watchPage, type BrowserApp, type PageProblems } from '../browser-helpers.ts';
+import { makeEmployee } from '../helpers.ts';
 import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
 
 /**
@@ -36,12 +36,7 @@ describe.skipIf(!chromiumAvailable)('the Chats page, live, for two employees', (
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     problems.push(await watchPage(page));
-    await page.goto(`${app.baseUrl}/login?next=${encodeURIComponent(path)}`);
-    await page.fill('input[name="email"]', email);
-    await page.fill('input[name="password"]', TEST_PASSWORD);
-    await page.click('form[action="/login"] button[type="submit"]');
-    await page.waitForURL((u) => u.pathname === path);
-    await page.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);
+    await logInAs(page, app.baseUrl, email, path, { live: true });
     return page;
   }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { chromiumAvailable, launchBrowser, watchPage, type PageProblems } from '../browser-helpers.ts';
-import { makeEmployee, TEST_PASSWORD } from '../helpers.ts';
+import { chromiumAvailable, launchBrowser, logInAs, watchPage, type PageProblems } from '../browser-helpers.ts';
+import { makeEmployee } from '../helpers.ts';
 import { startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 
 const FB_POST = '104455667788990_122134455667788';
@@ -48,12 +48,7 @@ describe.skipIf(!chromiumAvailable)('Post comments through the emulator, in Chro
   const mouseAway = () => shop.mouse.move(640, 5);
 
   it('comment in the emulator, see it live, reply publicly from the thread, see the reply under the comment on the post', { timeout: 120_000 }, async () => {
-    await shop.goto(`${w.parleyUrl}/login?next=/chats`);
-    await shop.fill('input[name="email"]', 'comments-agent@shop.test');
-    await shop.fill('input[name="password"]', TEST_PASSWORD);
-    await shop.click('form[action="/login"] button[type="submit"]');
-    await shop.waitForURL((u) => u.pathname === '/chats');
-    await shop.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);
+    await logInAs(shop, w.parleyUrl, 'comments-agent@shop.test', '/chats', { live: true });
     expect(shop.viewportSize()?.width).toBe(1280);
 
     // Marc comments under the Facebook post, from the emulator's customer UI.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumAvailable, launchBrowser, startBrowserApp, watchPage, type BrowserApp, type PageProblems } from '../browser-helpers.ts';
-import { makeEmployee, TEST_PASSWORD } from '../helpers.ts';
+import { chromiumAvailable, launchBrowser, logInAs, startBrowserApp, watchPage, type BrowserApp, type PageProblems } from '../browser-helpers.ts';
+import { makeEmployee } from '../helpers.ts';
 import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
 
 /**
@@ -35,11 +35,7 @@ describe.skipIf(!chromiumAvailable)('the emoji picker, in Chromium', () => {
 
   it('inserts 🔧 at the caret with the keyboard, closes with Esc, and sends it', { timeout: 60_000 }, async () => {
     const { chatId } = await leadWrites(app.deps, channelId, 'Paul Repair', 'Is my phone fixed?');
-    await page.goto(`${app.baseUrl}/login?next=${encodeURIComponent(`/chats/${chatId}`)}`);
-    await page.fill('input[name="email"]', 'emoji@shop.test');
-    await page.fill('input[name="password"]', TEST_PASSWORD);
-    await page.click('form[action="/login"] button[type="submit"]');
-    await page.waitForURL((u) => u.pathname === `/chats/${chatId}`);
+    await logInAs(page, app.baseUrl, 'emoji@shop.test', `/chats/${chatId}`);
 
     const form = `#composer-${chatId}`;
     const box = page.locator(`${form} textarea`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumAvailable, launchBrowser, watchPage, type PageProblems } from '../browser-helpers.ts';
-import { makeEmployee, TEST_PASSWORD } from '../helpers.ts';
+import { chromiumAvailable, launchBrowser, logInAs, watchPage, type PageProblems } from '../browser-helpers.ts';
+import { makeEmployee } from '../helpers.ts';
 import { PAGE_ID, startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 
 
@@ -34,12 +34,7 @@ describe.skipIf(!chromiumAvailable)('Messenger through the emulator, in Chromium
   });
 
   it('write in the emulator, answer in Parley, read in the emulator, see the read receipt live', { timeout: 90_000 }, async () => {
-    await shop.goto(`${w.parleyUrl}/login?next=/chats`);
-    await shop.fill('input[name="email"]', 'agent@shop.test');
-    await shop.fill('input[name="password"]', TEST_PASSWORD);
-    await shop.click('form[action="/login"] button[type="submit"]');
-    await shop.waitForURL((u) => u.pathname === '/chats');
-    await shop.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);
+    await logInAs(shop, w.parleyUrl, 'agent@shop.test', '/chats', { live: true });
 
     // The customer writes from the emulator's UI.
     await customer.goto(`${w.emu.url}/ui/chat?channel=${PAGE_ID}&person=marc`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumAvailable, launchBrowser, startBrowserApp, watchPage, type BrowserApp, type PageProblems } from '../browser-helpers.ts';
-import { makeEmployee, TEST_PASSWORD } from '../helpers.ts';
+import { chromiumAvailable, launchBrowser, logInAs, startBrowserApp, watchPage, type BrowserApp, type PageProblems } from '../browser-helpers.ts';
+import { makeEmployee } from '../helpers.ts';
 import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
 import { createClient } from '../../src/crm/clients.service.ts';
 
@@ -32,11 +32,7 @@ describe.skipIf(!chromiumAvailable)('saved replies in the composer', () => {
     page = await context.newPage();
     page.setDefaultTimeout(10_000);
     problems = await watchPage(page);
-    await page.goto(`${app.baseUrl}/login?next=${encodeURIComponent('/settings/saved-replies')}`);
-    await page.fill('input[name="email"]', e.email);
-    await page.fill('input[name="password"]', TEST_PASSWORD);
-    await page.click('form[action="/login"] button[type="submit"]');
-    await page.waitForURL((u) => u.pathname === '/settings/saved-replies');
+    await logInAs(page, app.baseUrl, e.email, '/settings/saved-replies');
   });
   afterAll(async () => {
     await context?.close();

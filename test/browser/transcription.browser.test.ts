@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumAvailable, launchBrowser, watchPage, type PageProblems } from '../browser-helpers.ts';
-import { makeEmployee, TEST_PASSWORD } from '../helpers.ts';
+import { chromiumAvailable, launchBrowser, logInAs, watchPage, type PageProblems } from '../browser-helpers.ts';
+import { makeEmployee } from '../helpers.ts';
 import { startMetaWorld, WA_PHONE_ID, type MetaWorld } from '../support/meta-world.ts';
 import { SAMPLE_TRANSCRIPTS } from '../../src/emulator/index.ts';
 
@@ -57,11 +57,7 @@ describe.skipIf(!chromiumAvailable)('Transcribing a voice note, in Chromium', ()
   const liveReady = (p: Page) => p.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);
 
   async function logIn(p: Page, email: string, next: string) {
-    await p.goto(`${w.parleyUrl}/login?next=${encodeURIComponent(next)}`);
-    await p.fill('input[name="email"]', email);
-    await p.fill('input[name="password"]', TEST_PASSWORD);
-    await p.click('form[action="/login"] button[type="submit"]');
-    await p.waitForURL((u) => u.pathname === next);
+    await logInAs(p, w.parleyUrl, email, next);
     await liveReady(p);
   }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumAvailable, launchBrowser, watchPage, type PageProblems } from '../browser-helpers.ts';
-import { makeEmployee, TEST_PASSWORD } from '../helpers.ts';
+import { chromiumAvailable, launchBrowser, logInAs, watchPage, type PageProblems } from '../browser-helpers.ts';
+import { makeEmployee } from '../helpers.ts';
 import { startMetaWorld, WA_PHONE_ID, type MetaWorld } from '../support/meta-world.ts';
 import { refreshTemplates } from '../../src/channels/whatsapp/templates.service.ts';
 
@@ -38,12 +38,7 @@ describe.skipIf(!chromiumAvailable)('WhatsApp through the emulator, in Chromium'
   });
 
   it('write in the emulator, answer in Parley, read in the emulator; 25 h later send a template', { timeout: 120_000 }, async () => {
-    await shop.goto(`${w.parleyUrl}/login?next=/chats`);
-    await shop.fill('input[name="email"]', 'wa-agent@shop.test');
-    await shop.fill('input[name="password"]', TEST_PASSWORD);
-    await shop.click('form[action="/login"] button[type="submit"]');
-    await shop.waitForURL((u) => u.pathname === '/chats');
-    await shop.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);
+    await logInAs(shop, w.parleyUrl, 'wa-agent@shop.test', '/chats', { live: true });
 
     // Marc writes on WhatsApp from the emulator's UI.
     await customer.goto(`${w.emu.url}/ui/chat?channel=${WA_PHONE_ID}&person=marc`);
