@@ -134,11 +134,12 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /settings/transcription/test': { expect: { ...adminOnly, admin: 422 } },
   // Settings › Saved replies: every employee manages their own (admins also the shared ones);
   // no reply has the id 999999, and another's or a shared one is as missing (tested with the feature).
-  'GET /settings/saved-replies': { expect: anyEmployee },
-  'POST /settings/saved-replies': { body: { shortcut: '', text: '' }, expect: anyEmployee },
-  'GET /settings/saved-replies/:id/edit': { url: '/settings/saved-replies/999999/edit', expect: { ...anyEmployee, admin: 'notfound', agent: 'notfound', noperm: 'notfound' } },
-  'POST /settings/saved-replies/:id': { url: '/settings/saved-replies/999999', body: {}, expect: { ...anyEmployee, admin: 'notfound', agent: 'notfound', noperm: 'notfound' } },
-  'POST /settings/saved-replies/:id/delete': { url: '/settings/saved-replies/999999/delete', expect: { ...anyEmployee, admin: 'notfound', agent: 'notfound', noperm: 'notfound' } },
+  // Saved replies are for employees who answer chats (the composer's `/` list).
+  'GET /settings/saved-replies': { expect: needs('chats') },
+  'POST /settings/saved-replies': { body: { shortcut: '', text: '' }, expect: needs('chats') },
+  'GET /settings/saved-replies/:id/edit': { url: '/settings/saved-replies/999999/edit', expect: needsButHidden('chats') },
+  'POST /settings/saved-replies/:id': { url: '/settings/saved-replies/999999', body: {}, expect: needsButHidden('chats') },
+  'POST /settings/saved-replies/:id/delete': { url: '/settings/saved-replies/999999/delete', expect: needsButHidden('chats') },
   // A WhatsApp number's templates fetched again (the fixture's channel has none: nothing to fetch).
   'POST /settings/chats/:id/templates': { url: (f) => `/settings/chats/${f.ids.channel}/templates`, body: {}, expect: adminOnly },
 

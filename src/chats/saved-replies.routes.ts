@@ -32,9 +32,9 @@ export function savedRepliesRoutes(deps: Deps) {
   };
 
   return async (app: FastifyInstance) => {
-    app.get('/settings/saved-replies', { config: { access: 'login' } }, async (req, reply) => page(req, reply));
+    app.get('/settings/saved-replies', { config: { access: 'chats' } }, async (req, reply) => page(req, reply));
 
-    app.post('/settings/saved-replies', { config: { access: 'login' } }, async (req: FastifyRequest<{ Body: Body }>, reply) => {
+    app.post('/settings/saved-replies', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Body: Body }>, reply) => {
       const values = saved.readInput(req.body);
       try {
         await saved.createSavedReply(deps, req.auth!, values);
@@ -45,13 +45,13 @@ export function savedRepliesRoutes(deps: Deps) {
       return redirect(req, reply, '/settings/saved-replies?saved=1');
     });
 
-    app.get('/settings/saved-replies/:id/edit', { config: { access: 'login' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
+    app.get('/settings/saved-replies/:id/edit', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
       const row = await saved.getEditable(deps, req.auth!, idParam(req));
       const shared = row.owner_employee_id === null;
       return page(req, reply, { editing: { id: row.id, shortcut: row.shortcut, text: row.text, scope: shared ? 'shared' : 'own', shared } });
     });
 
-    app.post('/settings/saved-replies/:id', { config: { access: 'login' } }, async (req: FastifyRequest<{ Params: P; Body: Body }>, reply) => {
+    app.post('/settings/saved-replies/:id', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Body }>, reply) => {
       const id = idParam(req);
       const row = await saved.getEditable(deps, req.auth!, id);
       const values = saved.readInput(req.body);
@@ -67,7 +67,7 @@ export function savedRepliesRoutes(deps: Deps) {
       return redirect(req, reply, '/settings/saved-replies?saved=1');
     });
 
-    app.post('/settings/saved-replies/:id/delete', { config: { access: 'login' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
+    app.post('/settings/saved-replies/:id/delete', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
       await saved.deleteSavedReply(deps, req.auth!, idParam(req));
       return redirect(req, reply, '/settings/saved-replies?deleted=1');
     });
