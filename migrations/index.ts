@@ -8,6 +8,7 @@ import * as m0006 from './0006_whatsapp_templates.ts';
 import * as m0007 from './0007_transcription.ts';
 import * as m0008 from './0008_posts.ts';
 import * as m0009 from './0009_saved_replies.ts';
+import * as m0010 from './0010_assignment_notes.ts';
 
 /** Every migration, in order. Add new files here; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_transcription': m0007,
   '0008_posts': m0008,
   '0009_saved_replies': m0009,
+  '0010_assignment_notes': m0010,
 };

@@ -26,6 +26,8 @@ import { metaWebhookRoutes } from './channels/meta/webhook.routes.ts';
 import { clientLinkRoutes } from './chats/client-link.routes.ts';
 import { hovercardRoutes } from './crm/hovercard.routes.ts';
 import { savedRepliesRoutes } from './chats/saved-replies.routes.ts';
+import { teamRoutes } from './chats/team.routes.ts';
+import { shopSettingsRoutes } from './shop/shop.routes.ts';
 import type { Prefetch } from './auth/prefetch.ts';
 import { acceptsEncoding, assembleBody, partMarkers, type BodyPiece } from './platform/page-body.ts';
 
@@ -162,7 +164,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       t: req.t ?? translator('en'),
       locale: req.locale ?? 'en',
       csrf: req.csrfToken ?? '',
-      fmt: formatters(req.locale ?? 'en'),
+      fmt: formatters(req.locale ?? 'en', deps.currency.current()),
       me: req.auth
         ? {
             id: req.auth.employeeId,
@@ -231,10 +233,12 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(metaWebhookRoutes(deps));
   await app.register(chatsRoutes(deps));
   await app.register(transcriptionRoutes(deps));
+  await app.register(shopSettingsRoutes(deps));
   await app.register(mediaRoutes(deps));
   await app.register(clientLinkRoutes(deps));
   await app.register(hovercardRoutes(deps));
   await app.register(savedRepliesRoutes(deps));
+  await app.register(teamRoutes(deps));
   await app.register(homeRoutes(deps));
   return app;
 }

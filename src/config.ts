@@ -48,6 +48,11 @@ export interface Config {
     readonly timeoutMs: number;
   };
   readonly logLevel: string;
+  /**
+   * The server's locale as a BCP 47 tag (`LC_ALL`, `LC_MONETARY` or `LANG`: `fr_FR.UTF-8` →
+   * `fr-FR`; `en-US` when unset or C/POSIX): the shop currency's default (shop/currency.ts).
+   */
+  readonly locale: string;
   /** True when PUBLIC_URL is https: cookies get the Secure flag. */
   readonly secureCookies: boolean;
   readonly embedded: boolean;
@@ -202,9 +207,26 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: Math.round(transcribeTimeout * 1000),
     }),
     logLevel,
+    locale: serverLocale(env),
     secureCookies: publicUrl?.protocol === 'https:',
     embedded: !databaseUrl,
   });
+}
+
+/** POSIX precedence: LC_ALL, then the category (LC_MONETARY), then LANG; C/POSIX say nothing. */
+function serverLocale(env: Env): string {
+  for (const name of ['LC_ALL', 'LC_MONETARY', 'LANG']) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    const tag = raw.split(/[.@]/)[0]!.replace('_', '-');
+    if (tag === 'C' || tag === 'POSIX') return 'en-US';
+    try {
+      return new Intl.Locale(tag).toString();
+    } catch {
+      return 'en-US';
+    }
+  }
+  return 'en-US';
 }
 
 function parsePort(raw: string, name: string, problems: string[]): number {

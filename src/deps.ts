@@ -1,6 +1,5 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Eta } from 'eta';
 import type { Config } from './config.ts';
 import { openDatabase, pgliteDirFor, type Database, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrator.ts';
@@ -10,7 +9,8 @@ import { LocalQueue } from './platform/jobs/local-queue.ts';
 import type { JobDefinition, JobQueue } from './platform/jobs/types.ts';
 import { LiveHub } from './platform/live/hub.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
-import { createEta } from './platform/views.ts';
+import { createEta, type ViewEngine } from './platform/views.ts';
+import { ShopCurrency } from './shop/currency.ts';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/auth.service.ts';
 import { loadViewer } from './auth/viewer.ts';
 import { createJobRegistry } from './jobs.ts';
@@ -31,7 +31,9 @@ export interface Deps {
   readonly queue: JobQueue;
   readonly bus: Bus;
   readonly live: LiveHub;
-  readonly eta: Eta;
+  readonly eta: ViewEngine;
+  /** The shop's currency (Settings › Shop), read from memory by every render. */
+  readonly currency: ShopCurrency;
   readonly sessionPolicy: SessionPolicy;
   readonly jobs: ReturnType<typeof createJobRegistry>;
   /** One adapter per channel kind; domain code asks them, never branches on a platform. */
@@ -71,7 +73,10 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const queue: JobQueue = config.redisUrl ? new BullQueue({ redisUrl: config.redisUrl, prefix }, logger) : new LocalQueue(logger);
   const bus: Bus = config.redisUrl ? new RedisBus(config.redisUrl, `${prefix}:bus:`, logger) : new LocalBus();
   const live = new LiveHub(db, bus, logger, (id, acceptLanguage) => loadViewer(db, id, acceptLanguage));
-  const eta = createEta(ROOT, process.env.NODE_ENV !== 'development');
+  const currency = new ShopCurrency(db, config.locale, logger);
+  // Read once before the first page (the CLI's own migrate skips it: no table yet).
+  if (opts.migrate !== false) await currency.refresh();
+  const eta = createEta(ROOT, process.env.NODE_ENV !== 'development', () => currency.current());
 
   const deps: Deps = {
     config,
@@ -82,6 +87,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     bus,
     live,
     eta,
+    currency,
     sessionPolicy: opts.sessionPolicy ?? DEFAULT_SESSION_POLICY,
     jobs: undefined as unknown as ReturnType<typeof createJobRegistry>,
     adapters: undefined as unknown as AdapterRegistry,
@@ -94,6 +100,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       await queue.close();
       deps.rateLimiter.close();
       await bus.close();
+      await currency.settle();
       await database.close();
     },
   };

@@ -132,6 +132,9 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /settings/transcription': { body: { engine: 'none' }, expect: adminOnly },
   // No engine in the fixtures: the test answers 422 with the reason (still the admin's page).
   'POST /settings/transcription/test': { expect: { ...adminOnly, admin: 422 } },
+  // Settings › Shop (the currency): an empty choice is the default, so the empty form saves.
+  'GET /settings/shop': { expect: adminOnly },
+  'POST /settings/shop': { body: { currency: '' }, expect: adminOnly },
   // Settings › Saved replies: every employee manages their own (admins also the shared ones);
   // no reply has the id 999999, and another's or a shared one is as missing (tested with the feature).
   // Saved replies are for employees who answer chats (the composer's `/` list).
@@ -181,6 +184,11 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'GET /chats/:id/saved-replies': { url: (f) => `/chats/${f.ids.chat}/saved-replies?q=x`, headers: { 'hx-request': 'true' }, expect: needs('chats') },
   'POST /chats/:id/templates/refresh': { url: (f) => `/chats/${f.ids.chat}/templates/refresh`, expect: needs('chats') },
   'POST /chats/:id/archive': { url: (f) => `/chats/${f.ids.chat}/archive`, expect: needs('chats') },
+  // #16: assigning (the menu of colleagues, and assigning to oneself) and internal notes. An
+  // employee without the chat's channel gets a 404 (test/chats/team.test.ts).
+  'GET /chats/:id/assign': { url: (f) => `/chats/${f.ids.chat}/assign`, expect: needs('chats') },
+  'POST /chats/:id/assign': { url: (f) => `/chats/${f.ids.chat}/assign`, body: { assignee: 'me' }, expect: needs('chats') },
+  'POST /chats/:id/notes': { url: (f) => `/chats/${f.ids.chat}/notes`, body: { text: '' }, expect: needs('chats') },
   'POST /chats/:id/reopen': { url: (f) => `/chats/${f.ids.chat}/reopen`, expect: needs('chats') },
   // The chat's client panel and the compact window (chats inside the CRM)
   'GET /chats/:id/client': { url: (f) => `/chats/${f.ids.chat}/client`, expect: needs('chats') },

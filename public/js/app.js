@@ -15,6 +15,7 @@
     es.addEventListener('ui', function (e) {
       var html = presentOnly(e.data);
       if (html && window.htmx) window.htmx.swap(document.body, html, { swapStyle: 'none' });
+      pruneFiltered();
       document.dispatchEvent(new CustomEvent('parley:live', { detail: { id: e.lastEventId } }));
     });
     es.addEventListener('red-dot', function (e) {
@@ -26,6 +27,19 @@
       window.location.reload();
     });
     window.parleyLive = es;
+  }
+
+  // A list filtered to Mine or Unassigned (#16) gets the team's live changes like any list
+  // (a chat assigned elsewhere, one moved to the top): keep only the chats that still match.
+  function pruneFiltered() {
+    document.querySelectorAll('ul.chat-list[data-filter]').forEach(function (ul) {
+      var filter = ul.getAttribute('data-filter');
+      var me = ul.getAttribute('data-me') || '';
+      ul.querySelectorAll('li.chat-item').forEach(function (li) {
+        var who = li.getAttribute('data-assignee') || '';
+        if (filter === 'mine' ? who !== me : who !== '') li.remove();
+      });
+    });
   }
 
   // A live event carries swaps for every view of a chat (list, thread, header); keep only

@@ -5,6 +5,9 @@
 // Keyboard: ArrowUp/ArrowDown move, Enter (or Tab) inserts the chosen reply in place of the
 // `/query`, Esc closes; a click inserts too. Without JavaScript there is no list: the composer
 // works as before. No application state lives here.
+// The note composer (#16) also lists colleagues after `@`: its options are in the page
+// (views/chats/_mentions.eta, hidden), filtered here by what follows the `@`; choosing one
+// inserts `@Full Name `, which the server reads as a mention.
 (function () {
   'use strict';
 
@@ -22,13 +25,35 @@
     return m ? m[1] : null;
   }
 
-  // The `/query` just before the caret, or null.
+  // The `/query` (or, in a note, the `@query`) just before the caret, or null.
   function tokenAt(textarea) {
     if (textarea.selectionStart !== textarea.selectionEnd) return null;
     var before = textarea.value.slice(0, textarea.selectionStart);
     var m = /(^|\s)\/([^\s\/]{0,30})$/.exec(before);
-    if (!m) return null;
-    return { start: before.length - m[2].length - 1, q: m[2] };
+    if (m) return { start: before.length - m[2].length - 1, q: m[2] };
+    if (!textarea.hasAttribute('data-mentions')) return null;
+    m = /(^|\s)@([^\s@]{0,30})$/.exec(before);
+    return m ? { start: before.length - m[2].length - 1, q: m[2], mention: true } : null;
+  }
+
+  // The colleagues whose name has a word starting with `q`, from the page's hidden list.
+  function mentionsHtml(textarea, q) {
+    var source = document.getElementById(textarea.getAttribute('data-mentions'));
+    if (!source) return null;
+    var box = source.cloneNode(true);
+    box.removeAttribute('hidden');
+    box.id = source.id + '-open';
+    var needle = q.toLocaleLowerCase();
+    var list = box.querySelector('[role="listbox"]');
+    if (list) list.id = list.id + '-open';
+    Array.prototype.forEach.call(box.querySelectorAll('[role="option"]'), function (o) {
+      var words = (o.getAttribute('data-name') || '').toLocaleLowerCase().split(/\s+/);
+      var hit = !needle || words.some(function (w) { return w.indexOf(needle) === 0; });
+      if (!hit) o.parentNode.removeChild(o);
+      else o.id = o.id + '-open';
+    });
+    if (list && !list.children.length) return null;
+    return box.outerHTML;
   }
 
   function options() {
@@ -80,6 +105,10 @@
   }
 
   function load(textarea, token) {
+    if (token.mention) {
+      var html = mentionsHtml(textarea, token.q);
+      return html ? show(textarea, token.start, html) : close();
+    }
     var id = chatIdOf(textarea);
     if (!id || !window.fetch) return;
     var mine = ++seq;

@@ -180,7 +180,7 @@ function sessionContextTemplate(page: boolean, prefetch: PrefetchAsk | null) {
         'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at',
         'r.id as role_id', 'r.name as role_name', 'r.is_admin', 'r.permissions',
         'vc.ids as channel_ids',
-        (page ? redDotInChannelsColumn(who.channels) : sql<boolean | null>`null`).as('red_dot'),
+        (page ? redDotInChannelsColumn(who.channels, who.employee) : sql<boolean | null>`null`).as('red_dot'),
         (page ? sql<ReconnectList | null>`case when r.is_admin then ${channelsNeedingReconnectColumn()} end` : sql<ReconnectList | null>`null`).as('reconnect'),
       ])
       .select(extra)

@@ -29,16 +29,25 @@ export function visibleChannelIdsColumn(employee: Expression<number>) {
 /** A chat that lights the red dot: the predicate of the partial index chats_attention_idx. */
 const needsAttention = sql`ch.status = 'open' and ch.indicator <> 'none'`;
 
-export function redDotColumn(employee: Expression<number>) {
+/**
+ * The red dot is team-wide (any chat needing attention) plus the employee's own mentions (#16):
+ * a note that names them lights it until they open that chat, on a channel they still see.
+ */
+function mentionedIn(employee: Expression<number>, visibleChannel: (column: string) => Expression<SqlBool>) {
   return sql<boolean>`exists (
-      select 1 from chats ch
-      where ${needsAttention}
-        and ch.channel_id in (select channels.id from channels where ${channelVisibleTo(employee)}))`;
+      select 1 from chat_mentions cm join chats mc on mc.id = cm.chat_id
+      where cm.employee_id = ${employee} and ${visibleChannel('mc.channel_id')})`;
+}
+
+export function redDotColumn(employee: Expression<number>) {
+  const visible = (column: string) => sql<SqlBool>`${sql.ref(column)} in (select channels.id from channels where ${channelVisibleTo(employee)})`;
+  return sql<boolean>`(exists (select 1 from chats ch where ${needsAttention} and ${visible('ch.channel_id')}) or ${mentionedIn(employee, visible)})`;
 }
 
 /** `redDotColumn` where the employee's visible channels are already at hand (the session look-up). */
-export function redDotInChannelsColumn(channels: Expression<number[]>) {
-  return sql<boolean>`exists (select 1 from chats ch where ${needsAttention} and ch.channel_id = any(${channels}))`;
+export function redDotInChannelsColumn(channels: Expression<number[]>, employee: Expression<number>) {
+  const visible = (column: string) => sql<SqlBool>`${sql.ref(column)} = any(${channels})`;
+  return sql<boolean>`(exists (select 1 from chats ch where ${needsAttention} and ${visible('ch.channel_id')}) or ${mentionedIn(employee, visible)})`;
 }
 
 export async function visibleChannelIds(db: Conn, employeeId: number): Promise<number[]> {
@@ -46,14 +55,25 @@ export async function visibleChannelIds(db: Conn, employeeId: number): Promise<n
   return rows.map((r) => r.id);
 }
 
-/** Active employees who may see a channel (to update their red dot). */
-export async function employeesSeeingChannel(db: Conn, channelId: number): Promise<number[]> {
-  const rows = await sql<{ id: number }>`
-    select e.id from employees e join roles r on r.id = e.role_id join channels c on c.id = ${channelId}
+/** Active employees who may see a channel, with their names, by name. */
+function seeingChannel(channelId: number) {
+  return sql<{ id: number; name: string }>`
+    select e.id, e.name from employees e join roles r on r.id = e.role_id join channels c on c.id = ${channelId}
     where e.disabled_at is null
       and (r.is_admin or ('chats' = any(r.permissions) and (c.access_all
-           or exists (select 1 from channel_access a where a.channel_id = c.id and a.employee_id = e.id))))`.execute(db);
+           or exists (select 1 from channel_access a where a.channel_id = c.id and a.employee_id = e.id))))
+    order by e.name, e.id`;
+}
+
+/** Active employees who may see a channel (to update their red dot). */
+export async function employeesSeeingChannel(db: Conn, channelId: number): Promise<number[]> {
+  const rows = await seeingChannel(channelId).execute(db);
   return rows.rows.map((r) => r.id);
+}
+
+/** The colleagues who may use a channel: whom its chats can be assigned to, or a note mention (#16). */
+export async function colleaguesOnChannel(db: Conn, channelId: number): Promise<Array<{ id: number; name: string }>> {
+  return (await seeingChannel(channelId).execute(db)).rows;
 }
 
 /**
@@ -63,16 +83,15 @@ export async function employeesSeeingChannel(db: Conn, channelId: number): Promi
  */
 export async function refreshRedDots(db: Conn, employeeIds: number[]): Promise<Array<{ id: number; red_dot: boolean }>> {
   if (employeeIds.length === 0) return [];
-  const rows = await sql<{ id: number; red_dot: boolean }>`
-    with computed as (
-      select e.id, exists (
-        select 1 from chats ch
-        where ${needsAttention}
-          and ch.channel_id in (
+  // The channels `e` may use, as in channelVisibleTo, for the row being computed.
+  const visible = (column: string) => sql<SqlBool>`${sql.ref(column)} in (
             select c.id from channels c join roles r on r.id = e.role_id
             where r.is_admin or ('chats' = any(r.permissions) and (c.access_all
-                  or exists (select 1 from channel_access a where a.channel_id = c.id and a.employee_id = e.id))))
-      ) as dot
+                  or exists (select 1 from channel_access a where a.channel_id = c.id and a.employee_id = e.id))))`;
+  const rows = await sql<{ id: number; red_dot: boolean }>`
+    with computed as (
+      select e.id, (exists (select 1 from chats ch where ${needsAttention} and ${visible('ch.channel_id')})
+                    or ${mentionedIn(sql.ref('e.id'), visible)}) as dot
       from employees e where e.id in (${sql.join(employeeIds)})
     )
     update employees e set red_dot = computed.dot from computed

@@ -2,7 +2,7 @@ import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { sql, type Expression } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
-import type { MessageStatus } from '../db/schema.ts';
+import type { MessageDirection, MessageStatus } from '../db/schema.ts';
 import { queryTemplate } from '../db/query-template.ts';
 
 type Conn = Db | Tx['db'];
@@ -68,7 +68,7 @@ export async function findChatTarget(db: Conn, chatId: number) {
 export interface NewMessage {
   chatId: number;
   channelId: number;
-  direction: 'in' | 'out';
+  direction: MessageDirection;
   kind: string;
   text: string | null;
   externalId: string | null;
@@ -289,6 +289,7 @@ const listColumns = [
   'chats.preview_kind', 'chats.preview_text',
   'contacts.name as contact_name', 'contacts.username as contact_username', 'contacts.avatar_key as contact_avatar_key',
   'contacts.profile_hidden as contact_hidden', 'channels.kind as channel_kind', 'channels.name as channel_name',
+  'chats.assignee_id', 'assignee.name as assignee_name',
 ] as const;
 
 const chatColumns = [
@@ -304,6 +305,7 @@ export function chatsQuery(db: Conn) {
     .selectFrom('chats')
     .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
     .innerJoin('channels', 'channels.id', 'chats.channel_id')
+    .leftJoin('employees as assignee', 'assignee.id', 'chats.assignee_id')
     .leftJoin('employees as archiver', 'archiver.id', 'chats.archived_by')
     .select([...chatColumns, 'archiver.name as archived_by_name', threadVersionOf(sql.ref('chats.id')).as('thread_version')]);
 }
@@ -350,8 +352,18 @@ export async function findChatAny(db: Conn, chatId: number) {
   return chatsQuery(db).where('chats.id', '=', chatId).executeTakeFirst();
 }
 
+/**
+ * The list's assignment filter (#16): every chat, the employee's own, or nobody's. The filter
+ * only narrows what the employee may see anyway (the channels stay the condition).
+ */
+export type ListFilter = 'all' | 'mine' | 'unassigned';
+export const LIST_FILTERS: readonly ListFilter[] = ['all', 'mine', 'unassigned'];
+
 export interface ListChatsOptions {
   status: 'open' | 'archived';
+  filter?: ListFilter;
+  /** The employee whose chats *Mine* shows. */
+  me?: number;
   q?: string;
   /** Keyset cursor: the last item of the previous page. */
   after?: { at: Date; id: number };
@@ -366,10 +378,13 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
   const term = o.q?.trim();
   // The list without a search (every Chats page) is built once per shape.
   if (!term) {
-    const values = { channelIds, status: o.status, limit: o.limit };
-    return o.after ? listAfterTemplate.execute(db, { ...values, afterAt: o.after.at, afterId: o.after.id }) : listTemplate.execute(db, values);
+    const filter = o.filter ?? 'all';
+    const values = { channelIds, status: o.status, limit: o.limit, me: o.me ?? 0 };
+    return o.after
+      ? listAfterTemplate[filter].execute(db, { ...values, afterAt: o.after.at, afterId: o.after.id })
+      : listTemplate[filter].execute(db, values);
   }
-  let q = listQuery(db, { channelIds, status: o.status });
+  let q = listQuery(db, { channelIds, status: o.status, filter: o.filter ?? 'all', me: o.me ?? 0 });
   if (o.after) q = q.where(afterCursor(o.after.at, o.after.id));
   const pattern = likePattern(term);
   const digits = term.replace(/\D/g, '');
@@ -408,17 +423,34 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
   return listOrder(q, o.limit).execute();
 }
 
-/** `channelIds` is a value, or the session statement's column of them (a prefetch). */
-type ListShape = { channelIds: readonly number[] | Expression<number[]>; status: 'open' | 'archived' | Expression<'open' | 'archived'> };
+/**
+ * `channelIds` is a value, or the session statement's column of them (a prefetch); so is `me`.
+ * `filter` is not a value: each filter is its own statement (a shape of its own).
+ */
+type ListShape = {
+  channelIds: readonly number[] | Expression<number[]>;
+  status: 'open' | 'archived' | Expression<'open' | 'archived'>;
+  filter: ListFilter;
+  me: number | Expression<number>;
+};
 
 function listQuery(db: Conn, p: ListShape) {
-  return db
+  const q = db
     .selectFrom('chats')
     .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
     .innerJoin('channels', 'channels.id', 'chats.channel_id')
+    .leftJoin('employees as assignee', 'assignee.id', 'chats.assignee_id')
     .select(listColumns)
     .where('chats.status', '=', p.status)
     .where(inChannels(p.channelIds));
+  if (p.filter === 'mine') return q.where(sql<boolean>`chats.assignee_id = ${p.me}::int`);
+  if (p.filter === 'unassigned') return q.where('chats.assignee_id', 'is', null);
+  return q;
+}
+
+/** One template per filter (a filter changes the statement's shape). */
+function perFilter<T>(make: (filter: ListFilter) => T): Record<ListFilter, T> {
+  return { all: make('all'), mine: make('mine'), unassigned: make('unassigned') };
 }
 
 function listOrder<Q extends ReturnType<typeof listQuery>>(q: Q, limit: number | Expression<number>) {
@@ -442,16 +474,24 @@ function afterCursor(at: Date, id: number) {
  * after about four billion). Reading the digest costs PostgreSQL less than reading the rows, and
  * Node nothing of parsing and rendering 31 of them.
  */
-export async function listDigest(db: Conn, channelIds: readonly number[], o: { status: 'open' | 'archived'; limit: number }): Promise<string> {
+export async function listDigest(db: Conn, channelIds: readonly number[], o: ListPageOptions): Promise<string> {
   if (channelIds.length === 0) return EMPTY_DIGEST;
-  const r = await listDigestTemplate.executeTakeFirst(db, { channelIds, status: o.status, limit: o.limit });
+  const r = await listDigestTemplate[o.filter].executeTakeFirst(db, { channelIds, status: o.status, limit: o.limit, me: o.me });
   return r?.digest ?? EMPTY_DIGEST;
 }
 
+/** The first page of a list: its status, filter (with whose chats *Mine* means) and size. */
+export interface ListPageOptions {
+  status: 'open' | 'archived';
+  filter: ListFilter;
+  me: number;
+  limit: number;
+}
+
 /** The first page of the list, with its digest (read together: one snapshot). */
-export async function listChatsWithDigest(db: Conn, channelIds: readonly number[], o: { status: 'open' | 'archived'; limit: number }) {
+export async function listChatsWithDigest(db: Conn, channelIds: readonly number[], o: ListPageOptions) {
   if (channelIds.length === 0) return { rows: [], digest: EMPTY_DIGEST };
-  const rows = await listWithDigestTemplate.execute(db, { channelIds, status: o.status, limit: o.limit });
+  const rows = await listWithDigestTemplate[o.filter].execute(db, { channelIds, status: o.status, limit: o.limit, me: o.me });
   return { rows, digest: rows[0]?.list_digest ?? EMPTY_DIGEST };
 }
 
@@ -465,10 +505,13 @@ export const pagePrefetchColumns = {
   // with no parameter but the session's, PostgreSQL settles on one plan instead of planning the
   // statement on every request. An aggregate without GROUP BY gives one row, also for an empty
   // list (EMPTY_DIGEST).
-  listDigest: (db: Conn, o: { status: 'open' | 'archived'; limit: number }, channels: Expression<number[]>) =>
-    sql<string>`(${digestQuery(db, { channelIds: channels, status: sql.lit(o.status), limit: sql.lit(o.limit) })})`,
+  listDigest: (db: Conn, o: { status: 'open' | 'archived'; filter: ListFilter; limit: number }, who: { channels: Expression<number[]>; employee: Expression<number> }) =>
+    sql<string>`(${digestQuery(db, { channelIds: who.channels, status: sql.lit(o.status), filter: o.filter, me: who.employee, limit: sql.lit(o.limit) })})`,
   chat: (db: Conn, chatId: number, channels: Expression<number[]>) =>
     sql<ChatJson | null>`(select to_json(c) from (${chatsQuery(db).where('chats.id', '=', chatId).where(inChannels(channels))}) c)`,
+  /** Whether a note mentions the employee in this chat (opening it clears that: notes.service.ts). */
+  mentioned: (_db: Conn, chatId: number, employee: Expression<number>) =>
+    sql<boolean>`exists (select 1 from chat_mentions cm where cm.employee_id = ${employee} and cm.chat_id = ${chatId}::int)`,
 };
 
 /** A chat row as `to_json` gives it: its instants are ISO strings. */
@@ -502,21 +545,27 @@ const digestOfL = sql<string>`md5(coalesce(string_agg(concat_ws(':', l.id, l.cha
 
 const digestQuery = (db: Conn, p: ListPage) => db.selectFrom(versionedList(db, p).as('l')).select(digestOfL.as('digest'));
 
-const listDigestTemplate = queryTemplate((db, p: ListPage) => digestQuery(db, p));
+type ListPageValues = Omit<ListPage, 'filter'>;
 
-const listWithDigestTemplate = queryTemplate((db, p: ListPage) =>
+/** A template's slots with its filter (`p` is a proxy: spreading it would copy nothing). */
+const withFilter = <T extends Omit<ListShape, 'filter'>>(p: T, filter: ListFilter) => ({ channelIds: p.channelIds, status: p.status, me: p.me, filter });
+
+const listDigestTemplate = perFilter((filter) => queryTemplate((db, p: ListPageValues) => digestQuery(db, { ...withFilter(p, filter), limit: p.limit })));
+
+const listWithDigestTemplate = perFilter((filter) => queryTemplate((db, p: ListPageValues) =>
   db
-    .with('l', () => versionedList(db, p))
+    .with('l', () => versionedList(db, { ...withFilter(p, filter), limit: p.limit }))
     .selectFrom('l')
     .selectAll()
     .select(sql<string>`(select ${digestOfL} from l)`.as('list_digest'))
     .orderBy('l.last_message_at', 'desc')
     .orderBy('l.id', 'desc'),
-);
+));
 
-const listTemplate = queryTemplate((db, p: ListShape & { limit: number }) => listOrder(listQuery(db, p), p.limit));
-const listAfterTemplate = queryTemplate((db, p: ListShape & { limit: number; afterAt: Date; afterId: number }) =>
-  listOrder(listQuery(db, p).where(afterCursor(p.afterAt, p.afterId)), p.limit),
+type ListValues = Omit<ListShape, 'filter'> & { limit: number };
+const listTemplate = perFilter((filter) => queryTemplate((db, p: ListValues) => listOrder(listQuery(db, withFilter(p, filter)), p.limit)));
+const listAfterTemplate = perFilter((filter) =>
+  queryTemplate((db, p: ListValues & { afterAt: Date; afterId: number }) => listOrder(listQuery(db, withFilter(p, filter)).where(afterCursor(p.afterAt, p.afterId)), p.limit)),
 );
 
 /**

@@ -14,8 +14,9 @@ import { newIdempotencyKey } from './idempotency.ts';
 import { refreshTemplates } from '../channels/whatsapp/templates.service.ts';
 import { PlatformError } from '../channels/adapter.ts';
 import { ModerationError, moderateComment } from './comments.service.ts';
+import { addNote, openedChat } from './team.service.ts';
 
-type Q = { status?: string; q?: string; after?: string; before?: string; template?: string; reply_to?: string; private?: string };
+type Q = { status?: string; filter?: string; q?: string; after?: string; before?: string; template?: string; reply_to?: string; private?: string; mode?: string };
 type P = { id: string; mid?: string };
 
 /** A message id (bigint: beyond int4 in time); chat ids go through `idParam` (int4). */
@@ -28,13 +29,14 @@ function messageIdOf(raw: string | undefined): number {
 
 /** The Chats page (C1–C8, D1–D2, E1–E2, I1–I3). */
 export function chatsRoutes(deps: Deps) {
-  const composerData = (req: FastifyRequest, chat: ChatView, o: ComposerOptions = {}) => composerFor(deps, req.locale, chat, o);
+  const composerData = (req: FastifyRequest, chat: ChatView, o: ComposerOptions = {}) => composerFor(deps, req.locale, chat, { ...o, viewerId: req.auth!.employeeId });
 
   /** The composer a link asks for: a template to fill in, a message to reply to. */
   const composerQuery = (req: FastifyRequest): ComposerOptions => {
     const q = req.query as Q;
     const reply = q.reply_to && /^\d{1,15}$/.test(q.reply_to) ? Number(q.reply_to) : undefined;
     return {
+      ...(q.mode === 'note' ? { mode: 'note' as const } : {}),
       ...(q.template ? { templateKey: String(q.template).slice(0, 600) } : {}),
       ...(reply ? { replyTo: reply, ...(q.private === '1' ? { commentReply: 'private' as const } : {}) } : {}),
     };
@@ -52,6 +54,12 @@ export function chatsRoutes(deps: Deps) {
 
   const status = (raw: unknown): 'open' | 'archived' => (raw === 'archived' ? 'archived' : 'open');
 
+  /** Opening a chat sees the mentions of the employee in it; the page shows the dot as it now is. */
+  const seenMentions = async (req: FastifyRequest, chatId: number, known: boolean | undefined) => {
+    const dot = await openedChat(deps, req.auth!, chatId, known);
+    if (dot !== undefined && req.pageContext) req.pageContext.redDot = dot;
+  };
+
   /** The full page: the list column and, for a deep link, the chat (`pane` replaces it after a 422). */
   const page = async (req: FastifyRequest, reply: FastifyReply, chatId: number | null, o: { pane?: Record<string, unknown>; code?: number } = {}) => {
     const query = req.query as Q;
@@ -63,8 +71,10 @@ export function chatsRoutes(deps: Deps) {
     if (chatId && !pane) {
       if (pre.chat === null) throw new NotFoundError();
       pane = await paneData(req, chatId, pre.chat);
+      await seenMentions(req, chatId, pre.mentioned);
     }
-    const list = await listHtml(deps, viewerOf(req), req.auth!, { status: st, q }, pre.listDigest);
+    const filter = chats.listFilterOf(query.filter);
+    const list = await listHtml(deps, viewerOf(req), req.auth!, { status: st, filter, q }, pre.listDigest);
     // First run: with no channel to read, say what to do instead of "select a chat".
     const noChannels = !pane && (await chats.channelsOf(deps, req.auth!)).length === 0;
     return reply.view('chats/index', { listHtml: list, pane, noChannels, wide: true, title: req.t('chats.title') }, o.code);
@@ -82,16 +92,21 @@ export function chatsRoutes(deps: Deps) {
     app.get('/chats', { config: { access: 'chats', prefetch: chats.chatsPagePrefetch } }, async (req: FastifyRequest<{ Querystring: Q }>, reply) => {
       if (wantsFragment(req)) {
         const st = status(req.query.status);
-        const list = await chats.listChatsFor(deps, req.auth!, { status: st, q: req.query.q, after: req.query.after });
+        const filter = chats.listFilterOf(req.query.filter);
+        const list = await chats.listChatsFor(deps, req.auth!, { status: st, filter, q: req.query.q, after: req.query.after });
         const template = req.query.after ? 'chats/_list_items' : 'chats/_list';
-        return reply.view(template, { list, status: st, q: req.query.q ?? '' });
+        return reply.view(template, { list, status: st, filter, meId: req.auth!.employeeId, q: req.query.q ?? '' });
       }
       return page(req, reply, null);
     });
 
     app.get('/chats/:id', { config: { access: 'chats', prefetch: chats.chatsPagePrefetch } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
       const id = idParam(req);
-      if (wantsFragment(req)) return reply.view('chats/_pane', await paneData(req, id));
+      if (wantsFragment(req)) {
+        const pane = await paneData(req, id);
+        await seenMentions(req, id, chats.prefetchedPage(req.prefetched).mentioned);
+        return reply.view('chats/_pane', pane);
+      }
       return page(req, reply, id);
     });
 
@@ -100,6 +115,7 @@ export function chatsRoutes(deps: Deps) {
       const id = idParam(req);
       if (!wantsFragment(req)) {
         const q = new URLSearchParams(composerQuery(req).templateKey ? { template: req.query.template! } : {});
+        if (req.query.mode === 'note') q.set('mode', 'note');
         if (req.query.reply_to) q.set('reply_to', req.query.reply_to);
         if (req.query.private === '1') q.set('private', '1');
         return reply.redirect(`/chats/${id}${q.size ? '?' + q : ''}`, 303);
@@ -184,6 +200,33 @@ export function chatsRoutes(deps: Deps) {
         }
       },
     );
+
+    // #16: a note only employees see (the composer's Note mode); never sent to the platform.
+    app.post('/chats/:id/notes', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Record<string, unknown> }>, reply) => {
+      const id = idParam(req);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const text = (typeof body.text === 'string' ? body.text : '').replace(/\r\n/g, '\n');
+      const key = typeof body.idempotency_key === 'string' ? body.idempotency_key : '';
+      try {
+        const r = await addNote(deps, req.auth!, id, { text, idempotencyKey: key });
+        if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}?mode=note`);
+        const chat = await chats.getChatFor(deps, req.auth!, id);
+        const thread = await loadThread(deps.db, id, { limit: 1 });
+        const message = thread.messages.find((m) => m.id === r.messageId);
+        return reply.view('chats/_composer_sent', { ...(await composerData(req, chat, { mode: 'note' })), message, chatId: id });
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        const chat = await chats.getChatFor(deps, req.auth!, id);
+        const data = await composerData(req, chat, {
+          mode: 'note',
+          text,
+          key: key || newIdempotencyKey(),
+          error: { key: Object.values(err.fields)[0]!, n: textLength(text) },
+        });
+        if (wantsFragment(req)) return reply.view('chats/_composer', data, 422);
+        return page(req, reply, id, { pane: { ...(await paneData(req, id)), composer: data }, code: 422 });
+      }
+    });
 
     app.post('/chats/:id/messages/:mid/retry', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
       const id = idParam(req);

@@ -48,10 +48,15 @@ export function cursorOf(at: Date, id: number): string {
   return `${at.getTime()}_${id}`;
 }
 
-export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; q?: string; after?: string }) {
+/** The list filter a URL asks for (`?filter=mine|unassigned`; anything else: all chats). */
+export function listFilterOf(raw: unknown): repo.ListFilter {
+  return raw === 'mine' || raw === 'unassigned' ? raw : 'all';
+}
+
+export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; filter: repo.ListFilter; q?: string; after?: string }) {
   const channels = await channelsOf(deps, auth);
   const after = parseCursor(o.after);
-  const rows = await repo.listChats(deps.db, channels, { status: o.status, q: o.q, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 });
+  const rows = await repo.listChats(deps.db, channels, { status: o.status, filter: o.filter, me: auth.employeeId, q: o.q, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 });
   return listPage(rows.map(toChatListItem));
 }
 
@@ -67,28 +72,30 @@ export function listPage(items: ChatListItem[]) {
  * search or a later page is asked for) and, on a deep link, the chat.
  */
 export function chatsPagePrefetch(req: { params: unknown; query: unknown }): PrefetchAsk | null {
-  const query = req.query as { status?: string; q?: string; after?: string };
+  const query = req.query as { status?: string; q?: string; after?: string; filter?: string };
   // As the handler reads it (`idParam`): anything else is its 404, not a statement error.
   const chatId = parseId((req.params as { id?: string }).id);
   const withChat = chatId !== null;
   const withList = !query.q?.trim() && !query.after;
   if (!withChat && !withList) return null;
   const status = query.status === 'archived' ? 'archived' : 'open';
+  const filter = listFilterOf(query.filter);
   return {
-    key: `chats:${withChat ? 'chat' : ''}:${withList ? status : ''}`,
+    key: `chats:${withChat ? 'chat' : ''}:${withList ? `${status}:${filter}` : ''}`,
     values: withChat ? { chatId } : {},
     columns: (p, who, db) => ({
-      ...(withList ? { list_digest: repo.pagePrefetchColumns.listDigest(db, { status, limit: PAGE_SIZE + 1 }, who.channels) } : {}),
-      ...(withChat ? { chat: repo.pagePrefetchColumns.chat(db, p.chatId, who.channels) } : {}),
+      ...(withList ? { list_digest: repo.pagePrefetchColumns.listDigest(db, { status, filter, limit: PAGE_SIZE + 1 }, who) } : {}),
+      ...(withChat ? { chat: repo.pagePrefetchColumns.chat(db, p.chatId, who.channels), mentioned: repo.pagePrefetchColumns.mentioned(db, p.chatId, who.employee) } : {}),
     }),
   };
 }
 
 /** What the prefetch brought: the chat (undefined: not asked; null: not visible) and the digest. */
-export function prefetchedPage(prefetched: Record<string, unknown> | null): { chat?: ChatView | null; listDigest?: string } {
+export function prefetchedPage(prefetched: Record<string, unknown> | null): { chat?: ChatView | null; listDigest?: string; mentioned?: boolean } {
   if (!prefetched) return {};
   const json = prefetched.chat as Parameters<typeof repo.chatRowFromJson>[0] | null | undefined;
   return {
+    ...(typeof prefetched.mentioned === 'boolean' ? { mentioned: prefetched.mentioned } : {}),
     ...(json !== undefined ? { chat: json === null ? null : toChatView(repo.chatRowFromJson(json)) } : {}),
     ...(typeof prefetched.list_digest === 'string' ? { listDigest: prefetched.list_digest } : {}),
   };

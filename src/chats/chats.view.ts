@@ -33,12 +33,15 @@ export interface ChatView {
   readUpTo: number | null;
   /** Changes whenever anything the thread shows changes (a rendered thread is kept by it). */
   threadVersion: number;
+  /** Who the chat is assigned to (#16), and their name. */
+  assigneeId: number | null;
+  assigneeName: string | null;
 }
 
 /** A list item: the part of a chat the list shows. */
 export type ChatListItem = Pick<
   ChatView,
-  'id' | 'channelId' | 'contactId' | 'status' | 'indicator' | 'name' | 'username' | 'hidden' | 'avatarUrl' | 'channelKind' | 'channelName' | 'previewKind' | 'previewText' | 'lastMessageAt'
+  'id' | 'channelId' | 'contactId' | 'status' | 'indicator' | 'name' | 'username' | 'hidden' | 'avatarUrl' | 'channelKind' | 'channelName' | 'previewKind' | 'previewText' | 'lastMessageAt' | 'assigneeId' | 'assigneeName'
 >;
 
 interface ListRow {
@@ -56,6 +59,8 @@ interface ListRow {
   preview_kind: string | null;
   preview_text: string | null;
   last_message_at: Date;
+  assignee_id: number | null;
+  assignee_name: string | null;
 }
 
 export function toChatListItem(r: ListRow): ChatListItem {
@@ -74,6 +79,8 @@ export function toChatListItem(r: ListRow): ChatListItem {
     previewKind: r.preview_kind,
     previewText: r.preview_text,
     lastMessageAt: r.last_message_at,
+    assigneeId: r.assignee_id,
+    assigneeName: r.assignee_name,
   };
 }
 
@@ -130,7 +137,7 @@ export function previewLabel(kind: string | null, text: string | null, t: Transl
 }
 
 /** What `data-status` says for a message (issue #4 item 8). Inbound: read by the team or not. */
-export function uiStatus(m: { direction: 'in' | 'out'; status: string; id: number }, readUpTo: number | null): string {
+export function uiStatus(m: { direction: string; status: string; id: number }, readUpTo: number | null): string {
   if (m.direction === 'in') return readUpTo !== null && m.id <= readUpTo ? 'read' : 'delivered';
   return m.status === 'queued' ? 'sending' : m.status;
 }
@@ -219,5 +226,42 @@ export function chatHelpers(t: Translate) {
       const name = t(key);
       return name === key ? code : `${name} (${code})`;
     },
+    /** What an assignment record says (team.service.ts `AssignmentMeta`), in the reader's language. */
+    assignment: (actor: string | null, meta: Record<string, unknown>) => assignmentText(actor, meta, t),
+    /** A note's text split where it mentions a colleague (shown marked). */
+    noteParts,
   };
+}
+
+type Named = { id: number; name: string } | null | undefined;
+
+function assignmentText(actor: string | null, meta: Record<string, unknown>, t: Translate): string {
+  const to = meta.to as Named;
+  const from = meta.from as Named;
+  const who = actor ?? t('chats.unknown_client');
+  if (meta.auto && to) return t('chats.event.auto', { to: to.name });
+  if (!to) return t('chats.event.unassigned', { actor: who, from: from?.name ?? '' });
+  if (from) return t('chats.event.reassigned', { actor: who, to: to.name, from: from.name });
+  if (to.name === actor) return t('chats.event.assigned_self', { actor: who });
+  return t('chats.event.assigned', { actor: who, to: to.name });
+}
+
+/** `text` in pieces, those that are `@Name` of a mentioned colleague flagged (case-insensitive). */
+export function noteParts(text: string | null, mentions: unknown): Array<{ text: string; mention: boolean }> {
+  const value = text ?? '';
+  // A mention is the full name or the first name alone (team.service.ts `mentionsIn`).
+  const full = (Array.isArray(mentions) ? mentions : []).map((m) => String((m as { name?: unknown }).name ?? '').trim()).filter(Boolean);
+  const names = [...new Set([...full, ...full.map((n) => n.split(/\s+/)[0]!)])];
+  if (!names.length) return [{ text: value, mention: false }];
+  const escaped = names.sort((a, b) => b.length - a.length).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(`@(?:${escaped.join('|')})`, 'giu');
+  const parts: Array<{ text: string; mention: boolean }> = [];
+  let last = 0;
+  for (const m of value.matchAll(re)) {
+    if (m.index! > last) parts.push({ text: value.slice(last, m.index), mention: false });
+    parts.push({ text: m[0], mention: true });
+    last = m.index! + m[0].length;
+  }
+  if (last < value.length) parts.push({ text: value.slice(last), mention: false });
+  return parts;
 }

@@ -12,8 +12,13 @@ import { findMessage } from './chats.repository.ts';
 import type { ChatView } from './chats.view.ts';
 import { MAX_TEXT_LENGTH, PRIVATE_REPLY_MS } from './send.service.ts';
 import { newIdempotencyKey } from './idempotency.ts';
+import { colleaguesOnChannel } from './access.repository.ts';
 
 export interface ComposerOptions {
+  /** Reply to the client (default), or write a note only employees see (#16). */
+  mode?: 'reply' | 'note' | undefined;
+  /** Who the composer is for: a note's @ list offers everyone else. */
+  viewerId?: number | undefined;
   /** `name:language` of the template being filled in. */
   templateKey?: string | undefined;
   /** The values typed so far (a 422 answer keeps them). */
@@ -59,6 +64,22 @@ function refreshDue(deps: Deps, channelId: number, now = Date.now()): boolean {
 
 export async function composerFor(deps: Deps, locale: Locale, chat: ChatView, o: ComposerOptions = {}) {
   const policy = policyOfChat(deps, chat);
+  const base = {
+    chat,
+    policy,
+    max: MAX_TEXT_LENGTH,
+    key: o.key ?? newIdempotencyKey(),
+    text: o.text ?? '',
+    error: o.error ?? null,
+    fieldErrors: o.fieldErrors ?? {},
+    notice: o.notice ?? null,
+  };
+  if (o.mode === 'note') {
+    // A note is never sent: no window, template or reply applies. The @ list offers the
+    // colleagues who may see the chat.
+    const colleagues = (await colleaguesOnChannel(deps.db, chat.channelId)).filter((c) => c.id !== o.viewerId);
+    return { ...base, mode: 'note' as const, colleagues, templates: null, replyTo: null };
+  }
   let templates: ComposerTemplates | null = null;
   if (deps.adapters.get(chat.channelKind)?.capabilities.templates) {
     const { templates: list, fetchedAt } = await offeredTemplates(deps, chat.channelId, chatLanguage(chat.phone, locale));
@@ -82,18 +103,7 @@ export async function composerFor(deps: Deps, locale: Locale, chat: ChatView, o:
       replyTo = { id: m.id, direction: m.direction, kind: m.kind, text: m.text, commentMode: mode, postText: meta.post?.text ?? null, privateProblem };
     }
   }
-  return {
-    chat,
-    policy,
-    max: MAX_TEXT_LENGTH,
-    key: o.key ?? newIdempotencyKey(),
-    text: o.text ?? '',
-    error: o.error ?? null,
-    fieldErrors: o.fieldErrors ?? {},
-    notice: o.notice ?? null,
-    templates,
-    replyTo,
-  };
+  return { ...base, mode: 'reply' as const, colleagues: null, templates, replyTo };
 }
 
 export interface ReplyTarget {

@@ -139,19 +139,28 @@ export async function threadHtml(deps: Deps, viewer: Viewer, chat: ChatView, lim
  * the caller already read (beside the open chat), otherwise it is read here. Like `threadHtml`,
  * a kept list comes back as a marker for `reply.view` (a searched one as its HTML).
  */
-export async function listHtml(deps: Deps, viewer: Viewer, auth: AuthContext, o: { status: 'open' | 'archived'; q?: string }, digest?: string): Promise<string> {
+export async function listHtml(
+  deps: Deps,
+  viewer: Viewer,
+  auth: AuthContext,
+  o: { status: 'open' | 'archived'; filter: repo.ListFilter; q?: string },
+  digest?: string,
+): Promise<string> {
   const q = o.q ?? '';
   const channels = await channelsOf(deps, auth);
+  const me = auth.employeeId;
+  const data = { status: o.status, filter: o.filter, meId: me };
   if (q.trim()) {
-    const rows = await repo.listChats(deps.db, channels, { status: o.status, q, limit: PAGE_SIZE + 1 });
-    return render(deps, '/chats/_list', viewer, { list: listPage(rows.map(toChatListItem)), status: o.status, q });
+    const rows = await repo.listChats(deps.db, channels, { status: o.status, filter: o.filter, me, q, limit: PAGE_SIZE + 1 });
+    return render(deps, '/chats/_list', viewer, { ...data, list: listPage(rows.map(toChatListItem)), q });
   }
   const cache = keptHtmlOf(deps);
-  const key = `list|${o.status}|${viewer.locale}|${channels.join(',')}`;
-  const page = { status: o.status, limit: PAGE_SIZE + 1 };
+  // *Mine* is the employee's own page; the others are shared by everyone with the same channels.
+  const key = `list|${o.status}|${o.filter}${o.filter === 'mine' ? `:${me}` : ''}|${viewer.locale}|${channels.join(',')}`;
+  const page = { status: o.status, filter: o.filter, me, limit: PAGE_SIZE + 1 };
   const hit = cache.get(key, digest ?? (await repo.listDigest(deps.db, channels, page)), viewer.csrf);
   if (hit !== undefined) return markerFor(viewer, hit);
   const r = await repo.listChatsWithDigest(deps.db, channels, page);
-  const html = render(deps, '/chats/_list', viewer, { list: listPage(r.rows.map(toChatListItem)), status: o.status, q: '' });
+  const html = render(deps, '/chats/_list', viewer, { ...data, list: listPage(r.rows.map(toChatListItem)), q: '' });
   return markerFor(viewer, cache.set(key, r.digest, html, viewer.csrf));
 }

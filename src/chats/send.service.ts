@@ -9,6 +9,7 @@ import * as repo from './chats.repository.ts';
 import { publishChatChange } from './chats.live.ts';
 import { FILE_PART_SUFFIX, requeueFailed } from './outbox.repository.ts';
 import { quoteOf } from './ingest.service.ts';
+import { takeOnFirstAnswer } from './team.service.ts';
 import { chosenTemplate, renderTemplateText, templateValues } from '../channels/whatsapp/templates.service.ts';
 
 /** E1: Parley's own limit, counted in characters as a person counts them. */
@@ -230,7 +231,14 @@ async function queueParts(
     // A comment answered privately is marked at once: a second private reply is refused (F2).
     const privateTo = o.privateReplyTo;
     if (privateTo && !(await repo.claimPrivateReply(tx.db, privateTo.id, ids[0]!))) throw new ValidationError({ text: 'chats.error.private_reply_used' });
-    await publishChatChange(deps, tx, chat.id, { moved: true, newMessageIds: ids, ...(privateTo ? { changedMessageIds: [privateTo.id] } : {}), header: chat.status === 'archived' });
+    // The first answer takes an unassigned chat (#16): recorded just before it in the thread.
+    const taken = await takeOnFirstAnswer(tx, auth, chat, parts[0]!.at);
+    await publishChatChange(deps, tx, chat.id, {
+      moved: true,
+      newMessageIds: taken ? [taken, ...ids] : ids,
+      ...(privateTo ? { changedMessageIds: [privateTo.id] } : {}),
+      header: chat.status === 'archived' || taken !== null,
+    });
     // Sent one after the other, in order: the text waits for its file (the send job
     // enqueues the submit's next part, found by its key, when it is done).
     tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: ids[0]! }));

@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.ts';
 import type { Tx } from '../platform/tx.ts';
+import type { MessageDirection } from '../db/schema.ts';
 import * as repo from './chats.repository.ts';
 import { toAttachmentView, uiStatus, type AttachmentView } from './chats.view.ts';
 
@@ -7,7 +8,7 @@ type Conn = Db | Tx['db'];
 
 export interface MessageView {
   id: number;
-  direction: 'in' | 'out';
+  direction: MessageDirection;
   kind: string;
   text: string | null;
   status: string;
@@ -29,7 +30,7 @@ export const lastReadOutboundId = repo.lastReadOutboundId;
 /** What a message row must carry to be shown (the thread page, live re-renders, the send job). */
 export interface MessageViewRow {
   id: number;
-  direction: 'in' | 'out';
+  direction: MessageDirection;
   kind: string;
   text: string | null;
   status: string;

@@ -176,6 +176,8 @@ export interface ChatsTable {
   indicator: Default<Indicator>;
   read_up_to_message_id: number | null;
   lead_read_watermark: NullableTimestamp;
+  /** Who the chat is assigned to (#16; migrations/0010). */
+  assignee_id: Default<number | null>;
   created_at: Timestamp;
 }
 
@@ -185,13 +187,16 @@ export interface ThreadVersionsTable {
   version: number;
 }
 
+export type MessageDirection = 'in' | 'out' | 'internal';
+
 export type MessageStatus = 'received' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface MessagesTable {
   id: Generated<number>;
   chat_id: number;
   channel_id: number;
-  direction: 'in' | 'out';
+  /** 'internal': written by Parley for employees only (a note, an assignment), never sent. */
+  direction: MessageDirection;
   kind: string;
   text: string | null;
   external_id: string | null;
@@ -250,6 +255,14 @@ export interface SavedRepliesTable {
   created_at: Timestamp;
 }
 
+/** A colleague mentioned in a note, until they open the chat (migrations/0010). */
+export interface ChatMentionsTable {
+  employee_id: number;
+  chat_id: number;
+  message_id: number;
+  created_at: Timestamp;
+}
+
 export interface WebhookInboxTable {
   id: Generated<number>;
   source: string;
@@ -267,6 +280,7 @@ export interface DB {
   app_settings: AppSettingsTable;
   posts: PostsTable;
   saved_replies: SavedRepliesTable;
+  chat_mentions: ChatMentionsTable;
   contacts: ContactsTable;
   chats: ChatsTable;
   messages: MessagesTable;

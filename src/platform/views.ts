@@ -26,14 +26,18 @@ class MemoEta extends Eta {
   }
 }
 
-export function createEta(root: string, cache: boolean): Eta {
-  return new MemoEta({
+/** The templates, and the shop's currency that partials rendered outside a request format amounts in. */
+export type ViewEngine = Eta & { readonly currency: () => string };
+
+export function createEta(root: string, cache: boolean, currency: () => string): ViewEngine {
+  const eta = new MemoEta({
     views: join(root, 'views'),
     cache,
     autoEscape: true,
     autoTrim: false,
     defaultExtension: '.eta',
   });
+  return Object.assign(eta, { currency });
 }
 
 /** Data every template receives as `it` (pages and partials alike). */
@@ -56,6 +60,8 @@ export interface Formatters {
   date(d: Date | string | null | undefined): string;
   time(d: Date | string | null | undefined): string;
   amount(cents: number): string;
+  /** The shop's currency (ISO 4217), e.g. for an amount field's label. */
+  currency: string;
   iso(d: Date | string | null | undefined): string;
 }
 
@@ -73,18 +79,19 @@ function isoOf(d: Date): string {
   return s;
 }
 
-export function formatters(locale: Locale): Formatters {
+/** `currency`: the shop's (ShopCurrency.current(), read from memory). */
+export function formatters(locale: Locale, currency: string): Formatters {
   const toDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
   return {
     dateTime: (d) => (d ? formatDateTime(locale, toDate(d)) : ''),
     date: (d) => (d ? formatDateTime(locale, toDate(d), 'date') : ''),
     time: (d) => (d ? formatDateTime(locale, toDate(d), 'time') : ''),
-    amount: (c) => formatAmount(locale, c),
+    amount: (c) => formatAmount(locale, currency, c),
+    currency,
     iso: (d) => (d ? isoOf(toDate(d)) : ''),
   };
 }
 
-import type { Eta as EtaType } from 'eta';
 import { translator, type Locale as L } from './i18n/index.ts';
 
 /**
@@ -92,12 +99,12 @@ import { translator, type Locale as L } from './i18n/index.ts';
  * language-dependent helpers and no per-employee data (no CSRF token: htmx sends it from the
  * page's hx-headers).
  */
-export function renderPartial(eta: EtaType, template: string, locale: L, data: Record<string, unknown>): string {
+export function renderPartial(eta: ViewEngine, template: string, locale: L, data: Record<string, unknown>): string {
   const base = {
     t: translator(locale),
     locale,
     csrf: '',
-    fmt: formatters(locale),
+    fmt: formatters(locale, eta.currency()),
     me: null,
     redDot: false,
     reconnectChannels: [],

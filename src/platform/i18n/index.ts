@@ -72,12 +72,17 @@ function formatWith(locale: Locale, style: 'datetime' | 'date' | 'time', d: Date
   return f.format(d);
 }
 
-const moneyFormats = new Map<Locale, Intl.NumberFormat>();
-export function formatAmount(locale: Locale, cents: number): string {
-  let f = moneyFormats.get(locale);
+/**
+ * An amount in the shop's currency (ISO 4217), in the reader's language: `1 234,50 €`,
+ * `€1,234.50`, `$1,234.50`. The narrow symbol: a shop has one currency, so `$` needs no `US`.
+ */
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+export function formatAmount(locale: Locale, currency: string, cents: number): string {
+  const k = `${locale}|${currency}`;
+  let f = moneyFormats.get(k);
   if (!f) {
-    f = new Intl.NumberFormat(locale === 'fr' ? 'fr-FR' : 'en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    moneyFormats.set(locale, f);
+    f = new Intl.NumberFormat(locale === 'fr' ? 'fr-FR' : 'en-GB', { style: 'currency', currency, currencyDisplay: 'narrowSymbol' });
+    moneyFormats.set(k, f);
   }
   return f.format(cents / 100);
 }
