@@ -241,20 +241,25 @@ function assignmentText(actor: string | null, meta: Record<string, unknown>, t: 
   const who = actor ?? t('chats.unknown_client');
   if (meta.auto && to) return t('chats.event.auto', { to: to.name });
   if (!to) return t('chats.event.unassigned', { actor: who, from: from?.name ?? '' });
+  if (meta.self) return from ? t('chats.event.taken_from', { actor: who, from: from.name }) : t('chats.event.assigned_self', { actor: who });
   if (from) return t('chats.event.reassigned', { actor: who, to: to.name, from: from.name });
-  if (to.name === actor) return t('chats.event.assigned_self', { actor: who });
   return t('chats.event.assigned', { actor: who, to: to.name });
 }
 
-/** `text` in pieces, those that are `@Name` of a mentioned colleague flagged (case-insensitive). */
+/**
+ * `text` in pieces, the mentions flagged: exactly the `@token`s the note was read with
+ * (team.service.ts `mentionsIn`: a full name, or a first name no other colleague shares), whole
+ * words only, whatever the case.
+ */
 export function noteParts(text: string | null, mentions: unknown): Array<{ text: string; mention: boolean }> {
   const value = text ?? '';
-  // A mention is the full name or the first name alone (team.service.ts `mentionsIn`).
-  const full = (Array.isArray(mentions) ? mentions : []).map((m) => String((m as { name?: unknown }).name ?? '').trim()).filter(Boolean);
-  const names = [...new Set([...full, ...full.map((n) => n.split(/\s+/)[0]!)])];
-  if (!names.length) return [{ text: value, mention: false }];
-  const escaped = names.sort((a, b) => b.length - a.length).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  const re = new RegExp(`@(?:${escaped.join('|')})`, 'giu');
+  const tokens = (Array.isArray(mentions) ? mentions : []).flatMap((m) => {
+    const t = (m as { tokens?: unknown }).tokens;
+    return Array.isArray(t) ? t.map(String).filter(Boolean) : [];
+  });
+  if (!tokens.length) return [{ text: value, mention: false }];
+  const escaped = [...new Set(tokens)].sort((a, b) => b.length - a.length).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(`@(?:${escaped.join('|')})(?![\\p{L}\\p{N}_])`, 'giu');
   const parts: Array<{ text: string; mention: boolean }> = [];
   let last = 0;
   for (const m of value.matchAll(re)) {

@@ -1,3 +1,4 @@
+import { openedChat } from './team.service.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
@@ -50,10 +51,12 @@ export function clientLinkRoutes(deps: Deps) {
 
   const miniView = async (req: FastifyRequest, reply: FastifyReply, chatId: number) => {
     const chat = await getChatFor(deps, req.auth!, chatId);
+    // Reading the chat here sees a mention of the employee in it, as on the Chats page.
+    await openedChat(deps, req.auth!, chatId);
     return reply.view('chats/_mini_chat', {
       chat,
       threadHtml: await threadHtml(deps, viewerOf(req), chat, MINI_THREAD),
-      composer: await composerFor(deps, req.locale, chat),
+      composer: await composerFor(deps, req.locale, chat, { viewerId: req.auth!.employeeId }),
       h: chatHelpers(req.t),
     });
   };

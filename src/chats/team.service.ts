@@ -21,6 +21,8 @@ export interface AssignmentMeta {
   from: { id: number; name: string } | null;
   /** Taken by answering first, not chosen. */
   auto?: boolean;
+  /** The employee assigned it to themselves. */
+  self?: boolean;
 }
 
 async function recordAssignment(tx: Tx, chat: { id: number; channel_id: number }, actorId: number, meta: AssignmentMeta, at: Date): Promise<number> {
@@ -61,7 +63,7 @@ export async function assignChat(deps: Deps, auth: AuthContext, chatId: number, 
     const changed = await team.setAssignee(tx.db, chatId, assigneeId);
     if (!changed) return;
     const from = await nameOf(deps, colleagues, changed.before);
-    const eventId = await recordAssignment(tx, { id: chatId, channel_id: chat.channelId }, auth.employeeId, { to, from }, new Date());
+    const eventId = await recordAssignment(tx, { id: chatId, channel_id: chat.channelId }, auth.employeeId, { to, from, self: to?.id === auth.employeeId }, new Date());
     await publishChatChange(deps, tx, chatId, { item: true, header: true, newMessageIds: [eventId] }, { redDots: false });
   });
 }
@@ -83,7 +85,7 @@ export async function takeOnFirstAnswer(tx: Tx, auth: AuthContext, chat: { id: n
  * name when no other colleague on the channel shares it; whatever the case, and only as a
  * whole word. The longest names are matched first ("@Anna Marie" is not "@Anna").
  */
-export function mentionsIn(text: string, colleagues: ReadonlyArray<{ id: number; name: string }>): number[] {
+export function mentionsIn(text: string, colleagues: ReadonlyArray<{ id: number; name: string }>): Array<{ id: number; token: string }> {
   const lower = text.toLocaleLowerCase();
   const firstNames = new Map<string, number[]>();
   for (const c of colleagues) {
@@ -94,7 +96,7 @@ export function mentionsIn(text: string, colleagues: ReadonlyArray<{ id: number;
   for (const c of colleagues) candidates.push({ id: c.id, token: c.name.trim().toLocaleLowerCase() });
   for (const [first, ids] of firstNames) if (ids.length === 1) candidates.push({ id: ids[0]!, token: first });
   candidates.sort((a, b) => b.token.length - a.token.length);
-  const found = new Set<number>();
+  const found = new Map<number, Set<string>>();
   let rest = lower;
   for (const { id, token } of candidates) {
     if (!token) continue;
@@ -102,14 +104,15 @@ export function mentionsIn(text: string, colleagues: ReadonlyArray<{ id: number;
     while (at >= 0) {
       const after = rest.charAt(at + 1 + token.length);
       if (!after || !/[\p{L}\p{N}_]/u.test(after)) {
-        found.add(id);
+        found.set(id, (found.get(id) ?? new Set()).add(token));
         // Taken: a shorter token cannot match inside it again.
         rest = rest.slice(0, at) + ' '.repeat(token.length + 1) + rest.slice(at + 1 + token.length);
       }
       at = rest.indexOf('@' + token, at + 1);
     }
   }
-  return [...found];
+  // One entry per colleague and way they were named (the thread marks exactly these).
+  return [...found].flatMap(([id, tokens]) => [...tokens].map((token) => ({ id, token })));
 }
 
 /**
@@ -126,7 +129,8 @@ export async function addNote(deps: Deps, auth: AuthContext, chatId: number, inp
   const existing = await repo.findMessageByIdempotencyKey(deps.db, chatId, key);
   if (existing) return { messageId: existing.id, created: false };
   const colleagues = await colleaguesOnChannel(deps.db, chat.channelId);
-  const mentioned = mentionsIn(input.text, colleagues).filter((id) => id !== auth.employeeId);
+  const matches = mentionsIn(input.text, colleagues).filter((m) => m.id !== auth.employeeId);
+  const mentioned = [...new Set(matches.map((m) => m.id))];
   return inTransaction(deps.db, deps.logger, async (tx) => {
     const inserted = await repo.insertMessage(tx.db, {
       chatId,
@@ -139,7 +143,8 @@ export async function addNote(deps: Deps, auth: AuthContext, chatId: number, inp
       status: 'sent',
       idempotencyKey: key,
       sortAt: new Date(),
-      meta: { mentions: colleagues.filter((c) => mentioned.includes(c.id)) },
+      // Who, and how the note named them (what the thread marks: chats.view.ts `noteParts`).
+      meta: { mentions: colleagues.filter((c) => mentioned.includes(c.id)).map((c) => ({ ...c, tokens: matches.filter((m) => m.id === c.id).map((m) => m.token) })) },
     });
     if (!inserted) {
       const earlier = await repo.findMessageByIdempotencyKey(tx.db, chatId, key);
