@@ -50,6 +50,10 @@ const email = 'owner@demo.parley';
 const password = `demo-${randomBytes(4).toString('hex')}`;
 const admin = await findRoleByName(deps.db, 'admin');
 await createEmployee({ db: deps.db, logger: deps.logger, live: deps.live }, { name: 'Demo Owner', email, password, roleId: admin!.id });
+// A colleague (Agent role, every channel), to assign chats to and @mention in notes (#16).
+const colleagueEmail = 'anna@demo.parley';
+const agent = await findRoleByName(deps.db, 'agent');
+await createEmployee({ db: deps.db, logger: deps.logger, live: deps.live }, { name: 'Anna Martin', email: colleagueEmail, password, roleId: agent!.id });
 const seeded = await seedDemo(deps.db, { force: false });
 
 // One channel per kind the emulator offers and Parley speaks: Messenger and Instagram stored
@@ -103,6 +107,7 @@ process.stdout.write(
     `  Parley:          ${parleyUrl}`,
     `    log in as      ${email}`,
     `    password       ${password}`,
+    `    a colleague    ${colleagueEmail} (same password): assign chats to Anna, @Anna in a note`,
     `  Meta emulator:   ${emu.url}/ui   (write as a customer; replies and read receipts flow both ways)`,
     `  Channels:        ${channels.join(', ')}`,
     `  Comments:        ${emu.url}/ui/posts?person=marc   (comment under the Page's post as a customer; it arrives in Parley)`,
