@@ -3,6 +3,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RESULTS_DIR } from './lib/env.ts';
+import { parseArgs } from './lib/args.ts';
 import { startChild, type Child } from './lib/child.ts';
 import { httpRequest, runLoad, type LoadResult } from './lib/loadgen.ts';
 import { admin } from './lib/db.ts';
@@ -23,21 +24,7 @@ import { transcriptionScenario } from './scenarios/g2-transcription.ts';
  */
 const SCENARIOS: Scenario[] = [weightScenario, chatListScenario, ingestScenario, pageScenario, liveScenario, sseScenario, outboundScenario, transcriptionScenario];
 
-function parseArgs(argv: string[]) {
-  const options = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) continue;
-    const [k, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-    const next = argv[i + 1];
-    if (inline !== undefined) options.set(k, inline);
-    else if (next !== undefined && !next.startsWith('--') && ['only', 'p7-conns'].includes(k)) options.set(k, argv[++i]!);
-    else options.set(k, 'true');
-  }
-  return options;
-}
-
-const options = parseArgs(process.argv.slice(2));
+const options = parseArgs(process.argv.slice(2), ['only', 'p7-conns']);
 if (options.has('help')) {
   console.log('npm run bench [-- --only p1,p2,p3,p4,p5,p6,p7,p8,p9,g2] [--reseed] [--quick] [--p7-conns N]');
   process.exit(0);

@@ -4,6 +4,10 @@ import { createLogger } from './platform/logger.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { buildApp } from './app.ts';
 import { createDeps, registryList, type Deps } from './deps.ts';
+import { BullQueue } from './platform/jobs/bullmq-queue.ts';
+
+/** How long after Redis comes back the pending work is swept (see the reconnect sweep). */
+const RECONNECT_SWEEP_DELAY_MS = 2_000;
 
 export interface Running {
   deps: Deps;
@@ -53,14 +57,20 @@ export async function start(config: Config, roles = config.processRoles): Promis
     maintenance = setInterval(tick, 15 * 60_000);
     maintenance.unref();
     // The outbox sweeper: anything still queued after a crash or a Redis outage goes out.
-    sweeper = setInterval(
-      () =>
-        deps.queue.enqueue(deps.jobs.outboxSweep, { slot: String(Math.floor(Date.now() / 15_000)) }).catch((e) =>
-          deps.logger.debug({ err: (e as Error).message }, 'outbox sweep not enqueued'),
-        ),
-      15_000,
-    );
+    const sweep = (payload: { slot: string; minAgeMs?: number }) =>
+      deps.queue.enqueue(deps.jobs.outboxSweep, payload).catch((e) => deps.logger.debug({ err: (e as Error).message }, 'outbox sweep not enqueued'));
+    sweeper = setInterval(() => void sweep({ slot: String(Math.floor(Date.now() / 15_000)) }), 15_000);
     sweeper.unref();
+    // Redis back after an outage: what it held may be lost; sweep everything pending now rather
+    // than at the next tick 20 s later (R3, R6). Every worker asks; the slot makes it one sweep.
+    if (deps.queue instanceof BullQueue) {
+      deps.queue.onReconnect(() => {
+        deps.logger.info('redis is back: sweeping the outbox and the webhook inbox');
+        // A moment first: a send still in flight from before the outage (its job gone with
+        // Redis) records itself; sweeping it at once could start a second run beside it.
+        setTimeout(() => void sweep({ slot: `reconnect-${Math.floor(Date.now() / 10_000)}`, minAgeMs: 0 }), RECONNECT_SWEEP_DELAY_MS).unref();
+      });
+    }
   }
 
   if (roles.includes('web')) {

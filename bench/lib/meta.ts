@@ -93,10 +93,14 @@ export function whatsappPayload(o: {
   };
 }
 
-/** A Messenger `messages` delivery exactly as Meta sends it (one entry, one messaging item). */
-export function messengerPayload(o: { pageId: string; psid: string; mid: string; text: string; timestamp: number }) {
+/**
+ * A Messenger `messages` delivery exactly as Meta sends it (one entry, one messaging item).
+ * Instagram's (`object: 'instagram'`, entry id = the professional account, sender = IGSID) has
+ * the same shape.
+ */
+export function messengerPayload(o: { pageId: string; psid: string; mid: string; text: string; timestamp: number; object?: 'page' | 'instagram' }) {
   return {
-    object: 'page',
+    object: o.object ?? 'page',
     entry: [
       {
         id: o.pageId,
@@ -112,13 +116,14 @@ export function messengerPayload(o: { pageId: string; psid: string; mid: string;
  * `/` as `\/`), signed over those exact bytes.
  */
 export function signedWebhookRequest(payload: unknown, appSecret: string): Buffer {
+  const { body, headers } = signedWebhook(payload, appSecret);
+  return httpRequest('POST', '/webhooks/meta', headers, body);
+}
+
+/** The same delivery as a body and its headers (for a client that writes its own request). */
+export function signedWebhook(payload: unknown, appSecret: string): { body: Buffer; headers: Record<string, string> } {
   const body = Buffer.from(metaJsonStringify(payload), 'utf8');
-  return httpRequest(
-    'POST',
-    '/webhooks/meta',
-    { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signBody(body, appSecret), 'User-Agent': 'facebookexternalua' },
-    body,
-  );
+  return { body, headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signBody(body, appSecret), 'User-Agent': 'facebookexternalua' } };
 }
 
 /** The normalized event the Messenger parser makes of such a payload (seeding in-process). */

@@ -49,14 +49,20 @@ export async function addChannel(
   });
 }
 
-/** Employees are inserted directly (no argon2: the bench never logs in with a password). */
-export async function addEmployee(deps: Deps, o: { name: string; role?: 'Agent' | 'Admin'; locale?: string | null; channels?: number[] }): Promise<number> {
+/**
+ * Employees are inserted directly (no argon2 by default: the bench never logs in with a
+ * password; the chaos suite, which logs in through the form, passes a real hash and the email).
+ */
+export async function addEmployee(
+  deps: Deps,
+  o: { name: string; role?: 'Agent' | 'Admin'; locale?: string | null; channels?: number[]; email?: string; passwordHash?: string },
+): Promise<number> {
   const role = await findRoleByName(deps.db, o.role ?? 'Agent');
   if (!role) throw new Error(`role ${o.role} missing`);
   const id = await insertEmployee(deps.db, {
-    email: `${o.name.toLowerCase().replace(/[^a-z0-9]+/g, '.')}.${randomBytes(3).toString('hex')}@bench.test`,
+    email: o.email ?? `${o.name.toLowerCase().replace(/[^a-z0-9]+/g, '.')}.${randomBytes(3).toString('hex')}@bench.test`,
     name: o.name,
-    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$bench$not-a-real-hash',
+    passwordHash: o.passwordHash ?? '$argon2id$v=19$m=19456,t=2,p=1$bench$not-a-real-hash',
     roleId: role.id,
     locale: o.locale ?? null,
   });

@@ -11,6 +11,7 @@ import { inOneStatement, publishChatChange, toLiveMessageView, type ChatChange }
 import { RateLimiter } from './rate-limiter.ts';
 import { pendingInboxOlderThan } from '../channels/meta/inbox.repository.ts';
 import { sweepTranscriptions } from '../transcription/transcription.service.ts';
+import { databaseUnavailable } from '../db/unavailable.ts';
 
 const SEND_ATTEMPTS = 6;
 
@@ -40,6 +41,15 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
     async process({ messageId }, ctx) {
       const m = await findOutgoing(deps.db, messageId);
       if (!m || m.status !== 'queued' || m.direction !== 'out') return;
+      if (m.external_id !== null) {
+        // The platform already has it: its echo named this message (`metadata: parley:<id>`,
+        // ingest's mergeEcho) while it was still queued. That happens when an earlier run sent it
+        // and died before recording the answer (a worker killed mid-send, Redis losing the job):
+        // the run that finds it again must record it, never post it a second time (chaos (a)).
+        const next = await recordSent(deps, m, { id: m.id, channelId: m.channel_id, externalId: m.external_id, sentAt: new Date() }, { changedMessageIds: [m.id] });
+        if (next) await enqueueNext(deps, next);
+        return;
+      }
       const adapter = m.ch_kind ? deps.adapters.get(m.ch_kind) : undefined;
       if (m.ch_id === null || m.contact_external_id === null || !adapter || m.ch_state !== 'connected') {
         return fail(deps, m.id, I18N_REASON + 'chats.error.channel_unavailable');
@@ -123,6 +133,12 @@ export function sendMessageJob(deps: Deps, limiter: RateLimiter) {
 const TRANSIENT = new Set(['40P01', '40001', '23505']);
 
 /**
+ * PostgreSQL unreachable or restarting: recording an accepted send waits for it to come back
+ * (this long at most). Failing the job instead made its retry post the message again (chaos (c)).
+ */
+const RECORD_BUDGET_MS = 60_000;
+
+/**
  * Records an accepted send, usually in one statement (the message as sent with its live
  * re-render). When that statement meets a transaction ingesting the platform's echo or a status
  * of the same chat (a deadlock, or the echo's row taking the platform id first), and when a
@@ -136,9 +152,10 @@ async function recordSent(deps: Deps, m: OutgoingRow, sent: { id: number; channe
     );
     if (fast) return fast.next_id;
   } catch (err) {
-    if (!TRANSIENT.has((err as { code?: string }).code ?? '')) throw err;
+    if (!TRANSIENT.has((err as { code?: string }).code ?? '') && !databaseUnavailable(err)) throw err;
     deps.logger.info({ messageId: m.id, code: (err as { code?: string }).code }, 'recording a send: retried in a transaction');
   }
+  const deadline = Date.now() + RECORD_BUDGET_MS;
   for (let attempt = 1; ; attempt++) {
     try {
       return await inTransaction(deps.db, deps.logger, async (tx) => {
@@ -149,6 +166,10 @@ async function recordSent(deps: Deps, m: OutgoingRow, sent: { id: number; channe
         return row.next_id;
       });
     } catch (err) {
+      if (databaseUnavailable(err) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
       if (attempt >= 5 || !TRANSIENT.has((err as { code?: string }).code ?? '')) throw err;
       await new Promise((r) => setTimeout(r, 20 * attempt));
     }
@@ -197,18 +218,27 @@ function credentialCache(key: Buffer) {
   };
 }
 
-/** Re-enqueues messages left `queued` (crash between commit and enqueue, Redis away). */
+/**
+ * Re-enqueues messages left `queued` (crash between commit and enqueue, Redis away). The
+ * periodic sweep leaves alone what is younger than 20 s (10 s for deliveries): their jobs are
+ * normally on their way. `minAgeMs: 0` is the sweep run when Redis comes back (runtime.ts):
+ * every job that was in Redis may be gone, so everything pending is enqueued again at once
+ * (job ids collapse the ones that did survive; processors skip what is done). Without it, work
+ * lost with Redis waited up to 15 s + 20 s for the periodic sweep (chaos (d): 22 s, R3 15 s).
+ */
 export function outboxSweepJob(deps: Deps) {
-  return defineJob<{ slot: string }>({
+  return defineJob<{ slot: string; minAgeMs?: number }>({
     name: 'outbox-sweep',
     jobId: (p) => p.slot,
     options: { attempts: 1, backoffMs: 1000 },
-    async process() {
-      const stuck = await repo.queuedMessagesOlderThan(deps.db, new Date(Date.now() - 20_000), 500);
-      for (const m of stuck) await deps.queue.enqueue(deps.jobs.sendMessage, { messageId: m.id });
+    async process({ minAgeMs }) {
+      const stuck = await repo.queuedMessagesOlderThan(deps.db, new Date(Date.now() - (minAgeMs ?? 20_000)), 500);
+      // replaceFailed: a job that ran out of attempts while its message stayed queued (every
+      // try met PostgreSQL down, even the one that would have marked it failed) runs again.
+      for (const m of stuck) await deps.queue.enqueue(deps.jobs.sendMessage, { messageId: m.id }, { replaceFailed: true });
       // Webhook deliveries stored while Redis was down (or whose job was lost) get processed.
-      const inbox = await pendingInboxOlderThan(deps.db, new Date(Date.now() - 10_000), 500);
-      for (const d of inbox) await deps.queue.enqueue(deps.jobs.processWebhook, { inboxId: d.id });
+      const inbox = await pendingInboxOlderThan(deps.db, new Date(Date.now() - (minAgeMs ?? 10_000)), 500);
+      for (const d of inbox) await deps.queue.enqueue(deps.jobs.processWebhook, { inboxId: d.id }, { replaceFailed: true });
       // Transcriptions asked for whose job was lost.
       await sweepTranscriptions(deps);
     },

@@ -28,7 +28,7 @@ export async function findOutgoing(db: Conn, messageId: number) {
     .leftJoin('employees as e', 'e.id', 'm.sender_employee_id')
     .leftJoin('messages as rt', 'rt.id', 'm.reply_to_message_id')
     .select((eb) => [
-      'm.id', 'm.chat_id', 'm.channel_id', 'm.direction', 'm.kind', 'm.status', 'm.status_reason', 'm.text', 'm.meta', 'm.sort_at',
+      'm.id', 'm.chat_id', 'm.channel_id', 'm.direction', 'm.kind', 'm.status', 'm.status_reason', 'm.text', 'm.meta', 'm.sort_at', 'm.external_id',
       'm.read_at', 'm.deleted_at', 'm.reactions', 'e.name as sender_name', 'c.lead_read_watermark',
       'ct.external_id as contact_external_id',
       'ch.id as ch_id', 'ch.kind as ch_kind', 'ch.name as ch_name', 'ch.external_id as ch_external_id',

@@ -60,6 +60,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max, idleTimeoutMillis: IDLE_MS, Client: PreparingClient });
     // An idle client losing its server (PostgreSQL restart) must not crash the process.
     pool.on('error', () => {});
+    // Nor may a checked-out one: the pool listens to its clients only while they are idle, and a
+    // client held between two statements (inside a transaction, during a warm-up) whose server
+    // goes away emits 'error' with no query to fail. Unheard, that killed web and worker
+    // processes when PostgreSQL stopped (chaos (c)). The statement in flight, if any, still
+    // fails; the broken client is discarded when it is released (pg-pool drops unqueryable ones).
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     const warm = async (connections: number) => {
       const clients = await Promise.all(Array.from({ length: Math.min(connections, max) }, () => pool.connect()));

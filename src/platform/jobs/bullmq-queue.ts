@@ -2,6 +2,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOpt
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import { redisReady } from '../redis.ts';
+import { databaseUnavailable } from '../../db/unavailable.ts';
 import { DeferJob, PermanentJobError, type EnqueueOptions, type JobDefinition, type JobQueue } from './types.ts';
 
 export interface BullOptions {
@@ -26,12 +27,14 @@ interface DeferredData {
 }
 
 const DEFAULT_CONCURRENCY = 16;
+/** How soon a job that met PostgreSQL away runs again (not counted as an attempt). */
+const DATABASE_RETRY_MS = 1_000;
 
 /**
  * BullMQ runner. Producers use a connection with no offline queue so that enqueueing fails at
  * once while Redis is down (the caller has already committed; a sweeper re-enqueues later).
  * Workers use their own connection that retries forever: they wait for Redis to come back.
- * Short lock and stall intervals bring a killed worker's jobs back within ~15 s (R3).
+ * Short lock and stall intervals bring a killed worker's jobs back within ~9 s (R3).
  */
 export class BullQueue implements JobQueue {
   readonly kind = 'bullmq' as const;
@@ -70,11 +73,43 @@ export class BullQueue implements JobQueue {
     return `${def.name}-${def.jobId(payload)}`.replace(/:/g, '-');
   }
 
-  async enqueue<P>(def: JobDefinition<P>, payload: P, opts: EnqueueOptions = {}): Promise<void> {
+  /**
+   * Calls `fn` each time the connection to Redis is ready again after it was lost (not at the
+   * first connection): jobs that were in Redis may be gone (a restart without persistence).
+   */
+  onReconnect(fn: () => void): void {
+    let connectedBefore = this.producerConn.status === 'ready';
+    this.producerConn.on('ready', () => {
+      if (connectedBefore) fn();
+      connectedBefore = true;
+    });
+  }
+
+  /** Enqueues under way: close() lets them land first (see there). */
+  private readonly adding = new Set<Promise<void>>();
+
+  enqueue<P>(def: JobDefinition<P>, payload: P, opts: EnqueueOptions = {}): Promise<void> {
+    const p = this.add(def, payload, opts);
+    this.adding.add(p);
+    const done = () => void this.adding.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private async add<P>(def: JobDefinition<P>, payload: P, opts: EnqueueOptions): Promise<void> {
     if (!(await redisReady(this.producerConn))) {
       throw new Error(`Redis is unavailable (${this.producerConn.status}); job ${def.name} not enqueued`);
     }
-    await this.queue.add(def.name, payload, { ...this.jobOptions(def), jobId: this.bullJobId(def, payload), delay: opts.delayMs });
+    const jobId = this.bullJobId(def, payload);
+    if (opts.replaceFailed) {
+      // A failed job is kept (removeOnFail: 7 days) and its id blocks a new one: work whose
+      // every attempt met PostgreSQL down (chaos (c) with a 30 s outage: a send's last attempt
+      // could not even mark it failed) would stay queued for a week. Only sweepers ask this
+      // (one extra round trip), never the hot path.
+      const existing = await this.queue.getJob(jobId);
+      if (existing && (await existing.isFailed())) await existing.remove();
+    }
+    await this.queue.add(def.name, payload, { ...this.jobOptions(def), jobId, delay: opts.delayMs });
   }
 
   async startWorkers(registry: JobDefinition[]): Promise<void> {
@@ -97,8 +132,12 @@ export class BullQueue implements JobQueue {
       connection: conn,
       prefix: this.opts.prefix,
       concurrency,
-      lockDuration: 10_000,
-      stalledInterval: 5_000,
+      // A killed worker's job is free again once its lock lapses (renewed every lockDuration/2)
+      // and the next stall check sees it: at most lockDuration + stalledInterval after the kill.
+      // 10 s + 5 s left no room in R3's 15 s for the job itself (chaos (a) measured 14.3 s from
+      // the restart); 6 s + 3 s brings it back within 9 s.
+      lockDuration: 6_000,
+      stalledInterval: 3_000,
       maxStalledCount: 3,
     });
     worker.on('failed', (job, err) =>
@@ -114,7 +153,20 @@ export class BullQueue implements JobQueue {
     const attempt = attemptsBefore + job.attemptsMade + 1;
     try {
       await def.process(payload, { attempt, jobId: job.id ?? '' });
-    } catch (err) {
+    } catch (caught) {
+      // PostgreSQL away (restarting, unreachable) is no failure of the job: it runs again in
+      // DATABASE_RETRY_MS without spending an attempt. Counted as failures, a 30 s outage pushed
+      // the exponential backoff to 30–60 s and the backlog drained 80 s after PostgreSQL was
+      // back (chaos (c) with CHAOS_PG_DOWN_S=30; 13 s after a 5 s outage, close to R3's 15 s).
+      // A deadlock victim (40P01) or serialization failure (40001) is retried the same way, after
+      // a short jittered pause: the backlog after an outage is processed by many jobs at once,
+      // and backing them off exponentially stretched the drain by seconds (chaos (c)).
+      const code = (caught as { code?: unknown } | null)?.code;
+      const err = databaseUnavailable(caught)
+        ? new DeferJob(DATABASE_RETRY_MS)
+        : code === '40P01' || code === '40001'
+          ? new DeferJob(100 + Math.random() * 300)
+          : caught;
       if (err instanceof DeferJob) {
         const at = Date.now() + Math.max(0, Math.round(err.delayMs));
         if (deferred) {
@@ -147,6 +199,11 @@ export class BullQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
+    // A webhook is answered 200 before its job is enqueued, and jobs go out after commit, both
+    // without waiting: at SIGTERM such an enqueue was still on its way when the connection
+    // closed, and the work waited for the sweeper (10–25 s; chaos (e) drained 18 s after the
+    // restart). They get a moment to land first.
+    if (this.adding.size) await Promise.race([Promise.allSettled([...this.adding]), new Promise((r) => setTimeout(r, 2000).unref())]);
     // Worker.close() waits for active jobs to finish before resolving.
     await Promise.all(this.workers.map((w) => w.close()));
     await this.queue.close();

@@ -46,6 +46,12 @@ export class DeferJob extends Error {
 
 export interface EnqueueOptions {
   delayMs?: number;
+  /**
+   * A sweeper re-enqueueing work the database says is still pending: a job of the same id
+   * that ran out of attempts (kept a while as failed, which makes a plain enqueue a no-op) is
+   * replaced, so the work runs again.
+   */
+  replaceFailed?: boolean;
 }
 
 export interface JobQueue {
