@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,15 @@ function asPostgres(cmd: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
 }
 
+/**
+ * Runs a PostgreSQL command in the cluster's own folder: as the `postgres` user it may not be
+ * able to enter the checkout (a `mktemp -d` clone is root's alone), nor write a log there.
+ */
+function runPg(dir: string, cmd: string, args: string[]): void {
+  const [file, argv] = asPostgres(cmd, args);
+  execFileSync(file, argv, { stdio: 'ignore', cwd: dir });
+}
+
 export class PgCluster {
   readonly data: string;
   readonly socketDir: string;
@@ -77,7 +86,8 @@ export class PgCluster {
   constructor(readonly dir: string, readonly port: number) {
     this.data = join(dir, 'pgdata');
     this.socketDir = join(dir, 'pgsock');
-    this.log = join(RESULTS, 'logs', 'postgres.log');
+    // In the cluster's folder (the postgres user's); copied to results/logs when it stops.
+    this.log = join(dir, 'postgres.log');
   }
 
   url(db = 'postgres'): string {
@@ -94,8 +104,7 @@ export class PgCluster {
       closeSync(openSync(c.log, 'a'));
       chownSync(c.log, uid, gid);
     }
-    const [cmd, args] = asPostgres('initdb', ['-D', c.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
-    execFileSync(cmd, args, { stdio: 'ignore' });
+    runPg(dir, 'initdb', ['-D', c.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
     cleanups.push(() => c.stopSync());
     await c.start();
     return c;
@@ -103,17 +112,24 @@ export class PgCluster {
 
   async start(): Promise<void> {
     const opts = `-p ${this.port} -k ${this.socketDir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=64MB`;
-    const [cmd, args] = asPostgres('pg_ctl', ['-D', this.data, '-l', this.log, '-w', '-t', '60', '-o', opts, 'start']);
-    execFileSync(cmd, args, { stdio: 'ignore' });
+    runPg(this.dir, 'pg_ctl', ['-D', this.data, '-l', this.log, '-w', '-t', '60', '-o', opts, 'start']);
   }
 
   /** `pg_ctl stop -m immediate`: no checkpoint, connections cut (a crash, recovered at start). */
   stopImmediate(): void {
-    const [cmd, args] = asPostgres('pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
-    execFileSync(cmd, args, { stdio: 'ignore' });
+    runPg(this.dir, 'pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
   }
 
   private stopSync() {
+    this.stopServer();
+    try {
+      copyFileSync(this.log, join(RESULTS, 'logs', 'postgres.log'));
+    } catch {
+      // No log yet (initdb failed): nothing to keep.
+    }
+  }
+
+  private stopServer() {
     const pidFile = join(this.data, 'postmaster.pid');
     if (!existsSync(pidFile)) return;
     try {
