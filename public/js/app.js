@@ -31,15 +31,43 @@
 
   // A list filtered to Mine or Unassigned (#16) gets the team's live changes like any list
   // (a chat assigned elsewhere, one moved to the top): keep only the chats that still match.
+  function matchesFilter(ul, li) {
+    var who = li.getAttribute('data-assignee') || '';
+    return ul.getAttribute('data-filter') === 'mine' ? who === (ul.getAttribute('data-me') || '') : who === '';
+  }
+
   function pruneFiltered() {
     document.querySelectorAll('ul.chat-list[data-filter]').forEach(function (ul) {
-      var filter = ul.getAttribute('data-filter');
-      var me = ul.getAttribute('data-me') || '';
       ul.querySelectorAll('li.chat-item').forEach(function (li) {
-        var who = li.getAttribute('data-assignee') || '';
-        if (filter === 'mine' ? who !== me : who !== '') li.remove();
+        if (!matchesFilter(ul, li)) li.remove();
       });
     });
+  }
+
+  // The other way round: a chat that now matches a filtered list it is not in (assigned to me
+  // while *Mine* is open) is placed there in the list's order, newest activity first. One older
+  // than the whole page belongs to a later page ("Load more" finds it).
+  function joinFiltered(el) {
+    var ul = document.querySelector('ul.chat-list[data-filter]');
+    if (!ul || !el.classList.contains('chat-item') || ul.getAttribute('data-search') === '1') return false;
+    if (ul.id !== 'chat-list-' + el.getAttribute('data-chat-status') || !matchesFilter(ul, el)) return false;
+    var time = el.querySelector('time');
+    var at = time ? time.getAttribute('datetime') : '';
+    var items = ul.querySelectorAll('li.chat-item');
+    var before = null;
+    for (var i = 0; i < items.length && !before; i++) {
+      var t = items[i].querySelector('time');
+      if (t && t.getAttribute('datetime') < at) before = items[i];
+    }
+    var more = ul.querySelector('.chat-list__more');
+    if (!before && more) return false;
+    var li = el.cloneNode(true);
+    li.removeAttribute('hx-swap-oob');
+    ul.insertBefore(li, before || null);
+    var empty = ul.querySelector('.chat-list__empty');
+    if (empty) empty.remove();
+    if (window.htmx) window.htmx.process(li);
+    return true;
   }
 
   // A live event carries swaps for every view of a chat (list, thread, header); keep only
@@ -53,7 +81,10 @@
       var colon = spec.indexOf(':');
       var selector = spec === 'true' || colon < 0 ? '#' + el.id : spec.slice(colon + 1);
       var current = document.querySelector(selector);
-      if (!current) el.remove();
+      if (!current) {
+        joinFiltered(el);
+        el.remove();
+      }
       // A "reload yourself" panel (client panel changed elsewhere) spares the employee who made
       // the change (their answer is already shown) and a panel someone is typing in.
       else if (el.hasAttribute('data-refresh-by') && (el.getAttribute('data-refresh-by') === document.body.getAttribute('data-me') || current.contains(document.activeElement))) el.remove();

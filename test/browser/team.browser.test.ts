@@ -112,15 +112,25 @@ describe.skipIf(!chromiumAvailable)('assignment and notes between two employees'
     await expect(marc.locator('#nav-chats').getAttribute('data-red-dot')).resolves.toBe('false');
   });
 
-  it('Mine and Unassigned filter the list, in the URL', async () => {
+  it('Mine and Unassigned filter the list, in the URL; Mine gains a chat assigned to me live', async () => {
     await marc.goto(`${app.baseUrl}/chats`);
     await marc.click('.switch--filter a[data-filter="mine"]');
     await marc.waitForURL((u) => u.search.includes('filter=mine'));
     await marc.waitForSelector(`#chat-${chatId}`);
+    // Another lead writes (unassigned: not in Marc's Mine); Anna assigns it to him: it joins his list.
+    const other = (await leadWrites(app.deps, (await app.deps.db.selectFrom('chats').select('channel_id').where('id', '=', chatId).executeTakeFirstOrThrow()).channel_id, 'hugo', 'Is my phone ready?')).chatId!;
+    await marc.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);
+    await anna.goto(`${app.baseUrl}/chats/${other}`);
+    await anna.click(`#assign-${other} summary`);
+    await anna.locator(`#assign-${other} button[data-assign="${marcId}"]`).click();
+    await marc.waitForSelector(`#chat-list-open #chat-${other}`);
+    // Newest activity first: Hugo wrote last.
+    await expect(marc.locator('#chat-list-open li.chat-item').first().getAttribute('id')).resolves.toBe(`chat-${other}`);
     await marc.click('.switch--filter a[data-filter="unassigned"]');
     await marc.waitForURL((u) => u.search.includes('filter=unassigned'));
     await marc.waitForSelector('#chat-list-empty');
     await expect(marc.locator(`#chat-${chatId}`).count()).resolves.toBe(0);
+    await expect(marc.locator(`#chat-${other}`).count()).resolves.toBe(0);
   });
 
   it('nothing is cut off at 1280 and 1440 px, in English and French', async () => {
