@@ -9,8 +9,8 @@ import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import type { Translate } from '../platform/i18n/index.ts';
 import { ACCESS_CHANGED } from '../platform/live/hub.ts';
 import { inTransaction, type Tx } from '../platform/tx.ts';
-import { employeesSeeingChannel, refreshRedDots } from '../chats/access.repository.ts';
-import { publishRedDots } from '../chats/chats.live.ts';
+import { employeesSeeingChannel } from '../chats/access.repository.ts';
+import { publishRedDots, publishRedDotsOf } from '../chats/chats.live.ts';
 import { PlatformError, type ChannelSettings } from './adapter.ts';
 import * as repo from './channels.repository.ts';
 import { encryptCredentials, toRuntime } from './channels.service.ts';
@@ -242,9 +242,7 @@ async function accessChanged(deps: Deps, tx: Tx, channelId: number, seeingBefore
   await publishRedDots(deps, tx, channelId);
   const now = new Set(await employeesSeeingChannel(tx.db, channelId));
   const removed = seeingBefore.filter((id) => !now.has(id));
-  for (const e of await refreshRedDots(tx.db, removed)) {
-    await deps.live.record(tx, { audience: 'employee', employeeId: e.id, name: 'red-dot', data: { on: e.red_dot } });
-  }
+  await publishRedDotsOf(deps, tx, removed);
 }
 
 /**

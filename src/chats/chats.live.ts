@@ -101,10 +101,16 @@ export async function publishChatChange(deps: Deps, tx: Tx, chatId: number, chan
 }
 
 export async function publishRedDots(deps: Deps, tx: Tx, channelId: number): Promise<void> {
-  const changed = await refreshRedDots(tx.db, await employeesSeeingChannel(tx.db, channelId));
+  await publishRedDotsOf(deps, tx, await employeesSeeingChannel(tx.db, channelId));
+}
+
+/** Recomputes these employees' red dots; each one that flipped gets a `red-dot` event. Returns those. */
+export async function publishRedDotsOf(deps: Deps, tx: Tx, employeeIds: number[]): Promise<Array<{ id: number; red_dot: boolean }>> {
+  const changed = await refreshRedDots(tx.db, employeeIds);
   for (const e of changed) {
     await deps.live.record(tx, { audience: 'employee', employeeId: e.id, name: 'red-dot', data: { on: e.red_dot } });
   }
+  return changed;
 }
 
 /**

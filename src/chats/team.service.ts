@@ -8,10 +8,10 @@ import type { Deps } from '../deps.ts';
 import type { AuthContext } from '../auth/permissions.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { inTransaction, type Tx } from '../platform/tx.ts';
-import { colleaguesOnChannel, refreshRedDots } from './access.repository.ts';
+import { colleaguesOnChannel } from './access.repository.ts';
 import * as repo from './chats.repository.ts';
 import * as team from './team.repository.ts';
-import { publishChatChange } from './chats.live.ts';
+import { publishChatChange, publishRedDotsOf } from './chats.live.ts';
 import { getChatFor } from './chats.service.ts';
 import { checkText } from './send.service.ts';
 
@@ -154,18 +154,9 @@ export async function addNote(deps: Deps, auth: AuthContext, chatId: number, inp
     // Only the thread changes for the team; the list item, the indicator and the team's red
     // dots stay as they were. The mentioned colleagues' own dots may light.
     await publishChatChange(deps, tx, chatId, { newMessageIds: [inserted.id] }, { channelId: chat.channelId });
-    await publishOwnDots(deps, tx, mentioned);
+    await publishRedDotsOf(deps, tx, mentioned);
     return { messageId: inserted.id, created: true };
   });
-}
-
-async function publishOwnDots(deps: Deps, tx: Tx, employeeIds: number[]): Promise<boolean | undefined> {
-  let mine: boolean | undefined;
-  for (const e of await refreshRedDots(tx.db, employeeIds)) {
-    await deps.live.record(tx, { audience: 'employee', employeeId: e.id, name: 'red-dot', data: { on: e.red_dot } });
-    mine = e.red_dot;
-  }
-  return mine;
 }
 
 /**
@@ -178,7 +169,7 @@ export async function openedChat(deps: Deps, auth: AuthContext, chatId: number, 
   if (known === undefined && !(await team.hasMention(deps.db, auth.employeeId, chatId))) return undefined;
   return inTransaction(deps.db, deps.logger, async (tx) => {
     if (!(await team.clearMention(tx.db, auth.employeeId, chatId))) return undefined;
-    return publishOwnDots(deps, tx, [auth.employeeId]);
+    return (await publishRedDotsOf(deps, tx, [auth.employeeId]))[0]?.red_dot;
   });
 }
 
