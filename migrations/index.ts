@@ -9,6 +9,8 @@ import * as m0007 from './0007_transcription.ts';
 import * as m0008 from './0008_posts.ts';
 import * as m0009 from './0009_saved_replies.ts';
 import * as m0010 from './0010_assignment_notes.ts';
+import * as m0011 from './0011_accounts.ts';
+import * as m0012 from './0012_two_factor.ts';
 
 /** Every migration, in order. Add new files here; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +24,6 @@ export const migrations: Record<string, Migration> = {
   '0008_posts': m0008,
   '0009_saved_replies': m0009,
   '0010_assignment_notes': m0010,
+  '0011_accounts': m0011,
+  '0012_two_factor': m0012,
 };

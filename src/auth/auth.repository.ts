@@ -208,23 +208,44 @@ export async function deleteExpiredSessions(db: Conn, now: Date, idleCutoff: Dat
 
 // Login throttling
 
-export async function findThrottle(db: Conn, key: string) {
-  return db.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst();
-}
-
-/** Count a failure inside the window; lock the key once it reaches `limit`. */
-export async function recordLoginFailure(db: Conn, key: string, now: Date, windowMs: number, limit: number, lockMs: number) {
+/**
+ * Reserves one login attempt on a throttle key, before the password is checked, in one
+ * statement: concurrent attempts on the same key each get their own count (the upsert takes
+ * the row's lock), so no more than `limit` of them can pass in a window however many arrive at
+ * once. Refused when the count goes past `limit` or the key is locked.
+ */
+export async function reserveLoginAttempt(db: Conn, key: string, now: Date, windowMs: number, limit: number): Promise<boolean> {
   const windowStart = new Date(now.getTime() - windowMs);
-  await db
+  const row = await db
     .insertInto('login_throttle')
-    .values({ key, failures: 1, window_started_at: now, locked_until: limit <= 1 ? new Date(now.getTime() + lockMs) : null })
+    .values({ key, failures: 1, window_started_at: now, locked_until: null })
     .onConflict((oc) =>
       oc.column('key').doUpdateSet((eb) => ({
         failures: sql<number>`case when ${eb.ref('login_throttle.window_started_at')} < ${windowStart} then 1 else ${eb.ref('login_throttle.failures')} + 1 end`,
         window_started_at: sql<Date>`case when ${eb.ref('login_throttle.window_started_at')} < ${windowStart} then ${now} else ${eb.ref('login_throttle.window_started_at')} end`,
-        locked_until: sql<Date | null>`case when (case when ${eb.ref('login_throttle.window_started_at')} < ${windowStart} then 1 else ${eb.ref('login_throttle.failures')} + 1 end) >= ${limit} then ${new Date(now.getTime() + lockMs)}::timestamptz else ${eb.ref('login_throttle.locked_until')} end`,
       })),
     )
+    .returning(['failures', 'locked_until'])
+    .executeTakeFirstOrThrow();
+  return row.failures <= limit && !(row.locked_until && row.locked_until.getTime() > now.getTime());
+}
+
+/** A reserved attempt failed: once the key has used its `limit`, it is locked for `lockMs`. */
+export async function lockIfSpent(db: Conn, key: string, now: Date, limit: number, lockMs: number) {
+  await db
+    .updateTable('login_throttle')
+    .set({ locked_until: new Date(now.getTime() + lockMs) })
+    .where('key', '=', key)
+    .where('failures', '>=', limit)
+    .execute();
+}
+
+/** A reserved attempt succeeded: it no longer counts against the key (an office behind one address). */
+export async function releaseLoginAttempt(db: Conn, key: string) {
+  await db
+    .updateTable('login_throttle')
+    .set((eb) => ({ failures: sql<number>`greatest(${eb.ref('failures')} - 1, 0)` }))
+    .where('key', '=', key)
     .execute();
 }
 

@@ -137,39 +137,53 @@ export async function setupOwner(
   });
 }
 
-export type LoginResult = { ok: true; session: NewSession; employeeId: number } | { ok: false };
+export type CredentialsResult =
+  | { ok: true; employee: { id: number; email: string; mustChangePassword: boolean } }
+  /** `evaluated`: whether the password was checked at all (false when throttled). */
+  | { ok: false; evaluated: boolean };
 
 /**
- * Login with per-account and per-IP throttling. Every failure (unknown email, wrong password,
- * disabled account, throttled) gives the same answer and takes about the same time (S6).
+ * The first step of a login: the email and password, throttled per account and per IP. Every
+ * failure (unknown email, wrong password, disabled account, throttled) gives the same answer
+ * (S6). The attempt is reserved on both keys before the password is checked, so however many
+ * guesses arrive at once, at most `perAccount` per account and `perIp` per address reach argon2
+ * in a window; a throttled guess is refused without it.
  */
-export async function login(
+export async function checkCredentials(
   db: Db,
-  input: { email?: string; password?: string; ip: string; previousSessionToken?: string | undefined },
-  policy: SessionPolicy,
+  input: { email?: string; password?: string; ip: string },
   now = new Date(),
-): Promise<LoginResult> {
+): Promise<CredentialsResult> {
   const email = (input.email ?? '').trim().toLowerCase();
   const password = input.password ?? '';
   const accountKey = `account:${email}`;
   const ipKey = `ip:${input.ip}`;
-  const [acct, ip] = await Promise.all([repo.findThrottle(db, accountKey), repo.findThrottle(db, ipKey)]);
-  const locked = [acct, ip].some((t) => t?.locked_until && t.locked_until.getTime() > now.getTime());
+  const [acctOk, ipOk] = await Promise.all([
+    repo.reserveLoginAttempt(db, accountKey, now, THROTTLE.windowMs, THROTTLE.perAccount),
+    repo.reserveLoginAttempt(db, ipKey, now, THROTTLE.windowMs, THROTTLE.perIp),
+  ]);
+  if (!acctOk || !ipOk) return { ok: false, evaluated: false };
 
   const employee = email ? await repo.findEmployeeByEmail(db, email) : undefined;
   const passwordOk = await verifyPassword(employee?.password_hash ?? null, password);
-  if (locked || !employee || !passwordOk || employee.disabled_at) {
-    if (!locked) {
-      await repo.recordLoginFailure(db, accountKey, now, THROTTLE.windowMs, THROTTLE.perAccount, THROTTLE.lockMs);
-      await repo.recordLoginFailure(db, ipKey, now, THROTTLE.windowMs, THROTTLE.perIp, THROTTLE.lockMs);
-    }
-    return { ok: false };
+  if (!employee || !passwordOk || employee.disabled_at) {
+    await Promise.all([
+      repo.lockIfSpent(db, accountKey, now, THROTTLE.perAccount, THROTTLE.lockMs),
+      repo.lockIfSpent(db, ipKey, now, THROTTLE.perIp, THROTTLE.lockMs),
+    ]);
+    return { ok: false, evaluated: true };
   }
-  await repo.clearThrottle(db, accountKey);
-  // Rotation: whatever session the browser had before is ended; the new id is fresh.
-  if (input.previousSessionToken) await repo.deleteSession(db, sha256(input.previousSessionToken));
-  const session = await createSession(db, employee.id, policy, now);
-  return { ok: true, session, employeeId: employee.id };
+  await Promise.all([repo.clearThrottle(db, accountKey), repo.releaseLoginAttempt(db, ipKey)]);
+  return { ok: true, employee: { id: employee.id, email: employee.email, mustChangePassword: employee.must_change_password } };
+}
+
+/**
+ * The last step of a login: a fresh session. Rotation: whatever session the browser had
+ * before is ended; the new id is fresh.
+ */
+export async function startSession(db: Db, employeeId: number, previousSessionToken: string | undefined, policy: SessionPolicy, now = new Date()): Promise<NewSession> {
+  if (previousSessionToken) await repo.deleteSession(db, sha256(previousSessionToken));
+  return createSession(db, employeeId, policy, now);
 }
 
 export async function logout(db: Db, sessionHash: string) {

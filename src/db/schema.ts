@@ -25,6 +25,8 @@ export interface EmployeesTable {
   disabled_at: NullableTimestamp;
   created_at: Timestamp;
   red_dot: Default<boolean>;
+  /** Set with a temporary password: every page leads to Change password until done. */
+  must_change_password: Default<boolean>;
 }
 
 export interface SessionsTable {
@@ -263,6 +265,31 @@ export interface ChatMentionsTable {
   created_at: Timestamp;
 }
 
+/** Two-factor sign-in (migrations/0012): the TOTP secret, encrypted; enabled once confirmed. */
+export interface EmployeeTwoFactorTable {
+  employee_id: number;
+  secret_encrypted: string;
+  enabled_at: NullableTimestamp;
+  last_used_step: number | null;
+  created_at: Timestamp;
+}
+
+export interface TwoFactorRecoveryCodesTable {
+  employee_id: number;
+  code_hash: string;
+  used_at: NullableTimestamp;
+}
+
+/** A login waiting for its second step (password right, code due). */
+export interface LoginChallengesTable {
+  token_hash: string;
+  employee_id: number;
+  next: Default<string>;
+  attempts: Default<number>;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
 export interface WebhookInboxTable {
   id: Generated<number>;
   source: string;
@@ -291,6 +318,9 @@ export interface DB {
   employees: EmployeesTable;
   sessions: SessionsTable;
   login_throttle: LoginThrottleTable;
+  employee_two_factor: EmployeeTwoFactorTable;
+  two_factor_recovery_codes: TwoFactorRecoveryCodesTable;
+  login_challenges: LoginChallengesTable;
   live_events: LiveEventsTable;
   clients: ClientsTable;
   client_phones: ClientPhonesTable;
