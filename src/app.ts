@@ -99,6 +99,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.decorateRequest('prefetched', null);
 
   app.addHook('onRequest', async (req, reply) => {
+    // Every route reads query values as single strings: `?q=a&q=b` or a NUL must not reach a
+    // handler (or the prefetch below) as an array or as text PostgreSQL cannot hold.
+    singleQueryValues(req.query);
     // Webhooks carry their own proof (a signature) and no cookies: skip the session work.
     if (req.url.startsWith('/static/') || req.url.startsWith('/webhooks/')) return;
     const token = req.cookies[SESSION_COOKIE];
@@ -124,12 +127,13 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     }
   });
 
-  // PostgreSQL text cannot hold U+0000: a form field or query value carrying one would end in
-  // a 500 deep in some statement. It never means anything in a form, so it goes here, once.
-  app.addHook('preValidation', async (req) => {
+  // PostgreSQL text cannot hold U+0000: a form field, JSON value or multipart field carrying
+  // one would end in a 500 deep in some statement. It never means anything in a form, so it
+  // goes here, once; as a preHandler, after every body parser (multipart parses its fields in
+  // its own preValidation) and before access and CSRF.
+  app.addHook('preHandler', async (req) => {
     if (req.routeOptions.config?.csrf === false) return; // webhooks: raw bytes, signed as sent
-    stripNul(req.query);
-    stripNul(req.body);
+    req.body = stripNul(req.body);
   });
 
   app.addHook('preHandler', async (req, reply) => {
@@ -249,17 +253,30 @@ declare module 'fastify' {
   }
 }
 
-/** Removes NUL characters from a parsed form or query (string values, arrays, multipart `{ value }`). */
-function stripNul(o: unknown): void {
-  if (!o || typeof o !== 'object' || Buffer.isBuffer(o)) return;
-  const rec = o as Record<string, unknown>;
+/** Query values as the routes read them: one string each (the last of a repeated key), no NUL. */
+function singleQueryValues(q: unknown): void {
+  if (!q || typeof q !== 'object') return;
+  const rec = q as Record<string, unknown>;
   for (const [k, v] of Object.entries(rec)) {
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) rec[k] = v.replaceAll('\u0000', '');
-    } else if (Array.isArray(v)) {
-      rec[k] = v.map((x) => (typeof x === 'string' ? x.replaceAll('\u0000', '') : x));
-    } else if (v && typeof v === 'object' && 'value' in v && typeof (v as { value: unknown }).value === 'string' && (v as { type?: string }).type === 'field') {
-      (v as { value: string }).value = (v as { value: string }).value.replaceAll('\u0000', '');
-    }
+    const one = Array.isArray(v) ? v[v.length - 1] : v;
+    rec[k] = typeof one === 'string' ? one.replaceAll('\u0000', '') : '';
   }
+}
+
+/**
+ * A parsed body without NUL characters: urlencoded forms, JSON at any depth (bounded), and
+ * multipart fields (`{ type: 'field', value }`); uploaded files are left as they are.
+ */
+function stripNul(v: unknown, seen = new WeakSet<object>(), depth = 0): unknown {
+  if (typeof v === 'string') return v.includes('\u0000') ? v.replaceAll('\u0000', '') : v;
+  // Multipart parts refer to each other (`fields`): each object is cleaned once.
+  if (!v || typeof v !== 'object' || Buffer.isBuffer(v) || depth > 32 || seen.has(v)) return v;
+  seen.add(v);
+  const rec = v as Record<string, unknown>;
+  if (rec.type === 'file' && 'toBuffer' in rec) return v;
+  for (const [k, x] of Object.entries(rec)) {
+    const clean = stripNul(x, seen, depth + 1);
+    if (clean !== x) rec[k] = clean;
+  }
+  return v;
 }

@@ -142,7 +142,7 @@ export function chatsRoutes(deps: Deps) {
     app.get('/chats/:id/messages', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
       const id = idParam(req);
       const chat = await chats.getChatFor(deps, req.auth!, id);
-      const before = chats.parseCursor(req.query.before);
+      const before = chats.parseCursor(req.query.before, Number.MAX_SAFE_INTEGER);
       const thread = await loadThread(deps.db, id, { limit: chats.THREAD_PAGE, ...(before ? { before } : {}) });
       if (!wantsFragment(req)) return reply.redirect(`/chats/${id}`, 303);
       return reply.view('chats/_thread_page', { chat, thread, older: true, h: chatHelpers(req.t) });

@@ -37,11 +37,21 @@ export function policyOfChat(deps: Pick<Deps, 'adapters'>, chat: ChatView, now =
 export const PAGE_SIZE = 30;
 export const THREAD_PAGE = 50;
 
-/** Keyset cursor for the chat list: `<epoch ms>_<id>` of the last item shown. */
-export function parseCursor(raw: unknown): { at: Date; id: number } | undefined {
+/** The largest chat id (`integer`); message ids are `bigint`, bounded by what a JS number holds. */
+const INT4_MAX = 2_147_483_647;
+
+/**
+ * Keyset cursor: `<epoch ms>_<id>` of the last item shown (a chat of the list, or a message of
+ * the thread with `maxId: Number.MAX_SAFE_INTEGER`). Anything out of range is no cursor: a
+ * hand-made id beyond the column's type or a date JavaScript cannot hold must not reach a query.
+ */
+export function parseCursor(raw: unknown, maxId = INT4_MAX): { at: Date; id: number } | undefined {
   if (typeof raw !== 'string') return undefined;
-  const m = /^(\d{1,15})_(\d{1,12})$/.exec(raw);
-  return m ? { at: new Date(Number(m[1])), id: Number(m[2]) } : undefined;
+  const m = /^(\d{1,15})_(\d{1,16})$/.exec(raw);
+  if (!m) return undefined;
+  const at = new Date(Number(m[1]));
+  const id = Number(m[2]);
+  return Number.isFinite(at.getTime()) && id <= maxId ? { at, id } : undefined;
 }
 
 export function cursorOf(at: Date, id: number): string {

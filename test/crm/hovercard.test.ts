@@ -17,6 +17,8 @@ let agent: Session;
 let outsider: Session;
 let clerk: Session;
 let chatter: Session;
+let caller: Session;
+let callChatter: Session;
 let kim: number;
 let mia: number;
 let lou: number;
@@ -32,13 +34,17 @@ beforeAll(async () => {
   const c = await makeEmployee(t.deps, { role: 'agent', email: 'outsider@shop.test' });
   const d = await makeEmployee(t.deps, { role: 'Clerk', permissions: ['clients', 'leads', 'orders', 'estimates', 'invoices', 'calls'], email: 'clerk@shop.test' });
   const e = await makeEmployee(t.deps, { role: 'Chatter', permissions: ['chats'], email: 'chatter@shop.test' });
-  const channelA = await makeTestChannel(t.deps, { name: 'Shop Page', employees: [b.id] });
+  const f = await makeEmployee(t.deps, { role: 'Caller', permissions: ['calls'], email: 'caller@shop.test' });
+  const g = await makeEmployee(t.deps, { role: 'CallChatter', permissions: ['calls', 'chats'], email: 'callchatter@shop.test' });
+  const channelA = await makeTestChannel(t.deps, { name: 'Shop Page', employees: [b.id, g.id] });
   const channelB = await makeTestChannel(t.deps, { name: 'Second Page', employees: [c.id] });
   admin = await login(t.app, a.email);
   agent = await login(t.app, b.email);
   outsider = await login(t.app, c.email);
   clerk = await login(t.app, d.email);
   chatter = await login(t.app, e.email);
+  caller = await login(t.app, f.email);
+  callChatter = await login(t.app, g.email);
 
   kim = await createClient(t.deps.db, { name: 'Kim Hover', email: 'kim@example.test', phones: ['+33 6 77 77 77 77', '01 40 00 00 00'] });
   mia = await createClient(t.deps.db, { name: 'Mia Only-A', phones: ['06 88 88 88 88'] });
@@ -143,6 +149,49 @@ describe('the hover card for each permission (J1–J4)', () => {
     // The outsider sees the same explanation for Mia (whose only chat is on a channel they do not use).
     const other = await card(outsider, `phone=0688888888&client_id=${mia}`);
     expect(other.body).toContain('data-reason="clientchats.unreachable"');
+  });
+});
+
+describe('without the Clients permission (issue #21, finding 3)', () => {
+  it('Calls only: the number hovered and nothing else of the client, by client_id or by phone', async () => {
+    for (const query of [`client_id=${kim}`, `phone=%2B33677777777&client_id=${kim}`, 'phone=0677777777', `phone=0699999999&client_id=${kim}`]) {
+      const res = await card(caller, query);
+      expect(res.statusCode, query).toBe(200);
+      expect(res.body, query).toContain('class="hovercard"');
+      expect(res.body, query).not.toContain('Kim Hover');
+      expect(res.body, query).not.toContain('kim@example.test');
+      expect(res.body, query).not.toContain('01 40 00 00 00');
+      expect(res.body, query).not.toContain(`/clients/${kim}`);
+      expect(res.body, query).not.toContain(`data-client-id="${kim}"`);
+      expect(res.body, query).not.toContain('hovercard__chats');
+    }
+    // Only the number they hovered, as their list shows it.
+    expect((await card(caller, 'phone=0677777777')).body).toContain('0677777777');
+    // Opened as a page, nothing to go to: the card itself (no redirect to a client).
+    const cold = await card(caller, `phone=0677777777&client_id=${kim}`, {});
+    expect(cold.statusCode).toBe(200);
+    expect(cold.body).not.toContain('Kim Hover');
+  });
+
+  it('Calls and Chats: the number and the chats on their channels, still no name, e-mail or other numbers', async () => {
+    const res = await card(callChatter, 'phone=%2B33677777777');
+    expect(res.statusCode).toBe(200);
+    expect(chatIdsIn(res.body)).toEqual([kimOnA]);
+    expect(res.body).not.toContain('Kim Hover');
+    expect(res.body).not.toContain('kim@example.test');
+    expect(res.body).not.toContain('01 40 00 00 00');
+    expect(res.body).not.toContain('Kim on the second page');
+    // The client id alone finds nothing: the number is what their list shows.
+    const byId = await card(callChatter, `client_id=${kim}`);
+    expect(chatIdsIn(byId.body)).toEqual([]);
+    expect(byId.body).not.toContain('Kim Hover');
+  });
+
+  it('with Clients the same requests show the client in full', async () => {
+    const res = await card(clerk, `client_id=${kim}`);
+    expect(res.body).toContain('Kim Hover');
+    expect(res.body).toContain('kim@example.test');
+    expect(res.body).toContain('01 40 00 00 00');
   });
 });
 
