@@ -51,6 +51,27 @@ function flattenSentHeader(res: ServerResponse) {
   if (typeof r._header === 'string') r._header = Buffer.from(r._header, 'latin1').toString('latin1');
 }
 
+/**
+ * An EventSource ends a line at CRLF, at a lone LF and at a lone CR (HTML standard, "Interpreting
+ * an event stream"). Any of them inside user text would end the `data:` line early and let the
+ * rest of the text be read as a field of its own (`id:` moving the browser's last event id,
+ * `event:`, `retry:`). So the body is cut at all three, each piece its own `data:` line: the
+ * browser joins them with LF. A CR of the text thus arrives as LF, which changes nothing once
+ * the HTML is parsed (the HTML parser turns CR and CRLF into LF itself); a JSON body has none.
+ */
+const LINE_BREAK = /\r\n|\r|\n/;
+/** Event names are identifiers chosen by code (`ui`, `red-dot`…), never text from a user. */
+const EVENT_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/**
+ * One event's bytes on the stream; empty (nothing is sent) for an id or a name that could not
+ * be framed safely: `record` refuses such names, so only a row written by other means has one.
+ */
+export function sseFrame(id: number, name: string, body: string): string {
+  if (!Number.isSafeInteger(id) || !EVENT_NAME.test(name)) return '';
+  return `id: ${id}\nevent: ${name}\ndata: ${body.split(LINE_BREAK).join('\ndata: ')}\n\n`;
+}
+
 const TOPIC = 'live';
 /** Internal signal: reload viewers (role, channel access or employee state changed). */
 export const ACCESS_CHANGED = 'access-changed';
@@ -92,6 +113,7 @@ export class LiveHub {
    * statement, published on the bus when it commits.
    */
   async record(tx: Tx, event: LiveEventInput): Promise<void> {
+    if (!EVENT_NAME.test(event.name)) throw new Error(`live event name must be lower-case letters, digits and dashes: ${JSON.stringify(event.name)}`);
     let pending = tx.scratch.get(TOPIC) as LiveEventInput[] | undefined;
     if (!pending) {
       const batch: LiveEventInput[] = [];
@@ -202,11 +224,8 @@ export class LiveHub {
     if (row.id <= c.sentUpTo) return;
     c.sentUpTo = row.id;
     // Formatted once per event, not once per connection (a broadcast reaches many streams).
-    if (row.frame === undefined) {
-      const body = row.name === 'ui' ? row.html : JSON.stringify(row.data ?? {});
-      row.frame = `id: ${row.id}\nevent: ${row.name}\n${body.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`;
-    }
-    this.write(c, row.frame);
+    row.frame ??= sseFrame(row.id, row.name, row.name === 'ui' ? row.html : JSON.stringify(row.data ?? {}));
+    if (row.frame) this.write(c, row.frame);
   }
 
   private write(c: Connection, chunk: string) {
