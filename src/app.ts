@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { Deps } from './deps.ts';
+import type { Config } from './config.ts';
 import { can, type Access, type AuthContext } from './auth/permissions.ts';
 import { resolveSession, type PageContext } from './auth/auth.service.ts';
 import { pickLocale, translator, type Locale, type Translate } from './platform/i18n/index.ts';
@@ -68,7 +69,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     // Fastify's own request logs include URLs (which can carry tokens); app.ts logs its own.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: process.env.TRUST_PROXY === '1',
+    // A hop count or the proxies' addresses, never every hop (config.ts TRUST_PROXY).
+    trustProxy: trustedProxies(deps.config.trustProxy),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: false,
@@ -279,4 +281,16 @@ function stripNul(v: unknown, seen = new WeakSet<object>(), depth = 0): unknown 
     if (clean !== x) rec[k] = clean;
   }
   return v;
+}
+
+/**
+ * Fastify's option for TRUST_PROXY. A hop count is a function of the hop's position (0: the
+ * socket's peer, the nearest proxy): with 1, the address that proxy appended to
+ * X-Forwarded-For is the client, whatever the client wrote before it. (Fastify's own number
+ * option trusts nothing; `true` would trust every hop.)
+ */
+function trustedProxies(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === false) return false;
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return [...trust];
 }

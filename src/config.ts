@@ -1,6 +1,7 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { isIP } from 'node:net';
 
 export type ProcessRole = 'web' | 'worker';
 
@@ -55,6 +56,12 @@ export interface Config {
   readonly locale: string;
   /** True when PUBLIC_URL is https: cookies get the Secure flag. */
   readonly secureCookies: boolean;
+  /**
+   * TRUST_PROXY: which proxies' X-Forwarded-For Parley believes (the client address throttling
+   * uses): false (none), a number of hops in front (1 = one proxy: the entry that proxy added,
+   * never one the client wrote), or the proxies' addresses/CIDRs. Never "every hop".
+   */
+  readonly trustProxy: false | number | readonly string[];
   readonly embedded: boolean;
 }
 
@@ -166,6 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
   const transcribeTimeout = Number(str('TRANSCRIBE_TIMEOUT_SECONDS') ?? '60');
   if (!Number.isFinite(transcribeTimeout) || transcribeTimeout < 1 || transcribeTimeout > 60) problems.push(`TRANSCRIBE_TIMEOUT_SECONDS must be a number of seconds from 1 to 60 (got "${str('TRANSCRIBE_TIMEOUT_SECONDS')}").`);
 
+  const trustProxy = parseTrustProxy(str('TRUST_PROXY'), problems);
+
   const logLevel = str('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}").`);
 
@@ -209,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     locale: serverLocale(env),
     secureCookies: publicUrl?.protocol === 'https:',
+    trustProxy: Array.isArray(trustProxy) ? Object.freeze(trustProxy) : trustProxy,
     embedded: !databaseUrl,
   });
 }
@@ -227,6 +237,33 @@ function serverLocale(env: Env): string {
     }
   }
   return 'en-US';
+}
+
+/** `1` (hops), `127.0.0.1,10.0.0.0/8` (proxies), unset or `0` (none). */
+function parseTrustProxy(raw: string | undefined, problems: string[]): false | number | string[] {
+  if (raw === undefined) return false;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 10) problems.push(`TRUST_PROXY must be a number of proxies from 0 to 10, or their addresses (got "${raw}").`);
+    return hops > 0 && hops <= 10 ? hops : false;
+  }
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  const bad = entries.filter((e) => !isAddressOrCidr(e));
+  if (bad.length || entries.length === 0) {
+    problems.push(
+      `TRUST_PROXY must be the number of proxies in front of Parley (1 for one reverse proxy) or their addresses and CIDRs, comma-separated (e.g. 127.0.0.1,10.0.0.0/8); "true" (trust every hop) is not accepted (got "${raw}").`,
+    );
+    return false;
+  }
+  return entries;
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [addr = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(addr);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 function parsePort(raw: string, name: string, problems: string[]): number {

@@ -166,3 +166,24 @@ describe('SECRET_KEY', () => {
     expect(a.secretKey.toString('utf8')).not.toContain(SECRET.slice(0, 8));
   });
 });
+
+describe('TRUST_PROXY', () => {
+  it.each([
+    [undefined, false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['127.0.0.1', ['127.0.0.1']],
+    ['127.0.0.1, 10.0.0.0/8,::1,fd00::/8', ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']],
+  ])('%s → %j', (raw, expected) => {
+    const c = loadConfig({ DATA_DIR: dataDir(), ...(raw === undefined ? {} : { TRUST_PROXY: raw }) });
+    expect(c.trustProxy).toEqual(expected);
+  });
+
+  it.each(['true', 'yes', '11', '10.0.0.0/33', 'proxy.local', '1.2.3'])('refuses %s with a clear message', (raw) => {
+    const [problem, ...rest] = problemsFor({ TRUST_PROXY: raw });
+    expect(rest).toEqual([]);
+    expect(problem).toContain('TRUST_PROXY');
+    expect(problem).toContain(raw);
+  });
+});
