@@ -12,6 +12,12 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  /**
+   * REDIS_PREFIX: what every Redis key, BullMQ queue and pub/sub channel of this install starts
+   * with. Default `parley:<database name>`, so two installs sharing one Redis (whose pub/sub
+   * ignores database numbers) differ unless their databases have the same name.
+   */
+  readonly redisPrefix: string;
   /** PostgreSQL connections per process. */
   readonly databasePoolSize: number;
   /** 32 bytes derived from SECRET_KEY; encrypts secrets at rest and signs nothing else. */
@@ -101,6 +107,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!Number.isInteger(databasePoolSize) || databasePoolSize < 2 || databasePoolSize > 200) problems.push(`DATABASE_POOL_SIZE must be a whole number from 2 to 200 (got "${poolRaw}").`);
   const redisUrl = str('REDIS_URL');
   if (redisUrl) parseUrl(redisUrl, 'REDIS_URL', ['redis:', 'rediss:'], problems);
+  const redisPrefix = str('REDIS_PREFIX') ?? defaultRedisPrefix(databaseUrl);
+  if (!REDIS_PREFIX.test(redisPrefix)) problems.push(`REDIS_PREFIX must be 1 to 64 letters, digits or - _ : . (got "${redisPrefix}").`);
 
   let secretKey: Buffer | undefined;
   const secretRaw = str('SECRET_KEY');
@@ -189,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     databaseUrl,
     redisUrl,
+    redisPrefix,
     databasePoolSize,
     secretKey,
     processRoles: Object.freeze(processRoles),
@@ -221,6 +230,20 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: Array.isArray(trustProxy) ? Object.freeze(trustProxy) : trustProxy,
     embedded: !databaseUrl,
   });
+}
+
+const REDIS_PREFIX = /^[A-Za-z0-9_:.-]{1,64}$/;
+
+/** `parley:<database name>` (other characters → `_`); `parley` without a database URL (embedded). */
+export function defaultRedisPrefix(databaseUrl: string | undefined): string {
+  let name = '';
+  try {
+    if (databaseUrl) name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\/+/, ''));
+  } catch {
+    // An invalid DATABASE_URL is reported on its own.
+  }
+  name = name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 57);
+  return name ? `parley:${name}` : 'parley';
 }
 
 /** POSIX precedence: LC_ALL, then the category (LC_MONETARY), then LANG; C/POSIX say nothing. */

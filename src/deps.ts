@@ -69,7 +69,8 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     const applied = await migrateToLatest(db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
   }
-  const prefix = opts.redisPrefix ?? 'parley';
+  // REDIS_PREFIX (config.ts): keys, queues, the rate limiter and pub/sub channels; tests pass one per file.
+  const prefix = opts.redisPrefix ?? config.redisPrefix;
   const queue: JobQueue = config.redisUrl ? new BullQueue({ redisUrl: config.redisUrl, prefix }, logger) : new LocalQueue(logger);
   const bus: Bus = config.redisUrl ? new RedisBus(config.redisUrl, `${prefix}:bus:`, logger) : new LocalBus();
   const live = new LiveHub(db, bus, logger, (id, acceptLanguage) => loadViewer(db, id, acceptLanguage));
