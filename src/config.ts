@@ -53,7 +53,14 @@ export interface Config {
     readonly command: readonly string[] | undefined;
     /** G2: a transcription's whole budget, retries included (at most 60 s). */
     readonly timeoutMs: number;
+    /**
+     * TRANSCRIPTION_ALLOW_PRIVATE=1: Settings › Transcription may name a loopback or private
+     * address (a local engine). Off by default: that URL receives the API key (SSRF, #21).
+     */
+    readonly allowPrivate: boolean;
   };
+  /** SEARCH_TIMEOUT_MS: how long PostgreSQL may spend on one chat search (default 2000). */
+  readonly searchTimeoutMs: number;
   readonly logLevel: string;
   /**
    * The server's locale as a BCP 47 tag (`LC_ALL`, `LC_MONETARY` or `LANG`: `fr_FR.UTF-8` →
@@ -183,6 +190,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const trustProxy = parseTrustProxy(str('TRUST_PROXY'), problems);
 
+  const searchTimeoutMs = Number(str('SEARCH_TIMEOUT_MS') ?? '2000');
+  if (!Number.isInteger(searchTimeoutMs) || searchTimeoutMs < 1 || searchTimeoutMs > 60_000) problems.push(`SEARCH_TIMEOUT_MS must be a number of milliseconds from 1 to 60000 (got "${str('SEARCH_TIMEOUT_MS')}").`);
+
   const logLevel = str('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}").`);
 
@@ -223,7 +233,9 @@ export function loadConfig(env: Env = process.env): Config {
       language: transcribeLanguage,
       command: transcribeCommand ? Object.freeze(transcribeCommand) : undefined,
       timeoutMs: Math.round(transcribeTimeout * 1000),
+      allowPrivate: str('TRANSCRIPTION_ALLOW_PRIVATE') === '1',
     }),
+    searchTimeoutMs,
     logLevel,
     locale: serverLocale(env),
     secureCookies: publicUrl?.protocol === 'https:',

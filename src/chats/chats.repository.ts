@@ -373,6 +373,19 @@ export interface ListChatsOptions {
 /** Message text is searched from this many characters (trigram indexes need three). */
 export const MIN_TEXT_SEARCH = 3;
 
+/**
+ * The letters and digits of a search term (any script): what a trigram index can use. `%%%`
+ * has none, so it cannot narrow anything down and would read every message (#21).
+ */
+export function realCharacters(term: string): number {
+  return term.match(/[\p{L}\p{N}]/gu)?.length ?? 0;
+}
+
+/** Cancels the transaction's following statements after `ms` (PostgreSQL; PGlite ignores it). */
+export async function limitStatementTime(db: Conn, ms: number): Promise<void> {
+  await sql`select set_config('statement_timeout', ${String(ms)}, true)`.execute(db);
+}
+
 export async function listChats(db: Conn, channelIds: readonly number[], o: ListChatsOptions) {
   if (channelIds.length === 0) return [];
   const term = o.q?.trim();
@@ -384,13 +397,16 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
       ? listAfterTemplate[filter].execute(db, { ...values, afterAt: o.after.at, afterId: o.after.id })
       : listTemplate[filter].execute(db, values);
   }
+  // Only letters and digits narrow a search down: a term without any finds nothing.
+  const real = realCharacters(term);
+  if (real === 0) return [];
   let q = listQuery(db, { channelIds, status: o.status, filter: o.filter ?? 'all', me: o.me ?? 0 });
   if (o.after) q = q.where(afterCursor(o.after.at, o.after.id));
   const pattern = likePattern(term);
   const digits = term.replace(/\D/g, '');
   // Each condition is a set of ids the trigram indexes (migrations/0003_search.ts) find
   // without reading every row; the list then keeps its order and keyset paging. Message
-  // text is searched from three characters (a shorter term would read every message).
+  // text is searched from three letters or digits (a shorter term would read every message).
   const contactIds = db
     .selectFrom('contacts as sc')
     .select('sc.id')
@@ -417,7 +433,7 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
   q = q.where((eb) =>
     eb.or([
       eb('chats.contact_id', 'in', contactIds),
-      ...(term.length >= MIN_TEXT_SEARCH ? [eb('chats.id', 'in', messageChatIds), eb('chats.id', 'in', transcriptChatIds)] : []),
+      ...(real >= MIN_TEXT_SEARCH ? [eb('chats.id', 'in', messageChatIds), eb('chats.id', 'in', transcriptChatIds)] : []),
     ]),
   );
   return listOrder(q, o.limit).execute();

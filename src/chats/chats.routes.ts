@@ -95,7 +95,7 @@ export function chatsRoutes(deps: Deps) {
         const filter = chats.listFilterOf(req.query.filter);
         const list = await chats.listChatsFor(deps, req.auth!, { status: st, filter, q: req.query.q, after: req.query.after });
         const template = req.query.after ? 'chats/_list_items' : 'chats/_list';
-        return reply.view(template, { list, status: st, filter, meId: req.auth!.employeeId, q: req.query.q ?? '' });
+        return reply.view(template, { list, status: st, filter, meId: req.auth!.employeeId, q: list.q, searchNotes: list.searchNotes });
       }
       return page(req, reply, null);
     });

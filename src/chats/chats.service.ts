@@ -66,8 +66,49 @@ export function listFilterOf(raw: unknown): repo.ListFilter {
 export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; filter: repo.ListFilter; q?: string; after?: string }) {
   const channels = await channelsOf(deps, auth);
   const after = parseCursor(o.after);
-  const rows = await repo.listChats(deps.db, channels, { status: o.status, filter: o.filter, me: auth.employeeId, q: o.q, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 });
-  return listPage(rows.map(toChatListItem));
+  const options = { status: o.status, filter: o.filter, me: auth.employeeId, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 };
+  if (o.q?.trim()) {
+    const found = await searchChats(deps, channels, { ...options, q: o.q });
+    return { ...listPage(found.rows.map(toChatListItem)), q: found.q, searchNotes: found.notes };
+  }
+  return { ...listPage((await repo.listChats(deps.db, channels, options)).map(toChatListItem)), q: '', searchNotes: [] };
+}
+
+/** The search box takes this many characters (`maxlength`); a longer term is cut, visibly. */
+export const MAX_SEARCH = 100;
+
+/** What the list says under the search box: keys of chats.i18n.ts, each with `{ n }`. */
+export type SearchNote = { key: 'chats.search_long' | 'chats.search_short' | 'chats.search_timeout'; n: number };
+
+/** PostgreSQL's "canceling statement due to statement timeout". */
+const QUERY_CANCELED = '57014';
+
+/**
+ * A search of the list (#21, finding 8): the term cut at MAX_SEARCH characters, message text
+ * searched only from MIN_TEXT_SEARCH letters or digits (repository), and the statements given
+ * SEARCH_TIMEOUT_MS by PostgreSQL (`SET LOCAL` in the search's own transaction, so no other
+ * statement and no other request is limited); a search cancelled there finds nothing and says
+ * "refine it". PGlite (embedded) has no statement timeout: there the term rules are the bound.
+ */
+export async function searchChats(deps: Deps, channels: readonly number[], o: repo.ListChatsOptions & { q: string }) {
+  let q = o.q.trim();
+  const notes: SearchNote[] = [];
+  if (q.length > MAX_SEARCH) {
+    q = q.slice(0, MAX_SEARCH).replace(/[\uD800-\uDBFF]$/, '').trim();
+    notes.push({ key: 'chats.search_long', n: MAX_SEARCH });
+  }
+  if (repo.realCharacters(q) < repo.MIN_TEXT_SEARCH) notes.push({ key: 'chats.search_short', n: repo.MIN_TEXT_SEARCH });
+  try {
+    const rows = await inTransaction(deps.db, deps.logger, async (tx) => {
+      await repo.limitStatementTime(tx.db, deps.config.searchTimeoutMs);
+      return repo.listChats(tx.db, channels, { ...o, q });
+    });
+    return { rows, q, notes };
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== QUERY_CANCELED) throw err;
+    deps.logger.info({ ms: deps.config.searchTimeoutMs }, 'chat search cancelled by its statement timeout');
+    return { rows: [], q, notes: [...notes, { key: 'chats.search_timeout' as const, n: MAX_SEARCH }] };
+  }
 }
 
 /** A page of the list from up to PAGE_SIZE + 1 items (one more means there is a next page). */

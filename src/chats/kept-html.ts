@@ -7,7 +7,7 @@ import { renderPartial } from '../platform/views.ts';
 import { EncodedPart, partMarkers, type BodyPiece } from '../platform/page-body.ts';
 import * as repo from './chats.repository.ts';
 import { chatHelpers, toChatListItem, type ChatView } from './chats.view.ts';
-import { channelsOf, listPage, PAGE_SIZE } from './chats.service.ts';
+import { channelsOf, listPage, PAGE_SIZE, searchChats } from './chats.service.ts';
 import { loadThread } from './thread.ts';
 
 /** How many rendered parts a web process keeps (threads are 20–60 KB, list pages about 25 KB). */
@@ -151,8 +151,8 @@ export async function listHtml(
   const me = auth.employeeId;
   const data = { status: o.status, filter: o.filter, meId: me };
   if (q.trim()) {
-    const rows = await repo.listChats(deps.db, channels, { status: o.status, filter: o.filter, me, q, limit: PAGE_SIZE + 1 });
-    return render(deps, '/chats/_list', viewer, { ...data, list: listPage(rows.map(toChatListItem)), q });
+    const found = await searchChats(deps, channels, { status: o.status, filter: o.filter, me, q, limit: PAGE_SIZE + 1 });
+    return render(deps, '/chats/_list', viewer, { ...data, list: listPage(found.rows.map(toChatListItem)), q: found.q, searchNotes: found.notes });
   }
   const cache = keptHtmlOf(deps);
   // *Mine* is the employee's own page; the others are shared by everyone with the same channels.
