@@ -29,6 +29,8 @@ import { hovercardRoutes } from './crm/hovercard.routes.ts';
 import { savedRepliesRoutes } from './chats/saved-replies.routes.ts';
 import { teamRoutes } from './chats/team.routes.ts';
 import { shopSettingsRoutes } from './shop/shop.routes.ts';
+import { twoFactorGate, twoFactorRoutes } from './auth/two-factor.routes.ts';
+import { TwoFactorRequirement } from './auth/two-factor.service.ts';
 import type { Prefetch } from './auth/prefetch.ts';
 import { acceptsEncoding, assembleBody, partMarkers, type BodyPiece } from './platform/page-body.ts';
 
@@ -164,6 +166,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     }
   });
 
+  // Admins sent to set up two-factor sign-in first, while the shop requires it (after access and CSRF).
+  const twoFactorRequirement = new TwoFactorRequirement(deps.db, deps.logger);
+  app.addHook('preHandler', twoFactorGate(twoFactorRequirement));
+
   app.decorateReply('view', function (this: FastifyReply, template: string, data: Record<string, unknown> = {}, status?: number) {
     const req = this.request;
     const base: BaseViewData = {
@@ -245,6 +251,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(hovercardRoutes(deps));
   await app.register(savedRepliesRoutes(deps));
   await app.register(teamRoutes(deps));
+  await app.register(twoFactorRoutes(deps, twoFactorRequirement));
   await app.register(homeRoutes(deps));
   return app;
 }

@@ -113,6 +113,18 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'GET /settings/roles/:id/edit': { url: (f) => `/settings/roles/${f.roles.agent}/edit`, expect: adminOnly },
   'POST /settings/roles/:id': { url: (f) => `/settings/roles/${f.roles.agent}`, body: {}, expect: adminOnly },
   'GET /settings/profile': { expect: anyEmployee },
+  // Two-factor sign-in: the login's second step is public (without a challenge cookie it sends
+  // GETs back to /login and refuses a code with 401); My profile › Two-factor is everyone's own;
+  // the requirement and turning off someone else's are admins'.
+  'GET /login/two-factor': { expect: everyone('ok') },
+  'POST /login/two-factor': { body: { code: '123456' }, expect: everyone(401) },
+  'GET /settings/two-factor': { expect: anyEmployee },
+  'POST /settings/two-factor/start': { expect: anyEmployee },
+  'POST /settings/two-factor/confirm': { body: { code: '000000' }, expect: anyEmployee },
+  'POST /settings/two-factor/disable': { expect: anyEmployee },
+  'POST /settings/two-factor/recovery-codes': { expect: anyEmployee },
+  'POST /settings/two-factor/require': { body: {}, expect: adminOnly },
+  'POST /settings/employees/:id/two-factor/disable': { url: (f) => `/settings/employees/${f.target.id}/two-factor/disable`, expect: adminOnly },
   'POST /settings/profile': { body: { locale: '' }, expect: anyEmployee },
 
   // Settings › Chats (channels): admins

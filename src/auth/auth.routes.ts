@@ -4,6 +4,7 @@ import { PRE_CSRF_COOKIE, SESSION_COOKIE } from '../app.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { countEmployees } from './auth.repository.ts';
 import { checkCredentials, logout, setupOwner, startSession, type NewSession } from './auth.service.ts';
+import { beginSecondStep } from './two-factor.routes.ts';
 
 type Form = Record<string, string | undefined>;
 
@@ -12,17 +13,19 @@ function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?!\/)[^\s\\]*$/.test(next) ? next : '/';
 }
 
+/** The cookie of a new session (after setup, a login, or a login's two-factor step). */
+export function setSessionCookie(deps: Deps, reply: FastifyReply, s: NewSession) {
+  reply.setCookie(SESSION_COOKIE, s.token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: deps.config.secureCookies,
+    maxAge: Math.floor(deps.sessionPolicy.absoluteMs / 1000),
+  });
+  reply.clearCookie(PRE_CSRF_COOKIE, { path: '/' });
+}
+
 export function authRoutes(deps: Deps) {
-  const setSessionCookie = (reply: FastifyReply, s: NewSession) => {
-    reply.setCookie(SESSION_COOKIE, s.token, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: deps.config.secureCookies,
-      maxAge: Math.floor(deps.sessionPolicy.absoluteMs / 1000),
-    });
-    reply.clearCookie(PRE_CSRF_COOKIE, { path: '/' });
-  };
 
   return async (app: FastifyInstance) => {
     app.get('/setup', { config: { access: 'public' } }, async (req, reply) => {
@@ -38,7 +41,7 @@ export function authRoutes(deps: Deps) {
       try {
         const session = await setupOwner(deps.db, deps.logger, body, deps.sessionPolicy);
         if (!session) return reply.redirect('/login', 303);
-        setSessionCookie(reply, session);
+        setSessionCookie(deps, reply, session);
         return reply.redirect('/', 303);
       } catch (err) {
         if (err instanceof ValidationError) {
@@ -62,8 +65,10 @@ export function authRoutes(deps: Deps) {
         req.log.info({ ip: req.ip, evaluated: checked.evaluated }, 'login refused');
         return reply.view('auth/login', { values: { email: body.email }, failed: true, next: safeNext(body.next) }, 401);
       }
+      // Two-factor on: no session yet, the code page first (two-factor.routes.ts).
+      if (await beginSecondStep(deps, reply, checked.employee.id, safeNext(body.next))) return reply;
       const session = await startSession(deps.db, checked.employee.id, req.cookies[SESSION_COOKIE], deps.sessionPolicy);
-      setSessionCookie(reply, session);
+      setSessionCookie(deps, reply, session);
       return reply.redirect(safeNext(body.next), 303);
     });
 

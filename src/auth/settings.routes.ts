@@ -5,6 +5,7 @@ import { redirect } from '../platform/htmx.ts';
 import * as repo from './auth.repository.ts';
 import { PERMISSIONS } from './permissions.ts';
 import * as settings from './settings.service.ts';
+import { employeesTwoFactorView } from './two-factor.routes.ts';
 
 type Form = Record<string, string | undefined>;
 type Params = { id: string };
@@ -20,12 +21,12 @@ export function settingsRoutes(deps: Deps) {
   const ctx = { db: deps.db, logger: deps.logger, live: deps.live };
 
   const employeesPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
-    const [employees, roles] = await Promise.all([repo.listEmployeesWithRoles(deps.db), repo.listRoles(deps.db)]);
+    const [employees, roles, twoFactor] = await Promise.all([repo.listEmployeesWithRoles(deps.db), repo.listRoles(deps.db), employeesTwoFactorView(deps)]);
     // The last active admin can be neither disabled nor given a role without the admin flag:
     // the page does not offer it (the service refuses it too).
     const activeAdmins = employees.filter((e) => e.is_admin && !e.disabled_at);
     const lastAdminId = activeAdmins.length === 1 ? activeAdmins[0]!.id : null;
-    return reply.view('settings/employees', { employees, roles, lastAdminId, values: {}, errors: {}, ...extra }, status);
+    return reply.view('settings/employees', { employees, roles, lastAdminId, twoFactor, values: {}, errors: {}, ...extra }, status);
   };
   const rolesPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
     const roles = await repo.listRoles(deps.db);
