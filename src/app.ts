@@ -6,12 +6,14 @@ import type { Deps } from './deps.ts';
 import type { Config } from './config.ts';
 import { can, type Access, type AuthContext } from './auth/permissions.ts';
 import { resolveSession, type PageContext } from './auth/auth.service.ts';
+import { AnonCsrf } from './auth/anon-csrf.ts';
+import { temporaryPasswordGate } from './auth/password-gate.ts';
 import { pickLocale, translator, type Locale, type Translate } from './platform/i18n/index.ts';
 import { securityHeaders } from './platform/security.ts';
 import { loadAssets, staticRoutes } from './platform/assets.ts';
 import { formatters, type BaseViewData } from './platform/views.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from './platform/errors.ts';
-import { randomToken, safeEqual } from './platform/crypto.ts';
+import { safeEqual } from './platform/crypto.ts';
 import { wantsFragment } from './platform/htmx.ts';
 import { authRoutes } from './auth/auth.routes.ts';
 import { settingsRoutes } from './auth/settings.routes.ts';
@@ -78,6 +80,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     forceCloseConnections: false,
   });
   const assets = loadAssets(join(deps.root, 'public'));
+  const anonCsrf = new AnonCsrf(deps.config.secretKey);
 
   // Every route must say who may use it; a route without a declaration is a boot error.
   const routes: Array<{ method: string; url: string; access: Access }> = [];
@@ -92,7 +95,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
   await app.register(staticRoutes(assets));
-  securityHeaders(app);
+  securityHeaders(app, { hsts: deps.config.secureCookies });
 
   app.decorateRequest('auth', null);
   app.decorateRequest('locale', 'en');
@@ -122,9 +125,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     req.t = translator(req.locale);
     if (req.auth) req.csrfToken = req.auth.csrfToken;
     else {
+      // Only a token Parley signed counts: a planted one is replaced (auth/anon-csrf.ts).
       let pre = req.cookies[PRE_CSRF_COOKIE];
-      if (!pre || pre.length < 20) {
-        pre = randomToken(24);
+      if (!anonCsrf.isValid(pre)) {
+        pre = anonCsrf.issue();
         reply.setCookie(PRE_CSRF_COOKIE, pre, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.config.secureCookies });
       }
       req.csrfToken = pre;
@@ -165,6 +169,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       }
     }
   });
+
+  // An employee holding a temporary password chooses their own before anything else.
+  app.addHook('preHandler', temporaryPasswordGate);
 
   // Admins sent to set up two-factor sign-in first, while the shop requires it (after access and CSRF).
   const twoFactorRequirement = new TwoFactorRequirement(deps.db, deps.logger);

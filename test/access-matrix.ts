@@ -107,6 +107,7 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /settings/employees': { body: {}, expect: adminOnly },
   'POST /settings/employees/:id/disable': { url: (f) => `/settings/employees/${f.target.id}/disable`, expect: adminOnly },
   'POST /settings/employees/:id/enable': { url: (f) => `/settings/employees/${f.target.id}/enable`, expect: adminOnly },
+  'POST /settings/employees/:id/password': { url: (f) => `/settings/employees/${f.target.id}/password`, body: { password: '' }, expect: adminOnly },
   'POST /settings/employees/:id/role': { url: (f) => `/settings/employees/${f.target.id}/role`, body: (f) => ({ role_id: String(f.roles.agent) }), expect: adminOnly },
   'GET /settings/roles': { expect: adminOnly },
   'POST /settings/roles': { body: {}, expect: adminOnly },
@@ -126,6 +127,7 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'POST /settings/two-factor/require': { body: {}, expect: adminOnly },
   'POST /settings/employees/:id/two-factor/disable': { url: (f) => `/settings/employees/${f.target.id}/two-factor/disable`, expect: adminOnly },
   'POST /settings/profile': { body: { locale: '' }, expect: anyEmployee },
+  'POST /settings/profile/password': { body: {}, expect: anyEmployee },
 
   // Settings › Chats (channels): admins
   'GET /settings/chats': { expect: adminOnly },
@@ -183,6 +185,8 @@ export const ACCESS_MATRIX: AccessMatrix = {
   'GET /chats/:id': { url: (f) => `/chats/${f.ids.chat}`, expect: needs('chats') },
   'GET /chats/:id/messages': { url: (f) => `/chats/${f.ids.chat}/messages`, expect: needs('chats') },
   'POST /chats/:id/read': { url: (f) => `/chats/${f.ids.chat}/read`, expect: needs('chats') },
+  // #21: the opened chat posts that a mention of the viewer is seen (opening is a GET).
+  'POST /chats/:id/mentions/seen': { url: (f) => `/chats/${f.ids.chat}/mentions/seen`, expect: needs('chats') },
   'POST /chats/:id/messages': { url: (f) => `/chats/${f.ids.chat}/messages`, body: { text: '' }, expect: needs('chats') },
   // Only a failed outbound message can be retried; the fixture's message is inbound: 404.
   'POST /chats/:id/messages/:mid/retry': { url: (f) => `/chats/${f.ids.chat}/messages/${f.ids.message}/retry`, expect: needsButHidden('chats') },

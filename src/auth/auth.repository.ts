@@ -58,6 +58,11 @@ export async function setEmployeeRole(db: Conn, id: number, roleId: number) {
   await db.updateTable('employees').set({ role_id: roleId }).where('id', '=', id).execute();
 }
 
+/** A new password; `mustChange`: a temporary one, to be replaced at the next login. */
+export async function setEmployeePassword(db: Conn, id: number, passwordHash: string, mustChange: boolean) {
+  await db.updateTable('employees').set({ password_hash: passwordHash, must_change_password: mustChange }).where('id', '=', id).execute();
+}
+
 export async function setEmployeeLocale(db: Conn, id: number, locale: string | null) {
   await db.updateTable('employees').set({ locale }).where('id', '=', id).execute();
 }
@@ -177,7 +182,7 @@ function sessionContextTemplate(page: boolean, prefetch: PrefetchAsk | null) {
       .innerJoinLateral(sql<{ ids: number[] }>`(select ${visibleChannelIdsColumn(sql.ref('e.id'))} as ids offset 0)`.as('vc'), (join) => join.onTrue())
       .select([
         's.id_hash', 's.csrf_token', 's.created_at', 's.last_seen_at', 's.expires_at',
-        'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at',
+        'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at', 'e.must_change_password',
         'r.id as role_id', 'r.name as role_name', 'r.is_admin', 'r.permissions',
         'vc.ids as channel_ids',
         (page ? redDotInChannelsColumn(who.channels, who.employee) : sql<boolean | null>`null`).as('red_dot'),
@@ -198,8 +203,10 @@ export async function deleteSession(db: Conn, idHash: string) {
   await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
 }
 
-export async function deleteEmployeeSessions(db: Conn, employeeId: number) {
-  await db.deleteFrom('sessions').where('employee_id', '=', employeeId).execute();
+export async function deleteEmployeeSessions(db: Conn, employeeId: number, o: { except?: string } = {}) {
+  let q = db.deleteFrom('sessions').where('employee_id', '=', employeeId);
+  if (o.except) q = q.where('id_hash', '<>', o.except);
+  await q.execute();
 }
 
 export async function deleteExpiredSessions(db: Conn, now: Date, idleCutoff: Date) {

@@ -84,6 +84,7 @@ export async function resolveSession(
     sessionHash: idHash,
     csrfToken: row.csrf_token,
     channelIds: row.channel_ids,
+    mustChangePassword: row.must_change_password,
   };
   const page =
     row.red_dot !== null
@@ -109,10 +110,17 @@ export function validateEmployeeInput(input: { name?: string; email?: string; pa
   else if (name.length > 120) errors.name = 'validation.too_long';
   if (!email) errors.email = 'validation.required';
   else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254) errors.email = 'validation.email';
-  if (password.length < MIN_PASSWORD_LENGTH) errors.password = 'validation.password_short';
-  else if (password.length > 1024) errors.password = 'validation.too_long';
+  const weak = passwordProblem(password);
+  if (weak) errors.password = weak;
   if (Object.keys(errors).length) throw new ValidationError(errors);
   return { name, email, password };
+}
+
+/** What is wrong with a new password (its message key), or null. */
+export function passwordProblem(password: string): 'validation.password_short' | 'validation.too_long' | null {
+  if (password.length < MIN_PASSWORD_LENGTH) return 'validation.password_short';
+  if (password.length > 1024) return 'validation.too_long';
+  return null;
 }
 
 /**
@@ -155,26 +163,47 @@ export async function checkCredentials(
   now = new Date(),
 ): Promise<CredentialsResult> {
   const email = (input.email ?? '').trim().toLowerCase();
-  const password = input.password ?? '';
-  const accountKey = `account:${email}`;
-  const ipKey = `ip:${input.ip}`;
-  const [acctOk, ipOk] = await Promise.all([
-    repo.reserveLoginAttempt(db, accountKey, now, THROTTLE.windowMs, THROTTLE.perAccount),
-    repo.reserveLoginAttempt(db, ipKey, now, THROTTLE.windowMs, THROTTLE.perIp),
-  ]);
-  if (!acctOk || !ipOk) return { ok: false, evaluated: false };
-
+  const attempt = await reserveAttempt(db, email, input.ip, now);
+  if (!attempt) return { ok: false, evaluated: false };
   const employee = email ? await repo.findEmployeeByEmail(db, email) : undefined;
-  const passwordOk = await verifyPassword(employee?.password_hash ?? null, password);
+  const passwordOk = await verifyPassword(employee?.password_hash ?? null, input.password ?? '');
   if (!employee || !passwordOk || employee.disabled_at) {
-    await Promise.all([
-      repo.lockIfSpent(db, accountKey, now, THROTTLE.perAccount, THROTTLE.lockMs),
-      repo.lockIfSpent(db, ipKey, now, THROTTLE.perIp, THROTTLE.lockMs),
-    ]);
+    await attemptFailed(db, attempt, now);
     return { ok: false, evaluated: true };
   }
-  await Promise.all([repo.clearThrottle(db, accountKey), repo.releaseLoginAttempt(db, ipKey)]);
+  await attemptSucceeded(db, attempt);
   return { ok: true, employee: { id: employee.id, email: employee.email, mustChangePassword: employee.must_change_password } };
+}
+
+/** The throttle keys of one password attempt, reserved. */
+interface Attempt {
+  accountKey: string;
+  ipKey: string;
+}
+
+/**
+ * Reserves a password attempt on the account and the address before any password is checked
+ * (login, and the current password of Change password); null when either is spent or locked.
+ */
+export async function reserveAttempt(db: Db, email: string, ip: string, now = new Date()): Promise<Attempt | null> {
+  const a = { accountKey: `account:${email.trim().toLowerCase()}`, ipKey: `ip:${ip}` };
+  const [acctOk, ipOk] = await Promise.all([
+    repo.reserveLoginAttempt(db, a.accountKey, now, THROTTLE.windowMs, THROTTLE.perAccount),
+    repo.reserveLoginAttempt(db, a.ipKey, now, THROTTLE.windowMs, THROTTLE.perIp),
+  ]);
+  return acctOk && ipOk ? a : null;
+}
+
+export async function attemptFailed(db: Db, a: Attempt, now = new Date()) {
+  await Promise.all([
+    repo.lockIfSpent(db, a.accountKey, now, THROTTLE.perAccount, THROTTLE.lockMs),
+    repo.lockIfSpent(db, a.ipKey, now, THROTTLE.perIp, THROTTLE.lockMs),
+  ]);
+}
+
+/** The right password: the account's count is cleared, the address's reservation released. */
+export async function attemptSucceeded(db: Db, a: Attempt) {
+  await Promise.all([repo.clearThrottle(db, a.accountKey), repo.releaseLoginAttempt(db, a.ipKey)]);
 }
 
 /**

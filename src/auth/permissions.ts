@@ -29,6 +29,8 @@ export interface AuthContext {
   csrfToken: string;
   /** The channels this employee may use, read with the session (absent where built otherwise). */
   channelIds?: readonly number[];
+  /** A temporary password is in use: every page leads to Change password (password-gate.ts). */
+  mustChangePassword?: boolean;
 }
 
 export function can(auth: AuthContext | null, access: Access): boolean {

@@ -5,6 +5,7 @@ import { redirect } from '../platform/htmx.ts';
 import * as repo from './auth.repository.ts';
 import { PERMISSIONS } from './permissions.ts';
 import * as settings from './settings.service.ts';
+import { changeOwnPassword, setTemporaryPassword } from './password.service.ts';
 import { employeesTwoFactorView } from './two-factor.routes.ts';
 
 type Form = Record<string, string | undefined>;
@@ -32,6 +33,9 @@ export function settingsRoutes(deps: Deps) {
     const roles = await repo.listRoles(deps.db);
     return reply.view('settings/roles', { roles, permissions: PERMISSIONS, values: {}, errors: {}, editing: null, ...extra }, status);
   };
+
+  const profilePage = (req: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) =>
+    reply.view('settings/profile', { current: req.auth!.locale ?? '', errors: {}, passwordErrors: {}, mustChangePassword: Boolean(req.auth!.mustChangePassword), ...extra }, status);
 
   return async (app: FastifyInstance) => {
     app.get('/settings', { config: { access: 'login' } }, async (req, reply) =>
@@ -62,6 +66,19 @@ export function settingsRoutes(deps: Deps) {
         }
       });
     }
+
+    // Settings › Employees › Set a temporary password: shown once, on this answer only.
+    app.post('/settings/employees/:id/password', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params; Body: Form }>, reply) => {
+      const id = idParam(req);
+      try {
+        const password = await setTemporaryPassword(ctx, req.auth!.employeeId, id, req.body?.password);
+        const employee = await repo.findEmployee(deps.db, id);
+        return employeesPage(reply, { temporaryPassword: { id, name: employee?.name ?? '', password } });
+      } catch (err) {
+        if (err instanceof ValidationError) return employeesPage(reply, { rowErrors: { [req.params.id]: err.fields } }, 422);
+        throw err;
+      }
+    });
 
     app.post('/settings/employees/:id/role', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params; Body: Form }>, reply) => {
       try {
@@ -105,16 +122,27 @@ export function settingsRoutes(deps: Deps) {
       }
     });
 
-    app.get('/settings/profile', { config: { access: 'login' } }, async (req, reply) =>
-      reply.view('settings/profile', { current: req.auth!.locale ?? '', errors: {} }),
+    app.get('/settings/profile', { config: { access: 'login' } }, async (req: FastifyRequest<{ Querystring: { password?: string } }>, reply) =>
+      profilePage(req, reply, { passwordChanged: req.query.password === 'changed' }),
     );
+
+    // My profile › Change password (any employee, also the one a temporary password holds back).
+    app.post('/settings/profile/password', { config: { access: 'login' } }, async (req: FastifyRequest<{ Body: Form }>, reply) => {
+      try {
+        await changeOwnPassword(ctx, req.auth!, req.body ?? {}, req.ip);
+        return redirect(req, reply, '/settings/profile?password=changed');
+      } catch (err) {
+        if (err instanceof ValidationError) return profilePage(req, reply, { passwordErrors: err.fields }, 422);
+        throw err;
+      }
+    });
 
     app.post('/settings/profile', { config: { access: 'login' } }, async (req: FastifyRequest<{ Body: Form }>, reply) => {
       try {
         await settings.setLocale(deps.db, req.auth!.employeeId, req.body?.locale);
         return redirect(req, reply, '/settings/profile');
       } catch (err) {
-        if (err instanceof ValidationError) return reply.view('settings/profile', { current: req.auth!.locale ?? '', errors: err.fields }, 422);
+        if (err instanceof ValidationError) return profilePage(req, reply, { errors: err.fields }, 422);
         throw err;
       }
     });

@@ -14,7 +14,7 @@ import { newIdempotencyKey } from './idempotency.ts';
 import { refreshTemplates } from '../channels/whatsapp/templates.service.ts';
 import { PlatformError } from '../channels/adapter.ts';
 import { ModerationError, moderateComment } from './comments.service.ts';
-import { addNote, openedChat } from './team.service.ts';
+import { addNote, mentionedIn } from './team.service.ts';
 
 type Q = { status?: string; filter?: string; q?: string; after?: string; before?: string; template?: string; reply_to?: string; private?: string; mode?: string };
 type P = { id: string; mid?: string };
@@ -54,12 +54,6 @@ export function chatsRoutes(deps: Deps) {
 
   const status = (raw: unknown): 'open' | 'archived' => (raw === 'archived' ? 'archived' : 'open');
 
-  /** Opening a chat sees the mentions of the employee in it; the page shows the dot as it now is. */
-  const seenMentions = async (req: FastifyRequest, chatId: number, known: boolean | undefined) => {
-    const dot = await openedChat(deps, req.auth!, chatId, known);
-    if (dot !== undefined && req.pageContext) req.pageContext.redDot = dot;
-  };
-
   /** The full page: the list column and, for a deep link, the chat (`pane` replaces it after a 422). */
   const page = async (req: FastifyRequest, reply: FastifyReply, chatId: number | null, o: { pane?: Record<string, unknown>; code?: number } = {}) => {
     const query = req.query as Q;
@@ -70,8 +64,7 @@ export function chatsRoutes(deps: Deps) {
     const pre = chats.prefetchedPage(req.prefetched);
     if (chatId && !pane) {
       if (pre.chat === null) throw new NotFoundError();
-      pane = await paneData(req, chatId, pre.chat);
-      await seenMentions(req, chatId, pre.mentioned);
+      pane = { ...(await paneData(req, chatId, pre.chat)), mentioned: await mentionedIn(deps, req.auth!, chatId, pre.mentioned) };
     }
     const filter = chats.listFilterOf(query.filter);
     const list = await listHtml(deps, viewerOf(req), req.auth!, { status: st, filter, q }, pre.listDigest);
@@ -104,8 +97,7 @@ export function chatsRoutes(deps: Deps) {
       const id = idParam(req);
       if (wantsFragment(req)) {
         const pane = await paneData(req, id);
-        await seenMentions(req, id, chats.prefetchedPage(req.prefetched).mentioned);
-        return reply.view('chats/_pane', pane);
+        return reply.view('chats/_pane', { ...pane, mentioned: await mentionedIn(deps, req.auth!, id) });
       }
       return page(req, reply, id);
     });

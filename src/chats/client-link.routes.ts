@@ -1,4 +1,4 @@
-import { openedChat } from './team.service.ts';
+import { mentionedIn } from './team.service.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
@@ -51,10 +51,10 @@ export function clientLinkRoutes(deps: Deps) {
 
   const miniView = async (req: FastifyRequest, reply: FastifyReply, chatId: number) => {
     const chat = await getChatFor(deps, req.auth!, chatId);
-    // Reading the chat here sees a mention of the employee in it, as on the Chats page.
-    await openedChat(deps, req.auth!, chatId);
     return reply.view('chats/_mini_chat', {
       chat,
+      // As on the Chats page, the window posts that a mention of the employee in it is seen.
+      mentioned: await mentionedIn(deps, req.auth!, chatId),
       threadHtml: await threadHtml(deps, viewerOf(req), chat, MINI_THREAD),
       composer: await composerFor(deps, req.locale, chat, { viewerId: req.auth!.employeeId }),
       h: chatHelpers(req.t),

@@ -5,7 +5,7 @@ import { redirect, wantsFragment } from '../platform/htmx.ts';
 import { idParam } from '../crm/common.ts';
 import { getChatFor } from './chats.service.ts';
 import { chatHelpers } from './chats.view.ts';
-import { assignChat, colleaguesOf } from './team.service.ts';
+import { assignChat, colleaguesOf, openedChat } from './team.service.ts';
 
 type P = { id: string };
 
@@ -31,6 +31,16 @@ export function teamRoutes(deps: Deps) {
       const data = { chat, colleagues, meId: req.auth!.employeeId };
       if (wantsFragment(req)) return reply.view('chats/_assign_menu', data);
       return reply.view('chats/assign', { ...data, title: req.t('chats.assign.title') });
+    });
+
+    // The opened chat (pane or compact window) posts this once shown: a mention of the
+    // employee there is seen, their red dot follows live. Opening itself is a GET (S5).
+    app.post('/chats/:id/mentions/seen', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
+      const id = idParam(req);
+      await getChatFor(deps, req.auth!, id);
+      await openedChat(deps, req.auth!, id);
+      if (wantsFragment(req)) return reply.code(204).send();
+      return redirect(req, reply, `/chats/${id}`);
     });
 
     app.post('/chats/:id/assign', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Record<string, unknown> }>, reply) => {

@@ -160,7 +160,16 @@ export async function addNote(deps: Deps, auth: AuthContext, chatId: number, inp
 }
 
 /**
- * The employee opened the chat: a mention of them there is seen. `known` is what the page's
+ * Whether the employee is mentioned in the chat: the opened chat then posts
+ * `/chats/:id/mentions/seen` (opening is a GET and changes nothing, S5). `known` is what the
+ * page's prefetch already says (then no statement).
+ */
+export async function mentionedIn(deps: Deps, auth: AuthContext, chatId: number, known?: boolean): Promise<boolean> {
+  return known ?? team.hasMention(deps.db, auth.employeeId, chatId);
+}
+
+/**
+ * The employee saw the chat (its POST /chats/:id/mentions/seen): a mention of them there is seen. `known` is what the page's
  * prefetch already says (no statement when there is none). Returns the employee's red dot
  * when it changed, so the page being rendered shows it right.
  */

@@ -18,14 +18,19 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function securityHeaders(app: FastifyInstance) {
+/** HSTS for a year, subdomains included: sent only when PUBLIC_URL is https (`hsts`). */
+export const HSTS = 'max-age=31536000; includeSubDomains';
+
+export function securityHeaders(app: FastifyInstance, o: { hsts?: boolean } = {}) {
   app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('Content-Security-Policy', CSP);
+    // A response with a policy of its own (stored media: `sandbox`) keeps it.
+    if (!reply.hasHeader('Content-Security-Policy')) reply.header('Content-Security-Policy', CSP);
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'same-origin');
     reply.header('X-Frame-Options', 'DENY');
     reply.header('Cross-Origin-Opener-Policy', 'same-origin');
     reply.header('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
+    if (o.hsts) reply.header('Strict-Transport-Security', HSTS);
     return payload;
   });
 }

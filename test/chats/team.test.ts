@@ -86,6 +86,8 @@ const assign = (p: Person, chatId: number, assignee: string, headers: Record<str
 let k = 0;
 const note = (p: Person, chatId: number, text: string, key = `note-key-${++k}-abcdef`) =>
   by(p).post(`/chats/${chatId}/notes`, { text, idempotency_key: key }, { headers: HX });
+/** What the opened chat posts once shown (#21: opening, a GET, changes nothing). */
+const seen = async (p: Person, chatId: number) => expect((await by(p).post(`/chats/${chatId}/mentions/seen`, {}, { headers: HX })).statusCode).toBe(204);
 
 /** Nothing needs attention any more (as if every chat had been answered), and every dot is off. */
 async function quiet() {
@@ -575,10 +577,13 @@ describe('mentions', () => {
     expect(redDotOf((await by(anna).get('/chats')).body)).toBe('false');
     expect(await dotInDb(marc)).toBe(true);
 
-    // Marc opens the chat: the mention is seen, the page and his stream say the dot is off.
+    // Marc opens the chat (a GET: nothing changes yet); the chat shown posts that the mention
+    // is seen, and his stream says the dot is off.
     const opened = await by(marc).get(`/chats/${chatId}`);
     expect(opened.statusCode).toBe(200);
-    expect(redDotOf(opened.body)).toBe('false');
+    expect(opened.body).toContain(`hx-post="/chats/${chatId}/mentions/seen" hx-trigger="load"`);
+    expect(await dotInDb(marc)).toBe(true);
+    await seen(marc, chatId);
     await w.t.deps.live.settle();
     await m.until((ev) => ev.some((e) => e.event === 'red-dot' && JSON.parse(e.data).on === false), 'the red dot going off');
     expect(await dotInDb(marc)).toBe(false);
@@ -586,7 +591,7 @@ describe('mentions', () => {
     expect(redDotOf((await by(marc).get('/chats')).body)).toBe('false');
   });
 
-  it('@FirstName mentions a colleague whose first name is unique on the channel; opening the chat as a fragment clears it; names are escaped', async () => {
+  it('@FirstName mentions a colleague whose first name is unique on the channel; the chat opened as a fragment posts that it is seen; names are escaped', async () => {
     const chatId = await leadChat('messenger', 'First name question');
     const ig = await leadChat('instagram', 'Instagram question');
     await quiet();
@@ -617,6 +622,8 @@ describe('mentions', () => {
     const frag = await by(zoe).get(`/chats/${chatId}`, HX);
     expect(frag.statusCode).toBe(200);
     expect(frag.body).not.toContain('<html');
+    expect(frag.body).toContain(`hx-post="/chats/${chatId}/mentions/seen"`);
+    await seen(zoe, chatId);
     await w.t.deps.live.settle();
     await zs.until((ev) => ev.some((e) => e.event === 'red-dot' && JSON.parse(e.data).on === false), 'Zoé’s red dot going off');
     expect(await dotInDb(zoe)).toBe(false);
@@ -624,9 +631,9 @@ describe('mentions', () => {
 
     // Marc's Instagram mention stays until he opens that one.
     expect(await dotInDb(marc)).toBe(true);
-    await by(marc).get(`/chats/${chatId}`);
+    await seen(marc, chatId);
     expect(await dotInDb(marc)).toBe(true);
-    await by(marc).get(`/chats/${ig}`, HX);
+    await seen(marc, ig);
     expect(await dotInDb(marc)).toBe(false);
   });
 
@@ -637,8 +644,8 @@ describe('mentions', () => {
     const page = (await by(anna).get(`/chats/${chatId}`)).body;
     const text = /<p class="message__text">([\s\S]*?)<\/p>/.exec(page.slice(page.indexOf('message--note')))?.[1];
     // The mentioned see it, so the other tests start without their mentions.
-    await by(marc).get(`/chats/${chatId}`);
-    await by(zoe).get(`/chats/${chatId}`);
+    await seen(marc, chatId);
+    await seen(zoe, chatId);
     expect(text).toBe('<mark class="mention">@Marc Dubois</mark> and @Marc, also @Zoéline and <mark class="mention">@Zoé</mark>');
   });
 
@@ -649,8 +656,8 @@ describe('mentions', () => {
     expect(await dotInDb(marc)).toBe(true);
     // A lead writes elsewhere: that chat needs attention, for the whole team.
     await leadChat('messenger', 'A new unread message');
-    const opened = await by(marc).get(`/chats/${chatId}`);
-    expect(redDotOf(opened.body)).toBe('true');
+    await seen(marc, chatId);
+    expect(redDotOf((await by(marc).get(`/chats/${chatId}`)).body)).toBe('true');
     expect(await db().selectFrom('chat_mentions').selectAll().where('employee_id', '=', marc.id).execute()).toHaveLength(0);
     expect(await db().selectFrom('chats').select('id').where('indicator', '<>', 'none').where('status', '=', 'open').execute()).toHaveLength(1);
     expect(await dotInDb(marc)).toBe(true);

@@ -9,12 +9,13 @@ import { commentsEn, commentsFr } from '../../chats/comments.i18n.ts';
 import { savedRepliesEn, savedRepliesFr } from '../../chats/saved-replies.i18n.ts';
 import { teamEn, teamFr } from '../../chats/team.i18n.ts';
 import { shopEn, shopFr } from '../../shop/shop.i18n.ts';
+import { authEn, authFr } from '../../auth/auth.i18n.ts';
 import { twoFactorEn, twoFactorFr } from '../../auth/two-factor.i18n.ts';
 
 /**
  * Every visible string, per language. Each feature owns its dictionary (`*.i18n.ts`), typed so
  * that a French key missing from a feature is a compile error.
  */
-export const en = { ...coreEn, ...crmEn, ...chatsEn, ...channelsEn, ...whatsappEn, ...transcriptionEn, ...commentsEn, ...savedRepliesEn, ...teamEn, ...shopEn, ...twoFactorEn };
+export const en = { ...coreEn, ...crmEn, ...chatsEn, ...channelsEn, ...whatsappEn, ...transcriptionEn, ...commentsEn, ...savedRepliesEn, ...teamEn, ...shopEn, ...authEn, ...twoFactorEn };
 export type MessageKey = keyof typeof en;
-export const fr: Record<MessageKey, string> = { ...coreFr, ...crmFr, ...chatsFr, ...channelsFr, ...whatsappFr, ...transcriptionFr, ...commentsFr, ...savedRepliesFr, ...teamFr, ...shopFr, ...twoFactorFr };
+export const fr: Record<MessageKey, string> = { ...coreFr, ...crmFr, ...chatsFr, ...channelsFr, ...whatsappFr, ...transcriptionFr, ...commentsFr, ...savedRepliesFr, ...teamFr, ...shopFr, ...authFr, ...twoFactorFr };
