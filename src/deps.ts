@@ -8,6 +8,7 @@ import { BullQueue } from './platform/jobs/bullmq-queue.ts';
 import { LocalQueue } from './platform/jobs/local-queue.ts';
 import type { JobDefinition, JobQueue } from './platform/jobs/types.ts';
 import { LiveHub } from './platform/live/hub.ts';
+import { liveSessionHashes } from './platform/live/live.repository.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { createEta, type ViewEngine } from './platform/views.ts';
 import { ShopCurrency } from './shop/currency.ts';
@@ -53,6 +54,8 @@ export interface DepsOptions {
   sessionPolicy?: SessionPolicy;
   /** Skip migrations (the CLI's migrate command runs them itself). */
   migrate?: boolean;
+  /** How often live streams' sessions are re-checked for expiry (hub.ts; tests shorten it). */
+  liveSessionCheckMs?: number;
   /** Extra or replacement channel adapters (tests register a test adapter). */
   adapters?: ChannelAdapter[];
 }
@@ -73,7 +76,15 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const prefix = opts.redisPrefix ?? config.redisPrefix;
   const queue: JobQueue = config.redisUrl ? new BullQueue({ redisUrl: config.redisUrl, prefix }, logger) : new LocalQueue(logger);
   const bus: Bus = config.redisUrl ? new RedisBus(config.redisUrl, `${prefix}:bus:`, logger) : new LocalBus();
-  const live = new LiveHub(db, bus, logger, (id, acceptLanguage) => loadViewer(db, id, acceptLanguage));
+  const sessionPolicy = opts.sessionPolicy ?? DEFAULT_SESSION_POLICY;
+  const live = new LiveHub(
+    db,
+    bus,
+    logger,
+    (id, acceptLanguage) => loadViewer(db, id, acceptLanguage),
+    (hashes) => liveSessionHashes(db, hashes, new Date(), new Date(Date.now() - sessionPolicy.idleMs)),
+    { sessionCheckMs: opts.liveSessionCheckMs },
+  );
   const currency = new ShopCurrency(db, config.locale, logger);
   // Read once before the first page (the CLI's own migrate skips it: no table yet).
   if (opts.migrate !== false) await currency.refresh();
@@ -89,7 +100,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     live,
     eta,
     currency,
-    sessionPolicy: opts.sessionPolicy ?? DEFAULT_SESSION_POLICY,
+    sessionPolicy,
     jobs: undefined as unknown as ReturnType<typeof createJobRegistry>,
     adapters: undefined as unknown as AdapterRegistry,
     storage: new MediaStorage(join(config.dataDir, 'media')),

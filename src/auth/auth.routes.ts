@@ -74,6 +74,7 @@ export function authRoutes(deps: Deps) {
 
     app.post('/logout', { config: { access: 'login' } }, async (req, reply) => {
       if (req.auth) await logout(deps.db, req.auth.sessionHash);
+      if (req.auth) await deps.live.sessionsEnded(req.auth.employeeId); // this session's live streams end, on every process
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.redirect('/login', 303);
     });

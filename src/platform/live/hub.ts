@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Db } from '../../db/database.ts';
 import type { Bus } from '../bus.ts';
 import type { Logger } from '../logger.ts';
-import type { Tx } from '../tx.ts';
+import { inTransaction, type Tx } from '../tx.ts';
 import { insertLiveEvents, latestLiveEventId, listLiveEventsAfter, oldestLiveEventId, type LiveEventInput, type LiveEventRow } from './live.repository.ts';
 
 /** What an SSE connection may receive; rebuilt when access changes. */
@@ -17,6 +17,14 @@ export interface Viewer {
 
 /** Returns null when the employee is gone or disabled: their streams are closed. */
 export type ViewerLoader = (employeeId: number, acceptLanguage?: string) => Promise<Viewer | null>;
+
+/** Of these sessions (`sessions.id_hash`), the ones that still hold (live.repository.ts `liveSessionHashes`). */
+export type SessionChecker = (sessionHashes: string[]) => Promise<Set<string>>;
+
+export interface LiveHubOptions {
+  /** How often every stream's session is re-checked (expiry, idle timeout); default 60 s. */
+  sessionCheckMs?: number;
+}
 
 export function canSee(v: Viewer, e: Pick<LiveEventRow, 'audience' | 'employee_id' | 'channel_id' | 'locale'>): boolean {
   if (e.locale && e.locale !== v.locale) return false;
@@ -34,6 +42,8 @@ export function canSee(v: Viewer, e: Pick<LiveEventRow, 'audience' | 'employee_i
 
 interface Connection {
   viewer: Viewer;
+  /** The session the stream was opened with (`sessions.id_hash`): the stream ends with it. */
+  session: string | null;
   acceptLanguage: string | undefined;
   res: ServerResponse;
   /** Events that arrived while the replay query ran. */
@@ -75,6 +85,15 @@ export function sseFrame(id: number, name: string, body: string): string {
 const TOPIC = 'live';
 /** Internal signal: reload viewers (role, channel access or employee state changed). */
 export const ACCESS_CHANGED = 'access-changed';
+/**
+ * Internal signal: some sessions of `data.employeeId` were ended (logout, password change, an
+ * admin's reset): every hub re-checks that employee's streams against `sessions` and closes
+ * those whose session is gone. Recorded by `LiveHub.sessionsEnded`.
+ */
+export const SESSIONS_ENDED = 'sessions-ended';
+/** Signals between hubs; never sent to a browser (live or in a replay). */
+const INTERNAL_EVENTS: ReadonlySet<string> = new Set([ACCESS_CHANGED, SESSIONS_ENDED]);
+const SESSION_CHECK_MS = 60_000;
 const HEARTBEAT_MS = 20_000;
 const MAX_REPLAY = 500;
 /** A client that cannot keep up is dropped; it reconnects and replays from its last id. */
@@ -91,6 +110,7 @@ export class LiveHub {
   private cursor = 0;
   private chain: Promise<void> = Promise.resolve();
   private heartbeat: NodeJS.Timeout | undefined;
+  private sessionCheck: NodeJS.Timeout | undefined;
   private started = false;
 
   constructor(
@@ -98,6 +118,8 @@ export class LiveHub {
     private readonly bus: Bus,
     private readonly logger: Logger,
     private readonly loadViewer: ViewerLoader,
+    private readonly checkSessions?: SessionChecker,
+    private readonly options: LiveHubOptions = {},
   ) {}
 
   get lastEventId(): number {
@@ -148,6 +170,34 @@ export class LiveHub {
       for (const c of this.conns) this.write(c, ': hb\n\n');
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
+    // Expiry (absolute or idle) ends a session without anyone saying so: every stream's session
+    // is re-checked now and then, in the dispatch order (a stream is closed within this period).
+    if (this.checkSessions) {
+      this.sessionCheck = setInterval(() => {
+        this.chain = this.chain.then(() => this.recheckSessions()).catch((err) => this.logger.warn({ err: err.message }, 'live session check failed'));
+      }, this.options.sessionCheckMs ?? SESSION_CHECK_MS);
+      this.sessionCheck.unref();
+    }
+  }
+
+  /**
+   * Closes, on every web process, the streams of `employeeId`'s sessions that have ended: call
+   * after deleting sessions (logout, password change, reset), inside that transaction when
+   * there is one (`tx`), else right after (an event in a transaction of its own).
+   */
+  async sessionsEnded(employeeId: number, tx?: Tx): Promise<void> {
+    const event: LiveEventInput = { audience: 'employee', employeeId, name: SESSIONS_ENDED, data: { employeeId } };
+    if (tx) await this.record(tx, event);
+    else await inTransaction(this.db, this.logger, (t) => this.record(t, event));
+  }
+
+  /** Drops the streams (of one employee, or all) whose session no longer holds. */
+  private async recheckSessions(employeeId?: number) {
+    if (!this.checkSessions) return;
+    const conns = [...this.conns].filter((c) => c.session !== null && (employeeId === undefined || c.viewer.employeeId === employeeId));
+    if (conns.length === 0) return;
+    const valid = await this.checkSessions([...new Set(conns.map((c) => c.session!))]);
+    for (const c of conns) if (!valid.has(c.session!)) this.drop(c);
   }
 
   private async advance(row: LiveEventRow) {
@@ -165,6 +215,11 @@ export class LiveHub {
     if (row.name === ACCESS_CHANGED) {
       const target = (row.data as { employeeId?: number } | null)?.employeeId;
       await this.refreshViewers(target);
+      return;
+    }
+    if (row.name === SESSIONS_ENDED) {
+      const target = (row.data as { employeeId?: number } | null)?.employeeId;
+      if (typeof target === 'number') await this.recheckSessions(target);
       return;
     }
     for (const c of this.conns) {
@@ -189,7 +244,7 @@ export class LiveHub {
    * Attach a response to the stream. Replays events after `lastEventId` that the viewer may
    * see, or tells the browser to reload when it is too far behind to replay.
    */
-  async connect(res: ServerResponse, viewer: Viewer, lastEventId: number | null, acceptLanguage?: string): Promise<void> {
+  async connect(res: ServerResponse, viewer: Viewer, lastEventId: number | null, acceptLanguage?: string, session: string | null = null): Promise<void> {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -201,7 +256,7 @@ export class LiveHub {
     // The browser may have left while the route looked its employee up: then 'close' has
     // already fired, and a connection added now would never be removed.
     if (res.destroyed) return;
-    const conn: Connection = { viewer, acceptLanguage, res, buffer: [], sentUpTo: lastEventId ?? this.cursor };
+    const conn: Connection = { viewer, session, acceptLanguage, res, buffer: [], sentUpTo: lastEventId ?? this.cursor };
     this.conns.add(conn);
     res.on('close', () => this.conns.delete(conn));
 
@@ -223,6 +278,7 @@ export class LiveHub {
   private send(c: Connection, row: LiveEventRow & { frame?: string }) {
     if (row.id <= c.sentUpTo) return;
     c.sentUpTo = row.id;
+    if (INTERNAL_EVENTS.has(row.name)) return;
     // Formatted once per event, not once per connection (a broadcast reaches many streams).
     row.frame ??= sseFrame(row.id, row.name, row.name === 'ui' ? row.html : JSON.stringify(row.data ?? {}));
     if (row.frame) this.write(c, row.frame);
@@ -249,6 +305,7 @@ export class LiveHub {
   /** End every stream; browsers reconnect (to another process) and replay. */
   async close(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.sessionCheck) clearInterval(this.sessionCheck);
     for (const c of this.conns) this.drop(c);
   }
 }

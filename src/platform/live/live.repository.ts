@@ -133,3 +133,17 @@ export async function pruneLiveEvents(db: Db, olderThan: Date): Promise<number> 
   const r = await db.deleteFrom('live_events').where('created_at', '<', olderThan).executeTakeFirst();
   return Number(r.numDeletedRows ?? 0);
 }
+
+/**
+ * Of these sessions (`sessions.id_hash`), those that still hold: not ended (logout, password
+ * change, disabling delete the row), not past their absolute expiry, used since `idleCutoff`
+ * (an open stream is not use), their employee not disabled. The live hub closes the streams of
+ * the others (S11: a stream ends with its session). One statement whatever the number.
+ */
+export async function liveSessionHashes(db: Db, hashes: string[], now: Date, idleCutoff: Date): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const r = await sql<{ id_hash: string }>`
+    select s.id_hash from sessions s join employees e on e.id = s.employee_id
+    where s.id_hash = any(${hashes}::text[]) and s.expires_at > ${now} and s.last_seen_at >= ${idleCutoff} and e.disabled_at is null`.execute(db);
+  return new Set(r.rows.map((x) => x.id_hash));
+}

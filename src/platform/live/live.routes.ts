@@ -13,6 +13,8 @@ export function liveRoutes(deps: Deps) {
   return async (app: FastifyInstance) => {
     app.get('/events', { config: { access: 'login' } }, async (req: FastifyRequest<{ Querystring: { after?: string } }>, reply) => {
       const acceptLanguage = req.headers['accept-language'];
+      // The stream is bound to this session: it ends when the session does (hub.ts).
+      const session = req.auth!.sessionHash;
       const viewer = await loadViewer(deps.db, req.auth!.employeeId, acceptLanguage);
       if (!viewer) return reply.code(401).send();
       const raw = req.headers['last-event-id'] ?? req.query.after;
@@ -28,7 +30,7 @@ export function liveRoutes(deps: Deps) {
         deps.logger.info({ reqId, method: 'GET', route: '/events', status: 200, ms: Math.round(performance.now() - started) }, 'request'),
       );
       // Headers set by hooks (CSP etc.) are not sent on a hijacked reply; SSE needs none of them.
-      await deps.live.connect(reply.raw, viewer, n, acceptLanguage);
+      await deps.live.connect(reply.raw, viewer, n, acceptLanguage, session);
     });
   };
 }
