@@ -11,6 +11,7 @@ import * as m0009 from './0009_saved_replies.ts';
 import * as m0010 from './0010_assignment_notes.ts';
 import * as m0011 from './0011_accounts.ts';
 import * as m0012 from './0012_two_factor.ts';
+import * as m0013 from './0013_webhook_failures.ts';
 
 /** Every migration, in order. Add new files here; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010_assignment_notes': m0010,
   '0011_accounts': m0011,
   '0012_two_factor': m0012,
+  '0013_webhook_failures': m0013,
 };

@@ -132,6 +132,9 @@ export const ACCESS_MATRIX: AccessMatrix = {
   // Settings › Chats (channels): admins
   'GET /settings/chats': { expect: adminOnly },
   'GET /settings/chats/new': { expect: adminOnly },
+  // Set-aside webhook changes (R9): an id that is not an open change is a 404 for an admin.
+  'POST /settings/chats/deliveries/:id/retry': { url: '/settings/chats/deliveries/999999/retry', expect: { ...adminOnly, admin: 'notfound' } },
+  'POST /settings/chats/deliveries/:id/discard': { url: '/settings/chats/deliveries/999999/discard', expect: { ...adminOnly, admin: 'notfound' } },
   'POST /settings/chats': { body: {}, expect: adminOnly },
   'GET /settings/chats/connect/facebook': { expect: adminOnly },
   // Without an OAuth state in progress these answer 400 to an admin (allowed, bad request).

@@ -23,7 +23,7 @@ function idParam(req: FastifyRequest<{ Params: Params }>): number {
 }
 
 /** Notices a redirect may ask the list page to show (never free text from the URL). */
-const NOTICES = new Set(['connected', 'saved', 'reconnected', 'fb_connected', 'fb_cancelled']);
+const NOTICES = new Set(['connected', 'saved', 'reconnected', 'fb_connected', 'fb_cancelled', 'delivery_retried', 'delivery_still_failing', 'delivery_discarded']);
 
 /** Settings › Chats (admins): channels, their settings, manual connect, Facebook Login, reconnect. */
 export function channelSettingsRoutes(deps: Deps) {
@@ -37,10 +37,10 @@ export function channelSettingsRoutes(deps: Deps) {
   });
 
   const listPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
-    const channels = await svc.listChannelsForSettings(deps.db);
+    const [channels, setAside] = await Promise.all([svc.listChannelsForSettings(deps.db), svc.listSetAside(deps.db)]);
     return reply.view(
       'settings/channels',
-      { channels, fbConfigured: fbConfigured(), callbackUrl: oauth.oauthRedirectUri(deps.config), notice: null, alert: null, ...extra },
+      { channels, setAside, fbConfigured: fbConfigured(), callbackUrl: oauth.oauthRedirectUri(deps.config), notice: null, alert: null, ...extra },
       status,
     );
   };
@@ -96,6 +96,17 @@ export function channelSettingsRoutes(deps: Deps) {
       const count = Number(req.query.count);
       const notice = n && NOTICES.has(n) ? { key: `channels.notice.${n}`, count: Number.isSafeInteger(count) ? count : 0 } : null;
       return listPage(reply, { notice });
+    });
+
+    // -- Deliveries set aside (R9): Retry runs the change again, Discard hides it -------------
+    app.post('/settings/chats/deliveries/:id/retry', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) => {
+      const outcome = await svc.retrySetAside(deps, idParam(req), req.auth!.employeeId);
+      return redirect(req, reply, `/settings/chats?notice=${outcome === 'resolved' ? 'delivery_retried' : 'delivery_still_failing'}`);
+    });
+
+    app.post('/settings/chats/deliveries/:id/discard', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) => {
+      await svc.discardSetAside(deps, idParam(req), req.auth!.employeeId);
+      return redirect(req, reply, '/settings/chats?notice=delivery_discarded');
     });
 
     // -- Manual connect --------------------------------------------------------------------

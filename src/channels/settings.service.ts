@@ -15,6 +15,8 @@ import { PlatformError, type ChannelSettings } from './adapter.ts';
 import * as repo from './channels.repository.ts';
 import { encryptCredentials, toRuntime } from './channels.service.ts';
 import { GraphClient } from './meta/graph-client.ts';
+import * as inbox from './meta/inbox.repository.ts';
+import { applyDeliveryChanges, channelLookup } from './meta/webhook.jobs.ts';
 import { listFacebookAccounts, type FacebookAccount } from './oauth.ts';
 import { subscribeWaba, verifyWhatsApp } from './whatsapp/connect.ts';
 
@@ -621,4 +623,73 @@ export async function formatChannelList(db: Conn): Promise<string> {
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   return table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+// -- Deliveries set aside (R9) ------------------------------------------------------------------
+
+/** How many set-aside changes the page lists (newest first); the total is shown too. */
+const SET_ASIDE_SHOWN = 50;
+
+export interface SetAsideRow {
+  id: number;
+  channelName: string | null;
+  channelKind: string | null;
+  eventType: string | null;
+  contact: string | null;
+  excerpt: string | null;
+  error: string;
+  attempts: number;
+  firstFailedAt: Date;
+  lastFailedAt: Date;
+}
+
+export async function listSetAside(db: Conn): Promise<{ rows: SetAsideRow[]; total: number }> {
+  const [rows, total] = await Promise.all([inbox.listOpenWebhookFailures(db, SET_ASIDE_SHOWN), inbox.countOpenWebhookFailures(db)]);
+  return {
+    total,
+    rows: rows.map((r) => ({
+      id: Number(r.id),
+      channelName: r.channel_name ?? null,
+      channelKind: r.channel_kind ?? null,
+      eventType: r.event_type,
+      contact: r.contact,
+      excerpt: r.excerpt,
+      error: r.error,
+      attempts: r.attempts,
+      firstFailedAt: new Date(r.first_failed_at),
+      lastFailedAt: new Date(r.last_failed_at),
+    })),
+  };
+}
+
+/**
+ * Retry: the set-aside change runs through the webhook job's own code path. Applied, it is
+ * resolved in the transaction that applied it; failing again, it stays listed with the new
+ * error. A change that is not open (resolved, discarded, unknown) is a 404.
+ */
+export async function retrySetAside(deps: Deps, id: number, employeeId: number): Promise<'resolved' | 'failed'> {
+  const row = await inbox.findOpenWebhookFailure(deps.db, id);
+  if (!row) throw new NotFoundError();
+  let error: string | null = null;
+  const { markedInLast } = await applyDeliveryChanges(deps, [{ key: row.change_key, body: JSON.parse(row.change) }], {
+    receivedAt: new Date(row.received_at),
+    channelOf: channelLookup(deps),
+    logContext: { failureId: id },
+    inLastTransaction: async (tx) => void (await inbox.closeWebhookFailure(tx.db, id, 'resolved', employeeId)),
+    setAside: async (f) => {
+      error = f.error;
+    },
+  });
+  if (error !== null) {
+    deps.logger.warn({ failureId: id, err: error }, 'set-aside webhook change failed again');
+    await inbox.markWebhookFailureAttempt(deps.db, id, error);
+    return 'failed';
+  }
+  if (!markedInLast) await inbox.closeWebhookFailure(deps.db, id, 'resolved', employeeId);
+  return 'resolved';
+}
+
+/** Discard: the change is kept (who and when) but no longer listed. */
+export async function discardSetAside(deps: Deps, id: number, employeeId: number): Promise<void> {
+  if (!(await inbox.closeWebhookFailure(deps.db, id, 'discarded', employeeId))) throw new NotFoundError();
 }

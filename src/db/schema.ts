@@ -300,6 +300,26 @@ export interface WebhookInboxTable {
   error: string | null;
 }
 
+/** A change of a delivery set aside (R9): shown to admins in Settings › Chats, retried or discarded. */
+export interface WebhookFailuresTable {
+  id: Generated<number>;
+  inbox_id: number;
+  change_key: string;
+  change: string;
+  received_at: Timestamp;
+  channel_id: number | null;
+  event_type: string | null;
+  contact: string | null;
+  excerpt: string | null;
+  error: string;
+  attempts: Default<number>;
+  first_failed_at: Timestamp;
+  last_failed_at: Timestamp;
+  state: Default<'open' | 'resolved' | 'discarded'>;
+  resolved_at: NullableTimestamp;
+  resolved_by: number | null;
+}
+
 export interface DB {
   channels: ChannelsTable;
   channel_access: ChannelAccessTable;
@@ -314,6 +334,7 @@ export interface DB {
   thread_versions: ThreadVersionsTable;
   attachments: AttachmentsTable;
   webhook_inbox: WebhookInboxTable;
+  webhook_failures: WebhookFailuresTable;
   roles: RolesTable;
   employees: EmployeesTable;
   sessions: SessionsTable;

@@ -337,6 +337,8 @@ describe('access (A1)', () => {
         'GET /settings/chats/:id/reconnect',
         'POST /settings/chats/:id/reconnect',
         'POST /settings/chats/:id/templates',
+        'POST /settings/chats/deliveries/:id/retry',
+        'POST /settings/chats/deliveries/:id/discard',
       ].sort(),
     );
     for (const r of routes) {

@@ -1,5 +1,6 @@
 import type { AttachmentKind, ChannelEvent, InboundAttachment } from '../adapter.ts';
-import { isWhatsAppDelivery, parseWhatsAppWebhook } from '../whatsapp/webhook-parser.ts';
+import { isWhatsAppDelivery, parseWhatsAppEntries } from '../whatsapp/webhook-parser.ts';
+import { cleanJson, externalId, numeric, plausibleTime } from './clean.ts';
 
 /** The webhook objects of `/webhooks/meta`: the Messenger Platform's two (§2, §3) and WhatsApp's (§4). */
 export type MetaObject = 'page' | 'instagram' | 'whatsapp_business_account';
@@ -21,7 +22,15 @@ const MEDIA: Record<string, AttachmentKind> = { image: 'image', audio: 'audio', 
 
 type Json = Record<string, any>;
 
-const ts = (ms: unknown): Date => new Date(typeof ms === 'number' ? ms : Number(ms) || Date.now());
+export interface ParseOptions {
+  /** When the delivery was received: the time of an item whose own time is absent or absurd. */
+  receivedAt?: Date;
+}
+
+/** Messenger times are epoch milliseconds; absent, not a number or out of range → the receipt time. */
+const ts = (ms: unknown, now: Date): Date => plausibleTime(numeric(ms), now) ?? now;
+/** A watermark out of range is no watermark (it would mark everything read). */
+const watermarkOf = (ms: unknown, now: Date): Date | undefined => plausibleTime(numeric(ms), now);
 
 function attachmentsOf(message: Json): { kind: ChannelEvent extends never ? never : string; list: InboundAttachment[]; unsupported: boolean } {
   const list: InboundAttachment[] = [];
@@ -47,19 +56,22 @@ function sharedPhone(message: Json): string | undefined {
   return undefined;
 }
 
-function messagingEvent(accountId: string, item: Json): ChannelEvent | null {
+function messagingEvent(accountId: string, item: Json, now: Date): ChannelEvent | null {
   // A null (or non-object) item used to throw here, failing the whole delivery on every retry
   // and sweep; it is an item Parley does not understand like any other: skipped and counted.
   if (!item || typeof item !== 'object') return null;
-  const sender = String(item?.sender?.id ?? '');
-  const recipient = String(item?.recipient?.id ?? '');
-  const timestamp = ts(item?.timestamp);
-  if (item.message) {
+  // Ids that are not strings or numbers of a sane length refuse their item (R9).
+  const sender = externalId(item?.sender?.id);
+  const recipient = externalId(item?.recipient?.id);
+  const timestamp = ts(item?.timestamp, now);
+  if (item.message && typeof item.message === 'object') {
     const m = item.message as Json;
     const echo = m.is_echo === true;
     // In an echo the roles are inverted: the Page is the sender (§2.3).
     const contact = echo ? recipient : sender;
-    if (m.is_deleted === true) return { type: 'deleted', channelExternalId: accountId, contactExternalId: contact, externalId: String(m.mid), timestamp };
+    const mid = externalId(m.mid);
+    if (!contact || !mid) return null;
+    if (m.is_deleted === true) return { type: 'deleted', channelExternalId: accountId, contactExternalId: contact, externalId: mid, timestamp };
     const { kind, list } = attachmentsOf(m);
     const meta: Record<string, unknown> = {};
     if (echo && typeof m.metadata === 'string' && m.metadata.startsWith('parley:')) meta.parleyMessageId = Number(m.metadata.slice(7)) || undefined;
@@ -70,46 +82,53 @@ function messagingEvent(accountId: string, item: Json): ChannelEvent | null {
       channelExternalId: accountId,
       contactExternalId: contact,
       direction: echo ? 'out' : 'in',
-      externalId: String(m.mid),
+      externalId: mid,
       timestamp,
       kind: kind as 'text',
       ...(typeof m.text === 'string' ? { text: m.text } : {}),
       ...(list.length ? { attachments: list } : {}),
       ...(phone ? { contactPhone: phone } : {}),
-      ...(m.reply_to?.mid ? { replyToExternalId: String(m.reply_to.mid) } : {}),
+      ...(externalId(m.reply_to?.mid) ? { replyToExternalId: externalId(m.reply_to.mid) } : {}),
       meta,
     };
   }
+  if (!sender) return null;
   if (item.delivery) {
     const d = item.delivery as Json;
+    const mids = Array.isArray(d.mids) ? d.mids.map(externalId).filter((x: string | undefined): x is string => x !== undefined) : [];
+    const watermark = watermarkOf(d.watermark, now);
     return {
       type: 'delivery',
       channelExternalId: accountId,
       contactExternalId: sender,
-      ...(Array.isArray(d.mids) && d.mids.length ? { externalIds: d.mids.map(String) } : {}),
-      ...(d.watermark ? { watermark: ts(d.watermark) } : {}),
+      ...(mids.length ? { externalIds: mids } : {}),
+      ...(watermark ? { watermark } : {}),
       timestamp,
     };
   }
   if (item.read) {
     const r = item.read as Json;
     // Messenger: a watermark (every message sent at or before it); Instagram: the last mid.
+    const watermark = watermarkOf(r.watermark, now);
+    const mid = externalId(r.mid);
     return {
       type: 'read',
       channelExternalId: accountId,
       contactExternalId: sender,
-      ...(r.watermark ? { watermark: ts(r.watermark) } : {}),
-      ...(r.mid ? { externalId: String(r.mid) } : {}),
+      ...(watermark ? { watermark } : {}),
+      ...(mid ? { externalId: mid } : {}),
       timestamp,
     };
   }
   if (item.reaction) {
     const r = item.reaction as Json;
+    const target = externalId(r.mid);
+    if (!target) return null;
     return {
       type: 'reaction',
       channelExternalId: accountId,
       contactExternalId: sender,
-      targetExternalId: String(r.mid),
+      targetExternalId: target,
       action: r.action === 'unreact' ? 'unreact' : 'react',
       ...(r.emoji ? { emoji: String(r.emoji) } : {}),
       timestamp,
@@ -117,7 +136,9 @@ function messagingEvent(accountId: string, item: Json): ChannelEvent | null {
   }
   if (item.message_edit) {
     const e = item.message_edit as Json;
-    return { type: 'edited', channelExternalId: accountId, contactExternalId: sender, externalId: String(e.mid), text: String(e.text ?? ''), timestamp };
+    const mid = externalId(e.mid);
+    if (!mid) return null;
+    return { type: 'edited', channelExternalId: accountId, contactExternalId: sender, externalId: mid, text: String(e.text ?? ''), timestamp };
   }
   if (item.postback) {
     const p = item.postback as Json;
@@ -127,7 +148,7 @@ function messagingEvent(accountId: string, item: Json): ChannelEvent | null {
       channelExternalId: accountId,
       contactExternalId: sender,
       direction: 'in',
-      externalId: String(p.mid ?? `postback-${sender}-${timestamp.getTime()}`),
+      externalId: externalId(p.mid) ?? `postback-${sender}-${timestamp.getTime()}`,
       timestamp,
       kind: 'text',
       text: String(p.title ?? p.payload ?? ''),
@@ -138,10 +159,10 @@ function messagingEvent(accountId: string, item: Json): ChannelEvent | null {
 }
 
 /** Graph times in comment webhooks: epoch seconds (or milliseconds on some entries). */
-const epoch = (v: unknown): Date | null => {
-  const n = Number(v);
+const epoch = (v: unknown, now: Date): Date | null => {
+  const n = numeric(v);
   if (!Number.isFinite(n) || n <= 0) return null;
-  return new Date(n < 1e11 ? n * 1000 : n);
+  return plausibleTime(n < 1e11 ? n * 1000 : n, now) ?? null;
 };
 
 /**
@@ -149,7 +170,7 @@ const epoch = (v: unknown): Date | null => {
  * comments: direction `out`, found a chat through their parent), an `edited`, a `deleted` or a
  * `moderated` event. Anything else in `feed` (posts, reactions, shares) is not a chat item.
  */
-function commentEvent(object: string, accountId: string, change: Json, entryTime: unknown): ChannelEvent | null {
+function commentEvent(object: string, accountId: string, change: Json, entryTime: unknown, now: Date): ChannelEvent | null {
   if (!change || typeof change !== 'object' || !change.value || typeof change.value !== 'object') return null;
   const v = change.value as Json;
   let id: string;
@@ -161,28 +182,28 @@ function commentEvent(object: string, accountId: string, change: Json, entryTime
   const meta: Record<string, unknown> = {};
   let timestamp: Date;
   if (object === 'page' && change.field === 'feed') {
-    if (v.item !== 'comment' || typeof v.comment_id !== 'string' || typeof v.post_id !== 'string') return null;
+    if (v.item !== 'comment' || !externalId(v.comment_id) || typeof v.post_id !== 'string' || !externalId(v.post_id)) return null;
     id = v.comment_id;
     from = (v.from ?? {}) as Json;
     text = typeof v.message === 'string' ? v.message : undefined;
     postId = v.post_id;
     // parent_id is the post for a top-level comment, the parent comment for a reply (§2.8).
-    if (typeof v.parent_id === 'string' && v.parent_id !== v.post_id) parentCommentId = v.parent_id;
+    if (typeof v.parent_id === 'string' && externalId(v.parent_id) && v.parent_id !== v.post_id) parentCommentId = v.parent_id;
     verb = String(v.verb ?? 'add');
     if (typeof v.post?.permalink_url === 'string' && /^https:\/\//i.test(v.post.permalink_url)) meta.postUrl = v.post.permalink_url;
-    timestamp = epoch(v.created_time) ?? epoch(entryTime) ?? new Date();
+    timestamp = epoch(v.created_time, now) ?? epoch(entryTime, now) ?? now;
   } else if (object === 'instagram' && (change.field === 'comments' || change.field === 'live_comments')) {
-    if (typeof v.id !== 'string' || typeof v.media?.id !== 'string') return null;
+    if (typeof v.id !== 'string' || !externalId(v.id) || typeof v.media?.id !== 'string' || !externalId(v.media.id)) return null;
     id = v.id;
     from = (v.from ?? {}) as Json;
     text = typeof v.text === 'string' ? v.text : undefined;
     postId = v.media.id;
-    if (typeof v.parent_id === 'string') parentCommentId = v.parent_id;
+    if (typeof v.parent_id === 'string' && externalId(v.parent_id)) parentCommentId = v.parent_id;
     if (typeof v.media.media_product_type === 'string') meta.mediaType = v.media.media_product_type;
     if (v.ad_id) meta.adId = String(v.ad_id);
-    timestamp = epoch(v.timestamp) ?? epoch(entryTime) ?? new Date();
+    timestamp = epoch(v.timestamp, now) ?? epoch(entryTime, now) ?? now;
   } else return null;
-  const contact = typeof from.id === 'string' || typeof from.id === 'number' ? String(from.id) : '';
+  const contact = externalId(from.id) ?? '';
   if (verb === 'edited' || verb === 'edit') return text !== undefined ? { type: 'edited', channelExternalId: accountId, contactExternalId: contact, externalId: id, text, timestamp, comment: true } : null;
   if (verb === 'remove' || verb === 'delete') return { type: 'deleted', channelExternalId: accountId, contactExternalId: contact, externalId: id, timestamp, comment: true };
   if (verb === 'hide' || verb === 'unhide') return { type: 'moderated', channelExternalId: accountId, externalId: id, hidden: verb === 'hide', timestamp };
@@ -213,27 +234,29 @@ function commentEvent(object: string, accountId: string, change: Json, entryTime
  * it does not understand is counted and skipped, never an exception (the delivery is
  * acknowledged either way; §1.3).
  */
-export function parseMetaWebhook(body: unknown): ParsedDelivery | null {
-  const b = body as Json;
+export function parseMetaWebhook(body: unknown, opts: ParseOptions = {}): ParsedDelivery | null {
+  const now = opts.receivedAt ?? new Date();
+  // Strings PostgreSQL would refuse are cleaned once, here, for every parser (R9).
+  const b = cleanJson(body) as Json;
   if (isWhatsAppDelivery(b)) {
-    const entries = parseWhatsAppWebhook(b);
+    const entries = parseWhatsAppEntries(b, now);
     return entries ? { object: 'whatsapp_business_account', entries } : null;
   }
   if (!b || (b.object !== 'page' && b.object !== 'instagram') || !Array.isArray(b.entry)) return null;
   const entries: ParsedEntry[] = [];
   for (const entry of b.entry as Json[]) {
-    const accountId = String(entry?.id ?? '');
+    const accountId = externalId(entry?.id);
     if (!accountId) continue;
     const events: ChannelEvent[] = [];
     let ignored = 0;
     for (const item of Array.isArray(entry.messaging) ? entry.messaging : []) {
-      const e = messagingEvent(accountId, item);
+      const e = messagingEvent(accountId, item, now);
       if (e) events.push(e);
       else ignored++;
     }
     // Page `feed` and Instagram `comments` changes: post comments (F1).
     for (const change of Array.isArray(entry.changes) ? entry.changes : []) {
-      const e = commentEvent(b.object, accountId, change, entry.time);
+      const e = commentEvent(b.object, accountId, change, entry.time, now);
       if (e) events.push(e);
       else ignored++;
     }

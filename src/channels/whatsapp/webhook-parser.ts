@@ -9,6 +9,7 @@
  */
 import type { AttachmentKind, ChannelEvent, InboundAttachment } from '../adapter.ts';
 import { whatsappFailureReason } from './errors.ts';
+import { cleanJson, externalId, numeric, plausibleTime } from '../meta/clean.ts';
 
 type Json = Record<string, any>;
 
@@ -21,11 +22,8 @@ export interface WhatsAppEntry {
 
 const MEDIA: Record<string, AttachmentKind> = { image: 'image', audio: 'audio', video: 'video', document: 'file', sticker: 'sticker' };
 
-/** `timestamp` is a string of epoch seconds (§4.1). */
-const seconds = (v: unknown): Date => {
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? new Date(n * 1000) : new Date();
-};
+/** `timestamp` is a string of epoch seconds (§4.1); absent, not a number or out of range → the receipt time (R9). */
+const seconds = (v: unknown, now: Date): Date => plausibleTime(numeric(v) * 1000, now) ?? now;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
 
@@ -37,7 +35,7 @@ export function parleyIdOf(opaque: unknown): number | undefined {
 }
 
 /** The person's key: `wa_id` (their number) or, for username users without one, the BSUID (§4.1, §10.16). */
-const personOf = (m: Json): string | undefined => str(m?.from) ?? str(m?.from_user_id) ?? str(m?.user_id);
+const personOf = (m: Json): string | undefined => externalId(m?.from) ?? externalId(m?.from_user_id) ?? externalId(m?.user_id);
 
 function firstError(errors: unknown): Json | undefined {
   return Array.isArray(errors) && errors[0] && typeof errors[0] === 'object' ? (errors[0] as Json) : undefined;
@@ -48,16 +46,16 @@ function errorText(e: Json | undefined): string | undefined {
   return [str(e.title) ?? str(e.message), str(e.error_data?.details)].filter(Boolean).join(': ') || undefined;
 }
 
-function message(accountId: string, m: Json, profiles: Map<string, string>): ChannelEvent | null {
+function message(accountId: string, m: Json, profiles: Map<string, string>, now: Date): ChannelEvent | null {
   if (!m || typeof m !== 'object') return null;
   const contact = personOf(m);
-  const id = str(m.id);
+  const id = externalId(m.id);
   if (!contact || !id) return null;
-  const timestamp = seconds(m.timestamp);
+  const timestamp = seconds(m.timestamp, now);
   const type = str(m.type) ?? 'unknown';
   if (type === 'reaction') {
     const r = (m.reaction ?? {}) as Json;
-    const target = str(r.message_id);
+    const target = externalId(r.message_id);
     if (!target) return null;
     // Removing a reaction sends the same webhook without `emoji` (§4.3).
     const emoji = str(r.emoji);
@@ -128,7 +126,7 @@ function message(accountId: string, m: Json, profiles: Map<string, string>): Cha
   if (m.context && typeof m.context === 'object') {
     if (m.context.forwarded === true || m.context.frequently_forwarded === true) meta.forwarded = true;
   }
-  const replyTo = str(m.context?.id);
+  const replyTo = externalId(m.context?.id);
   const name = profiles.get(contact);
   const phone = str(m.from) && /^\d{5,20}$/.test(String(m.from)) ? '+' + String(m.from) : undefined;
   return {
@@ -150,9 +148,9 @@ function message(accountId: string, m: Json, profiles: Map<string, string>): Cha
 
 const STATUSES = { sent: 'sent', delivered: 'delivered', read: 'read', played: 'read', failed: 'failed' } as const;
 
-function status(accountId: string, s: Json): ChannelEvent | null {
+function status(accountId: string, s: Json, now: Date): ChannelEvent | null {
   if (!s || typeof s !== 'object') return null;
-  const id = str(s.id);
+  const id = externalId(s.id);
   const raw = str(s.status);
   const mapped = raw && Object.hasOwn(STATUSES, raw) ? STATUSES[raw as keyof typeof STATUSES] : undefined;
   if (!id || !mapped) return null;
@@ -165,7 +163,7 @@ function status(accountId: string, s: Json): ChannelEvent | null {
     status: mapped,
     ...(mapped === 'failed' ? { reason: whatsappFailureReason(err ? Number(err.code) || undefined : undefined, str(err?.title) ?? str(err?.message), str(err?.error_data?.details)) } : {}),
     ...(parleyMessageId ? { parleyMessageId } : {}),
-    timestamp: seconds(s.timestamp),
+    timestamp: seconds(s.timestamp, now),
   };
 }
 
@@ -173,8 +171,16 @@ export function isWhatsAppDelivery(body: unknown): boolean {
   return Boolean(body && typeof body === 'object' && (body as Json).object === 'whatsapp_business_account');
 }
 
-/** One delivery → events per phone number; null when it is not a WhatsApp delivery. */
-export function parseWhatsAppWebhook(body: unknown): WhatsAppEntry[] | null {
+/**
+ * One delivery → events per phone number; null when it is not a WhatsApp delivery. Strings are
+ * cleaned of what PostgreSQL refuses; `receivedAt` is the time of an item whose own is absurd.
+ */
+export function parseWhatsAppWebhook(body: unknown, opts: { receivedAt?: Date } = {}): WhatsAppEntry[] | null {
+  return parseWhatsAppEntries(cleanJson(body), opts.receivedAt ?? new Date());
+}
+
+/** parseWhatsAppWebhook for a body already cleaned (parseMetaWebhook cleans every delivery). */
+export function parseWhatsAppEntries(body: unknown, now: Date): WhatsAppEntry[] | null {
   const b = body as Json;
   if (!isWhatsAppDelivery(b) || !Array.isArray(b.entry)) return null;
   const byNumber = new Map<string, WhatsAppEntry>();
@@ -183,7 +189,7 @@ export function parseWhatsAppWebhook(body: unknown): WhatsAppEntry[] | null {
       const value = change?.value as Json | undefined;
       // Account-level changes without a number (template status, account updates) are not
       // routed anywhere: nothing in them belongs to a chat.
-      const accountId = str(value?.metadata?.phone_number_id);
+      const accountId = externalId(value?.metadata?.phone_number_id);
       if (!accountId) continue;
       let out = byNumber.get(accountId);
       if (!out) byNumber.set(accountId, (out = { accountId, events: [], ignored: 0 }));
@@ -195,17 +201,17 @@ export function parseWhatsAppWebhook(body: unknown): WhatsAppEntry[] | null {
       // The latest profile name in this value wins (§4.8: names change).
       const profiles = new Map<string, string>();
       for (const c of Array.isArray(value!.contacts) ? value!.contacts : []) {
-        const key = str(c?.wa_id) ?? str(c?.user_id);
+        const key = externalId(c?.wa_id) ?? externalId(c?.user_id);
         const name = str(c?.profile?.name);
         if (key && name) profiles.set(key, name);
       }
       for (const m of Array.isArray(value!.messages) ? value!.messages : []) {
-        const e = message(accountId, m, profiles);
+        const e = message(accountId, m, profiles, now);
         if (e) out.events.push(e);
         else out.ignored++;
       }
       for (const s of Array.isArray(value!.statuses) ? value!.statuses : []) {
-        const e = status(accountId, s);
+        const e = status(accountId, s, now);
         if (e) out.events.push(e);
         else out.ignored++;
       }
