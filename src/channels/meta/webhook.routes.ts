@@ -49,7 +49,11 @@ export function metaWebhookRoutes(deps: Deps) {
         req.log.warn({ length: raw?.length ?? 0 }, 'webhook signature rejected');
         return reply.code(401).send();
       }
-      const id = await inbox.write('meta', raw.toString('utf8'));
+      // PostgreSQL text cannot hold U+0000. A raw NUL byte is never valid JSON (inside a string
+      // it must be escaped), so replacing it keeps the body as unparseable as it was: stored,
+      // acknowledged, then set aside as "not JSON" by the job instead of answering 500 forever.
+      const text = raw.toString('utf8');
+      const id = await inbox.write('meta', text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text);
       reply.code(200).type('text/plain').send('EVENT_RECEIVED');
       deps.queue.enqueue(deps.jobs.processWebhook, { inboxId: id }).catch((err) => {
         req.log.warn({ inboxId: id, err: (err as Error).message }, 'webhook stored; processing deferred to the sweeper');
