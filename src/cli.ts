@@ -4,7 +4,8 @@ import { createDeps, type Deps } from './deps.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { createEmployee } from './auth/settings.service.ts';
 import { createRole } from './auth/settings.service.ts';
-import { findRoleByName } from './auth/auth.repository.ts';
+import { findEmployeeByEmail, findRoleByName } from './auth/auth.repository.ts';
+import { setPassword } from './auth/password.service.ts';
 import { PERMISSIONS } from './auth/permissions.ts';
 import { ValidationError } from './platform/errors.ts';
 import { translator } from './platform/i18n/index.ts';
@@ -24,11 +25,20 @@ export interface CliIo {
  * without the line break, is the secret.
  */
 async function secretArg(value: string | undefined, flag: string, io: CliIo): Promise<string | undefined> {
-  if (value !== '-') return value;
+  if (value === undefined) return value;
+  if (value !== '-') {
+    console.error(`Warning: ${flag} given on the command line can be read by other users of this machine (ps, /proc) and stays in your shell history. Use ${flag} - and write it on standard input instead.`);
+    return value;
+  }
+  return readStdinLine(`${flag} -`, io);
+}
+
+/** The first line of standard input, without its line break (a secret, a new password). */
+async function readStdinLine(what: string, io: CliIo): Promise<string> {
   let text = '';
   for await (const chunk of io.stdin) text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
   const line = text.split(/\r?\n/, 1)[0] ?? '';
-  if (!line) fail(`${flag} -: nothing was read from standard input.`);
+  if (!line) fail(`${what}: nothing was read from standard input.`);
   return line;
 }
 
@@ -62,6 +72,19 @@ const commands: Record<string, Command> = {
       if (!role) fail(`--role: no role named "${values.role ?? ''}" (the defaults are admin and agent; see role:create).`);
       const id = await createEmployee({ db: deps.db, logger: deps.logger, live: deps.live }, { ...values, roleId: role.id });
       console.log(`Employee #${id} created: ${values.email} (${role.name}).`);
+    },
+  },
+  'employee:password': {
+    usage: 'parley employee:password EMAIL [--temporary]   (the new password on standard input; --temporary: to be changed at the next login)',
+    async run(deps, argv, io) {
+      const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { temporary: { type: 'boolean' } } });
+      if (positionals.length !== 1) fail('employee:password takes one email: parley employee:password EMAIL [--temporary], the new password on standard input.');
+      const employee = await findEmployeeByEmail(deps.db, positionals[0]!);
+      if (!employee) fail(`No employee with the email ${positionals[0]}.`);
+      const password = await readStdinLine('the new password', io);
+      const temporary = Boolean(values.temporary);
+      await setPassword({ db: deps.db, logger: deps.logger, live: deps.live }, employee.id, password, { temporary });
+      console.log(`Password of ${employee.email} changed${temporary ? ' (temporary: they choose their own at their next login)' : ''}; their sessions have ended.`);
     },
   },
   'role:create': {

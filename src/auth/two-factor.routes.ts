@@ -44,6 +44,9 @@ export async function beginSecondStep(deps: Deps, reply: FastifyReply, employeeI
 export function twoFactorGate(requirement: tf.TwoFactorRequirement): preHandlerAsyncHookHandler {
   return async (req, reply) => {
     if (!req.auth?.isAdmin || reply.sent) return;
+    // A temporary password is changed first (password-gate.ts); two gates pointing at each
+    // other's page would loop.
+    if (req.auth.mustChangePassword) return;
     const access = req.routeOptions.config?.access;
     const path = req.url.split('?')[0] ?? '';
     if (!access || access === 'public' || path.startsWith(TWO_FACTOR_SETTINGS_PATH) || path === '/logout' || path.startsWith('/events')) return;

@@ -9,7 +9,7 @@
  *   spent by the update that checks it.
  * - The second step of a login is a `login_challenges` row: a random token (only its hash
  *   stored) in an HttpOnly cookie, five minutes, five codes at most. It grants nothing else.
- *   Codes are throttled like passwords, on the same per-account and per-address keys.
+ *   Codes are throttled like passwords: per employee (their own key) and per address.
  */
 import { randomInt } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
@@ -18,7 +18,7 @@ import type { Db } from '../db/database.ts';
 import { decryptSecret, encryptSecret, randomToken, sha256 } from '../platform/crypto.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
-import { ACCESS_CHANGED, type LiveHub } from '../platform/live/hub.ts';
+import type { LiveHub } from '../platform/live/hub.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { readSetting, writeSetting } from '../platform/app-settings.repository.ts';
 import * as authRepo from './auth.repository.ts';
@@ -159,14 +159,14 @@ export async function regenerateRecoveryCodes(ctx: TwoFactorCtx, employeeId: num
 
 /**
  * Settings › Employees (lost phone): an administrator turns an employee's two-factor off. Every
- * session of that employee ends (their pages reload to the login), and it is logged.
+ * session of that employee ends (with its live streams), and it is logged.
  */
 export async function adminTurnOff(ctx: TwoFactorCtx, actorId: number, employeeId: number): Promise<void> {
   await inTransaction(ctx.db, ctx.logger, async (tx) => {
     if (!(await authRepo.findEmployee(tx.db, employeeId))) throw new NotFoundError();
     const wasOn = await repo.deleteTwoFactor(tx.db, employeeId);
     await authRepo.deleteEmployeeSessions(tx.db, employeeId);
-    await ctx.live.record(tx, { audience: 'all', name: ACCESS_CHANGED, data: { employeeId } });
+    await ctx.live.sessionsEnded(employeeId, tx); // their open live streams close, on every process
     tx.afterCommit(() => ctx.logger.warn({ actorId, employeeId, wasOn }, 'two-factor sign-in turned off by an administrator; sessions ended'));
   });
 }
@@ -189,8 +189,9 @@ export type ChallengeAnswer = { ok: true; employeeId: number; next: string } | {
 
 /**
  * A code for a challenge. The attempt is counted on the challenge and reserved on the
- * account's and the address's throttle keys before the code is checked (as passwords are), so
- * concurrent guesses cannot exceed either limit; a right code releases the reservation.
+ * employee's code key and the address's key before the code is checked (as passwords are), so
+ * concurrent guesses cannot exceed either limit; five wrong codes in 15 minutes lock the code
+ * step for 15 minutes, whatever logins happen meanwhile. A right code releases the reservation.
  */
 export async function answerChallenge(ctx: TwoFactorCtx, token: string | undefined, code: unknown, ip: string, now = new Date()): Promise<ChallengeAnswer> {
   if (!token) return { ok: false, reason: 'expired' };
@@ -205,18 +206,20 @@ export async function answerChallenge(ctx: TwoFactorCtx, token: string | undefin
     await repo.deleteChallenge(ctx.db, tokenHash);
     return { ok: false, reason: 'expired' };
   }
-  const accountKey = `account:${employee.email.toLowerCase()}`;
+  // Codes have their own per-employee key: a right password clears the account's key, so
+  // counting codes there would give someone who has the password fresh guesses at every login.
+  const codeKey = `two-factor:${employee.id}`;
   const ipKey = `ip:${ip}`;
-  const [acctOk, ipOk] = await Promise.all([
-    authRepo.reserveLoginAttempt(ctx.db, accountKey, now, THROTTLE.windowMs, THROTTLE.perAccount),
+  const [codeOk, ipOk] = await Promise.all([
+    authRepo.reserveLoginAttempt(ctx.db, codeKey, now, THROTTLE.windowMs, THROTTLE.perAccount),
     authRepo.reserveLoginAttempt(ctx.db, ipKey, now, THROTTLE.windowMs, THROTTLE.perIp),
   ]);
-  if (acctOk && ipOk && (await acceptSecondFactor(ctx, employee.id, code, now.getTime()))) {
-    await Promise.all([repo.deleteChallenge(ctx.db, tokenHash), authRepo.clearThrottle(ctx.db, accountKey), authRepo.releaseLoginAttempt(ctx.db, ipKey)]);
+  if (codeOk && ipOk && (await acceptSecondFactor(ctx, employee.id, code, now.getTime()))) {
+    await Promise.all([repo.deleteChallenge(ctx.db, tokenHash), authRepo.clearThrottle(ctx.db, codeKey), authRepo.releaseLoginAttempt(ctx.db, ipKey)]);
     return { ok: true, employeeId: employee.id, next: challenge.next };
   }
   await Promise.all([
-    authRepo.lockIfSpent(ctx.db, accountKey, now, THROTTLE.perAccount, THROTTLE.lockMs),
+    authRepo.lockIfSpent(ctx.db, codeKey, now, THROTTLE.perAccount, THROTTLE.lockMs),
     authRepo.lockIfSpent(ctx.db, ipKey, now, THROTTLE.perIp, THROTTLE.lockMs),
   ]);
   if (challenge.attempts >= CHALLENGE_MAX_ATTEMPTS) {

@@ -4,6 +4,7 @@ import { decryptSecret, sha256 } from '../../src/platform/crypto.ts';
 import { CHALLENGE_MAX_ATTEMPTS } from '../../src/auth/two-factor.service.ts';
 import { createTestApp, makeEmployee, TEST_PASSWORD, type Session, type TestApp } from '../helpers.ts';
 import { getAs, postAs, postForm, sessionFor, setCookies, submitLogin, textOf } from '../platform/support.ts';
+import { SseStream } from '../platform/sse.ts';
 
 /**
  * Two-factor sign-in (TOTP, RFC 6238; S10): turning it on from My profile, the login's second
@@ -218,10 +219,15 @@ describe('the login’s second step', () => {
     expect(after.statusCode).toBe(401);
     expect(setCookies(after).parley_session).toBeUndefined();
     expect(await t.deps.db.selectFrom('login_challenges').selectAll().where('employee_id', '=', e.id).execute()).toHaveLength(0);
-    // The wrong codes were counted like wrong passwords: the account is locked for a while.
-    const throttle = await t.deps.db.selectFrom('login_throttle').selectAll().where('key', '=', `account:${e.email}`).executeTakeFirstOrThrow();
+    // The wrong codes were counted like wrong passwords: the code step is locked for a while,
+    // and a right password (which clears the account's own count) does not give fresh guesses.
+    const next = await passwordStep(e.email, freshIp());
+    expect(next.res.headers.location).toBe('/login/two-factor');
+    const locked = await codeStep(next.cookie, right, freshIp());
+    expect(locked.statusCode).toBe(401);
+    expect(setCookies(locked).parley_session).toBeUndefined();
+    const throttle = await t.deps.db.selectFrom('login_throttle').selectAll().where('key', '=', `two-factor:${e.id}`).executeTakeFirstOrThrow();
     expect(throttle.locked_until!.getTime()).toBeGreaterThan(Date.now());
-    expect((await passwordStep(e.email, freshIp())).res.statusCode).toBe(401);
   });
 
   it('concurrent guesses on one challenge are counted before they are checked', async () => {
@@ -283,6 +289,11 @@ describe('administrators', () => {
       await enrol(otherS);
       expect((await getAs(t.app, otherS, '/settings/roles')).statusCode).toBe(200);
 
+      // An admin holding a temporary password changes it first: My profile stays open to them.
+      const temp = await makeEmployee(t.deps, { role: 'Admin', email: 'temp-admin@shop.test' });
+      await t.deps.db.updateTable('employees').set({ must_change_password: true }).where('id', '=', temp.id).execute();
+      expect((await getAs(t.app, await sessionFor(t.deps, temp.id), '/settings/profile')).statusCode).toBe(200);
+
       // Logout is never held back.
       const third = await makeEmployee(t.deps, { role: 'Admin', email: 'third-admin@shop.test' });
       const thirdS = await sessionFor(t.deps, third.id);
@@ -309,9 +320,20 @@ describe('administrators', () => {
     const refused = await postAs(t.app, await sessionFor(t.deps, agent.id), `/settings/employees/${e.id}/two-factor/disable`);
     expect(refused.statusCode).toBe(403);
 
-    const r = await postAs(t.app, bossS, `/settings/employees/${e.id}/two-factor/disable`);
-    expect(r.statusCode).toBe(303);
-    expect(await sessionsOf(e.id)).toHaveLength(0);
+    // Their open live stream ends with their sessions.
+    const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const stream = await SseStream.open(`${base}/events`, { cookie: eS.cookie });
+    try {
+      expect(stream.status).toBe(200);
+      await stream.until(() => stream.comments.includes('retry: 2000'), 'the stream to open');
+
+      const r = await postAs(t.app, bossS, `/settings/employees/${e.id}/two-factor/disable`);
+      expect(r.statusCode).toBe(303);
+      expect(await sessionsOf(e.id)).toHaveLength(0);
+      await stream.waitClosed();
+    } finally {
+      stream.close();
+    }
     expect((await getAs(t.app, eS, '/settings/profile')).headers.location).toMatch(/^\/login/);
     expect(await t.deps.db.selectFrom('employee_two_factor').selectAll().where('employee_id', '=', e.id).execute()).toHaveLength(0);
     const plain = await passwordStep(e.email, freshIp());

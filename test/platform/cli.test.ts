@@ -1,6 +1,8 @@
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli.ts';
+import { verifyPassword } from '../../src/auth/passwords.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { createTestDeps, usingPostgres, type TestContext } from '../helpers.ts';
 import { submitLogin } from './support.ts';
@@ -37,13 +39,18 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return cliWithInput(undefined, ...argv);
+}
+
+/** Runs a command with `input` as its standard input (secrets given as `-`, new passwords). */
+async function cliWithInput(input: string | undefined, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
   vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
   vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
   try {
-    const code = await runCli(argv);
+    const code = await runCli(argv, input === undefined ? undefined : { stdin: Readable.from([input]) });
     return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
     vi.restoreAllMocks();
@@ -136,5 +143,63 @@ describe('parley CLI', { timeout: 120_000 }, () => {
     const unknown = await cli('frobnicate');
     expect(unknown.code).toBe(2);
     expect(unknown.out).toContain('Usage:');
+  });
+});
+
+describe('secrets and passwords on the command line (#21)', { timeout: 120_000 }, () => {
+  const WARNING = /Warning: (--password|--token) given on the command line can be read by other users of this machine \(ps, \/proc\) and stays in your shell history\. Use (--password|--token) - /;
+
+  it('--password VALUE and --token VALUE warn on stderr; `-` (standard input) does not', async () => {
+    const inArgv = await cli('employee:create', '--email', 'argv@shop.test', '--name', 'Argv', '--password', 'visible in ps aux', '--role', 'agent');
+    expect(inArgv.code).toBe(0);
+    expect(inArgv.err).toMatch(WARNING);
+    expect(inArgv.err).toContain('--password -');
+    const fromStdin = await cliWithInput('hidden from ps aux\n', 'employee:create', '--email', 'stdin@shop.test', '--name', 'Stdin', '--password', '-', '--role', 'agent');
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.err).toBe('');
+    const token = await cli('channel:add', '--kind', 'whatsapp', '--phone-number-id', '1', '--waba-id', '2', '--token', 'EAAG-visible-token', '--access', 'nobody@shop.test');
+    expect(token.err).toMatch(WARNING);
+    expect(token.err).toContain('--token -');
+    expect(token.err).not.toContain('EAAG-visible-token');
+  });
+
+  it('employee:password EMAIL reads the new password from standard input and ends the employee’s sessions', async () => {
+    expect((await cliWithInput('first long password\n', 'employee:create', '--email', 'reset@shop.test', '--name', 'Reset', '--password', '-', '--role', 'agent')).code).toBe(0);
+    const id = await withDb(async (db) => {
+      const e = await db.selectFrom('employees').select('id').where('email', '=', 'reset@shop.test').executeTakeFirstOrThrow();
+      await db.insertInto('sessions').values({ id_hash: 'h'.repeat(64), employee_id: e.id, csrf_token: 'c'.repeat(43), expires_at: new Date(Date.now() + 3600_000) }).execute();
+      return e.id;
+    });
+    const res = await cliWithInput('the second password\n', 'employee:password', 'RESET@shop.test');
+    expect(res).toMatchObject({ code: 0, err: '' });
+    expect(res.out).toBe('Password of reset@shop.test changed; their sessions have ended.');
+    const after = await withDb(async (db) => ({
+      employee: await db.selectFrom('employees').select(['password_hash', 'must_change_password']).where('id', '=', id).executeTakeFirstOrThrow(),
+      sessions: (await db.selectFrom('sessions').select('id_hash').where('employee_id', '=', id).execute()).length,
+    }));
+    expect(after.sessions).toBe(0);
+    expect(after.employee.must_change_password).toBe(false);
+    expect(await verifyPassword(after.employee.password_hash, 'the second password')).toBe(true);
+
+    const temporary = await cliWithInput('a temporary password\n', 'employee:password', 'reset@shop.test', '--temporary');
+    expect(temporary.code).toBe(0);
+    expect(temporary.out).toContain('temporary');
+    expect(await withDb((db) => db.selectFrom('employees').select('must_change_password').where('id', '=', id).executeTakeFirstOrThrow())).toEqual({ must_change_password: true });
+  });
+
+  it('employee:password refuses an unknown email, a short password, no input, no email', async () => {
+    const before = await withDb((db) => db.selectFrom('employees').select(['email', 'password_hash']).orderBy('id').execute());
+    const cases: Array<[string | undefined, string[], RegExp]> = [
+      ['a long enough password\n', ['employee:password', 'ghost@shop.test'], /No employee with the email ghost@shop\.test\./],
+      ['short\n', ['employee:password', 'reset@shop.test'], /--password: Use at least 10 characters\./],
+      ['', ['employee:password', 'reset@shop.test'], /the new password: nothing was read from standard input\./],
+      ['a long enough password\n', ['employee:password'], /employee:password takes one email/],
+    ];
+    for (const [input, argv, message] of cases) {
+      const res = await cliWithInput(input, ...argv);
+      expect(res.code, argv.join(' ')).toBe(1);
+      expect(res.err, argv.join(' ')).toMatch(message);
+    }
+    expect(await withDb((db) => db.selectFrom('employees').select(['email', 'password_hash']).orderBy('id').execute())).toEqual(before);
   });
 });
