@@ -37,7 +37,7 @@ export interface Config {
   /** Where inbound media may be downloaded from (S7), and how much. */
   readonly media: {
     readonly allowedHosts: readonly string[];
-    /** Hosts (or host:port origins) configured by the operator that may resolve to private addresses (a local Graph double). */
+    /** `host:port`s configured by the operator whose private addresses are trusted (a local Graph double), that port only. */
     readonly trustedPrivateHosts: readonly string[];
     readonly maxBytes: number;
   };
@@ -154,15 +154,22 @@ export function loadConfig(env: Env = process.env): Config {
   const graph = (() => {
     try {
       const u = new URL(graphUrl);
-      return { hostname: u.hostname, host: u.host };
+      return { hostname: u.hostname, host: u.host, origin: hostAndPort(u.host, u.protocol)?.origin ?? '' };
     } catch {
-      return { hostname: '', host: '' };
+      return { hostname: '', host: '', origin: '' };
     }
   })();
   const graphHost = graph.hostname;
   // The platforms' CDNs (meta-platform.md §8) plus the Graph host itself.
   const defaultMediaHosts = ['fbcdn.net', 'fbsbx.net', 'fbsbx.com', 'facebook.com', 'cdninstagram.com', 'instagram.com', 'whatsapp.net', 'graph.facebook.com'];
-  const extraHosts = (str('MEDIA_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  // MEDIA_ALLOWED_HOSTS: `host` or `host:port`. The host may serve media; its private
+  // addresses are trusted on that one port only (443 when none is given), never on every port.
+  const extraOrigins = (str('MEDIA_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean).map((entry) => {
+    const origin = hostAndPort(entry, 'https:');
+    if (!origin) problems.push(`MEDIA_ALLOWED_HOSTS: "${entry}" is not a host or host:port.`);
+    return origin;
+  }).filter((o): o is NonNullable<typeof o> => o !== null);
+  const extraHosts = extraOrigins.map((o) => o.hostname);
   const mediaMaxMb = Number(str('MEDIA_MAX_MB') ?? '25');
   if (!Number.isFinite(mediaMaxMb) || mediaMaxMb <= 0 || mediaMaxMb > 200) problems.push(`MEDIA_MAX_MB must be a number of megabytes from 1 to 200 (got "${str('MEDIA_MAX_MB')}").`);
 
@@ -223,7 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     media: Object.freeze({
       allowedHosts: Object.freeze([...new Set([...defaultMediaHosts, ...extraHosts, ...(graphHost ? [graphHost] : [])])]),
       // A local Graph double is trusted on its own port only (host:port), not the whole host.
-      trustedPrivateHosts: Object.freeze([...extraHosts, ...(graphHost && graphHost !== 'graph.facebook.com' ? [graph.host] : [])]),
+      trustedPrivateHosts: Object.freeze([...extraOrigins.map((o) => o.origin), ...(graph.origin && graphHost !== 'graph.facebook.com' ? [graph.origin] : [])]),
       maxBytes: Math.round(mediaMaxMb * 1024 * 1024),
     }),
     transcription: Object.freeze({
@@ -242,6 +249,21 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: Array.isArray(trustProxy) ? Object.freeze(trustProxy) : trustProxy,
     embedded: !databaseUrl,
   });
+}
+
+/**
+ * `host` or `host:port` → the host name (IPv6 without brackets, as safe-download compares it)
+ * and `host:port`, the port defaulting to the protocol's (443 for https). Null if not a host.
+ */
+export function hostAndPort(entry: string, protocol: string): { hostname: string; origin: string } | null {
+  try {
+    const u = new URL(`${protocol}//${entry}`);
+    if (u.pathname !== '/' || u.search || u.hash || u.username || u.password || !u.hostname) return null;
+    const hostname = u.hostname.replace(/^\[|\]$/g, '');
+    return { hostname, origin: `${hostname}:${u.port || (protocol === 'http:' ? '80' : '443')}` };
+  } catch {
+    return null;
+  }
 }
 
 const REDIS_PREFIX = /^[A-Za-z0-9_:.-]{1,64}$/;

@@ -15,8 +15,9 @@ export interface DownloadPolicy {
   /** Host names (and their subdomains) media may come from. */
   allowedHosts: readonly string[];
   /**
-   * Hosts an operator configured explicitly (e.g. the Graph URL of a local emulator): only
-   * these may resolve to loopback or private addresses.
+   * `host:port`s an operator configured explicitly (e.g. the Graph URL of a local emulator,
+   * MEDIA_ALLOWED_HOSTS): only these may resolve to loopback or private addresses, on that
+   * port only (config.ts hostAndPort; IPv6 without brackets).
    */
   trustedPrivateHosts: readonly string[];
   maxBytes: number;
@@ -75,8 +76,9 @@ export async function safeDownload(rawUrl: string, policy: DownloadPolicy, redir
   if (url.username || url.password) throw new DownloadRefused('credentials in URL refused', true);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (!hostAllowed(host, policy.allowedHosts)) throw new DownloadRefused(`host ${host} is not an allowed media host`, true);
-  // Trusted by name (an operator-listed host) or by exact host:port (the Graph double's origin).
-  const trusted = hostAllowed(host, policy.trustedPrivateHosts) || policy.trustedPrivateHosts.includes(url.host.toLowerCase());
+  // Trusted by exact host:port only: another service on the same host stays out of reach.
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const trusted = policy.trustedPrivateHosts.includes(`${host.toLowerCase()}:${port}`);
 
   const lookup = (hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {

@@ -15,6 +15,7 @@ import { metaJsonStringify, signBody, startEmulator, type Emulator } from '../..
 import { encryptCredentials } from '../../src/channels/channels.service.ts';
 import { insertChannel } from '../../src/channels/channels.repository.ts';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
+import { loadConfig } from '../../src/config.ts';
 
 interface Recorder {
   server: http.Server;
@@ -92,7 +93,7 @@ describe('safeDownload (unit, S7)', () => {
     for (const r of [attacker, innerLocal, platform]) r?.server.closeAllConnections(), r?.server.close();
   });
 
-  const policy = (p: Partial<DownloadPolicy> = {}): DownloadPolicy => ({ allowedHosts: ['127.0.0.1'], trustedPrivateHosts: ['127.0.0.1'], maxBytes: 1024 * 1024, timeoutMs: 2000, ...p });
+  const policy = (p: Partial<DownloadPolicy> = {}): DownloadPolicy => ({ allowedHosts: ['127.0.0.1'], trustedPrivateHosts: [`127.0.0.1:${platform.port}`], maxBytes: 1024 * 1024, timeoutMs: 2000, ...p });
   async function refused(url: string, p: DownloadPolicy, reason: RegExp, permanent = true) {
     const err = await safeDownload(url, p).then(
       () => null,
@@ -107,6 +108,24 @@ describe('safeDownload (unit, S7)', () => {
     const file = await safeDownload(platform.url('/photo.png'), policy());
     expect(file.contentType).toBe('image/png');
     expect(file.body.length).toBe(8);
+  });
+
+  it('MEDIA_ALLOWED_HOSTS trusts a private address on one host:port only (443 when no port is given), never the host’s other ports (#21)', async () => {
+    const env = { DATA_DIR: '/tmp', SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789' };
+    const listed = loadConfig({ ...env, MEDIA_ALLOWED_HOSTS: `127.0.0.1:${platform.port}, Media.Example.test` }).media;
+    expect(listed.trustedPrivateHosts).toEqual([`127.0.0.1:${platform.port}`, 'media.example.test:443']);
+    expect(listed.allowedHosts).toEqual(expect.arrayContaining(['127.0.0.1', 'media.example.test']));
+    const innerHits = innerLocal.hits.length;
+    const fromConfig = (m: typeof listed): DownloadPolicy => ({ allowedHosts: m.allowedHosts, trustedPrivateHosts: m.trustedPrivateHosts, maxBytes: 1024, timeoutMs: 2000 });
+    // The listed port downloads; another service on the same host is refused before it is reached.
+    expect((await safeDownload(platform.url('/photo.png'), fromConfig(listed))).body.length).toBe(8);
+    await refused(innerLocal.url('/admin'), fromConfig(listed), /address 127\.0\.0\.1 is private/);
+    // Without a port the entry means 443: no port of a private address is trusted by name alone.
+    const bare = loadConfig({ ...env, MEDIA_ALLOWED_HOSTS: '127.0.0.1' }).media;
+    expect(bare.trustedPrivateHosts).toEqual(['127.0.0.1:443']);
+    await refused(innerLocal.url('/admin'), fromConfig(bare), /address 127\.0\.0\.1 is private/);
+    await refused(platform.url('/photo.png'), fromConfig(bare), /address 127\.0\.0\.1 is private/);
+    expect(innerLocal.hits).toHaveLength(innerHits);
   });
 
   it('a host not on the allow-list is refused before any connection', async () => {
@@ -139,7 +158,8 @@ describe('safeDownload (unit, S7)', () => {
   it('the bearer token never follows a redirect to another origin', async () => {
     const to = platform.url('/redirect?to=' + encodeURIComponent(innerLocal.url('/collect')));
     const bearer = { token: 'EAAsecret', hosts: ['127.0.0.1'] };
-    await safeDownload(to, policy({ bearer }));
+    // Both origins trusted (host:port): only the token's host rule keeps it from the second.
+    await safeDownload(to, policy({ bearer, trustedPrivateHosts: [`127.0.0.1:${platform.port}`, `127.0.0.1:${innerLocal.port}`] }));
     const first = platform.hits[platform.hits.length - 1]!;
     expect(first.authorization).toBe('Bearer EAAsecret');
     expect(innerLocal.hits.at(-1)).toEqual({ url: '/collect', authorization: undefined });
