@@ -51,7 +51,8 @@ export function metaWebhookRoutes(deps: Deps) {
       }
       // PostgreSQL text cannot hold U+0000. A raw NUL byte is never valid JSON (inside a string
       // it must be escaped), so replacing it keeps the body as unparseable as it was: stored,
-      // acknowledged, then set aside as "not JSON" by the job instead of answering 500 forever.
+      // acknowledged, then marked processed as "not JSON" by the job, instead of a 500 every time
+      // Meta re-delivers it.
       const text = raw.toString('utf8');
       const id = await inbox.write('meta', text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text);
       reply.code(200).type('text/plain').send('EVENT_RECEIVED');
