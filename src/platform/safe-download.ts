@@ -60,6 +60,38 @@ export function isPrivateAddress(addr: string): boolean {
   return v === '::' || v === '::1' || v.startsWith('fc') || v.startsWith('fd') || /^fe[89ab]/.test(v) || v.startsWith('ff');
 }
 
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A socket `lookup` that refuses a name resolving to a private address (error code EPRIVATE),
+ * checked when the socket connects, so DNS rebinding cannot slip one in after a check. For an
+ * IP literal no lookup happens: check it with isPrivateAddress first.
+ */
+export function publicOnlyLookup(hostname: string, options: object, cb: LookupCallback): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return cb(err, '');
+    const list = addresses as LookupAddress[];
+    const bad = list.find((a) => isPrivateAddress(a.address));
+    if (bad) return cb(Object.assign(new Error(`address ${bad.address} of ${hostname} is private`), { code: 'EPRIVATE' }), '');
+    // A caller that asked for one address gets one, as `dns.lookup` would answer it.
+    if ((options as { all?: boolean }).all) cb(null, list);
+    else cb(null, list[0]!.address, list[0]!.family);
+  });
+}
+
+/** The private address a URL's host is or resolves to now, else null (also when it does not resolve). */
+export async function privateAddressOf(rawUrl: string): Promise<string | null> {
+  let host: string;
+  try {
+    host = new URL(rawUrl).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return null;
+  }
+  if (isIP(host)) return isPrivateAddress(host) ? host : null;
+  const list = await new Promise<LookupAddress[]>((resolve) => dnsLookup(host, { all: true }, (err, a) => resolve(err ? [] : a)));
+  return list.find((a) => isPrivateAddress(a.address))?.address ?? null;
+}
+
 /**
  * S7: downloads a platform media URL without becoming an SSRF proxy. The host must be on the
  * allow-list; the address is checked when the socket connects (so DNS rebinding cannot slip a
@@ -80,15 +112,7 @@ export async function safeDownload(rawUrl: string, policy: DownloadPolicy, redir
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const trusted = policy.trustedPrivateHosts.includes(`${host.toLowerCase()}:${port}`);
 
-  const lookup = (hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return cb(err, '');
-      const list = addresses as LookupAddress[];
-      const bad = list.find((a) => isPrivateAddress(a.address));
-      if (bad && !trusted) return cb(Object.assign(new Error(`address ${bad.address} of ${hostname} is private`), { code: 'EPRIVATE' }), '');
-      cb(null, list);
-    });
-  };
+  const lookup = trusted ? (hostname: string, options: object, cb: LookupCallback) => dnsLookup(hostname, { ...options, all: true }, cb as never) : (hostname: string, options: object, cb: LookupCallback) => publicOnlyLookup(hostname, { ...options, all: true }, cb);
   if (isIP(host) && isPrivateAddress(host) && !trusted) throw new DownloadRefused(`address ${host} is private`, true);
 
   const headers: Record<string, string> = { 'user-agent': 'Parley media fetcher' };

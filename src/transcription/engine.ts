@@ -51,7 +51,11 @@ export async function readEngine(deps: EngineDeps): Promise<EngineView & { apiKe
 export async function currentTranscriber(deps: EngineDeps): Promise<{ transcriber: Transcriber; language: string | null } | null> {
   const e = await readEngine(deps);
   if (e.engine === 'command' && e.command) return { transcriber: new CommandTranscriber(e.command), language: e.language };
-  if (e.engine === 'http' && e.baseUrl && e.model) return { transcriber: new HttpTranscriber({ baseUrl: e.baseUrl, model: e.model, apiKey: e.apiKey }), language: e.language };
+  if (e.engine === 'http' && e.baseUrl && e.model) {
+    // The environment's URL is the operator's; one typed in Settings may not reach inside the network.
+    const allowPrivate = e.source === 'environment' || deps.config.transcription.allowPrivate;
+    return { transcriber: new HttpTranscriber({ baseUrl: e.baseUrl, model: e.model, apiKey: e.apiKey, allowPrivate }), language: e.language };
+  }
   return null;
 }
 

@@ -1,4 +1,7 @@
+import { isIP } from 'node:net';
+import { Agent, fetch as guardedFetch } from 'undici';
 import type { AudioInput, Transcriber, Transcript } from './transcriber.ts';
+import { isPrivateAddress, publicOnlyLookup } from '../platform/safe-download.ts';
 import { MAX_AUDIO_BYTES, TranscriptionError } from './transcriber.ts';
 
 export interface HttpEngineConfig {
@@ -6,6 +9,17 @@ export interface HttpEngineConfig {
   baseUrl: string;
   model: string;
   apiKey: string | null;
+  /**
+   * False for a URL an admin typed (Settings › Transcription): it receives the API key, so it
+   * must not reach loopback, private or link-local addresses (checked when the socket
+   * connects). True for the environment's TRANSCRIBE_URL and with TRANSCRIPTION_ALLOW_PRIVATE=1.
+   */
+  allowPrivate?: boolean;
+}
+
+/** What a request to an internal address says (the thread, Settings › Transcription's Test). */
+export function privateAddressError(host: string): TranscriptionError {
+  return new TranscriptionError(`${host} is inside the network; set TRANSCRIPTION_ALLOW_PRIVATE=1 for a local engine`, false, 'refused', { key: 'transcribe.error.private_address', params: { host } });
 }
 
 /** The endpoint under a base URL (a base that already ends in `/v1` is not doubled). */
@@ -58,12 +72,33 @@ export class HttpTranscriber implements Transcriber {
     if (opts.language) form.append('language', opts.language);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.cfg.apiKey) headers.authorization = `Bearer ${this.cfg.apiKey}`;
+    const host = new URL(this.url).host;
+    // A URL typed in Settings connects through its own agent, whose sockets refuse private
+    // addresses when they connect; it is closed once the answer is read.
+    const guard = this.cfg.allowPrivate ? null : new Agent({ connect: { lookup: publicOnlyLookup } });
+    try {
+      return await this.post(form, headers, host, guard, opts);
+    } finally {
+      void guard?.close();
+    }
+  }
+
+  private async post(form: FormData, headers: Record<string, string>, host: string, guard: Agent | null, opts: { language: string | null; signal: AbortSignal }): Promise<Transcript> {
+    const { signal } = opts;
     let res: Response;
     try {
-      res = await fetch(this.url, { method: 'POST', body: form, headers, redirect: 'manual', signal: opts.signal });
+      if (!guard) {
+        res = await fetch(this.url, { method: 'POST', body: form, headers, redirect: 'manual', signal });
+      } else {
+        // An IP literal is connected to without a lookup: checked here.
+        const literal = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
+        if (isIP(literal) && isPrivateAddress(literal)) throw privateAddressError(host);
+        res = (await guardedFetch(this.url, { method: 'POST', body: form as never, headers, redirect: 'manual', signal, dispatcher: guard })) as unknown as Response;
+      }
     } catch (err) {
+      if (err instanceof TranscriptionError) throw err;
       if (opts.signal.aborted) throw new TranscriptionError('the engine did not answer in time', true, 'timeout', { key: 'transcribe.error.timeout' });
-      const host = new URL(this.url).host;
+      if ((err as { cause?: { code?: string } }).cause?.code === 'EPRIVATE') throw privateAddressError(host);
       throw new TranscriptionError(`could not reach ${host}: ${(err as Error).message}`, true, 'network', { key: 'transcribe.error.unreachable', params: { host }, detail: (err as Error).message });
     }
     const body = await res.text().catch(() => '');

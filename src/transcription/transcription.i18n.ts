@@ -14,6 +14,7 @@ export const transcriptionEn = {
   'transcribe.error.too_big': 'The recording is larger than the engine takes ({mb} MB).',
   'transcribe.error.unreachable': 'The speech-to-text engine at {host} could not be reached:',
   'transcribe.error.redirect': 'The engine answered with a redirect (HTTP {status}): configure its final address.',
+  'transcribe.error.private_address': 'The engine’s address {host} is inside the network: Parley does not send the API key there unless the server sets TRANSCRIPTION_ALLOW_PRIVATE=1 (a local engine).',
   'transcribe.error.no_text': 'The engine answered without a text.',
   'transcribe.error.command_output': 'The transcription command printed more than {kb} KB.',
   'transcribe.error.command_start': 'The transcription command could not start:',
@@ -46,6 +47,7 @@ export const transcriptionEn = {
   'transcribe.settings.language': 'Language',
   'transcribe.settings.language_auto': 'Detected for each recording',
   'transcribe.settings.bad_url': 'Enter an http:// or https:// address without a user name, query or fragment.',
+  'transcribe.settings.private_url': 'This address is inside the network (loopback, private or link-local): the API key is not sent there. For a local engine, the server must set TRANSCRIPTION_ALLOW_PRIVATE=1.',
   'transcribe.settings.bad_model': 'Letters, digits and . _ - : / @ only.',
   'transcribe.settings.bad_key': 'The key has characters a key cannot have.',
 } as const;
@@ -65,6 +67,7 @@ export const transcriptionFr: Record<keyof typeof transcriptionEn, string> = {
   'transcribe.error.too_big': 'L’enregistrement dépasse ce que le moteur accepte ({mb} Mo).',
   'transcribe.error.unreachable': 'Le moteur de transcription à {host} est injoignable :',
   'transcribe.error.redirect': 'Le moteur a répondu par une redirection (HTTP {status}) : configurez son adresse finale.',
+  'transcribe.error.private_address': 'L’adresse du moteur {host} est à l’intérieur du réseau : Parley n’y envoie pas la clé d’API, sauf si le serveur définit TRANSCRIPTION_ALLOW_PRIVATE=1 (un moteur local).',
   'transcribe.error.no_text': 'Le moteur a répondu sans texte.',
   'transcribe.error.command_output': 'La commande de transcription a affiché plus de {kb} Ko.',
   'transcribe.error.command_start': 'La commande de transcription n’a pas pu démarrer :',
@@ -97,6 +100,7 @@ export const transcriptionFr: Record<keyof typeof transcriptionEn, string> = {
   'transcribe.settings.language': 'Langue',
   'transcribe.settings.language_auto': 'Détectée pour chaque enregistrement',
   'transcribe.settings.bad_url': 'Saisissez une adresse http:// ou https:// sans nom d’utilisateur, requête ni fragment.',
+  'transcribe.settings.private_url': 'Cette adresse est à l’intérieur du réseau (boucle locale, privée ou lien local) : la clé d’API n’y est pas envoyée. Pour un moteur local, le serveur doit définir TRANSCRIPTION_ALLOW_PRIVATE=1.',
   'transcribe.settings.bad_model': 'Lettres, chiffres et . _ - : / @ uniquement.',
   'transcribe.settings.bad_key': 'La clé contient des caractères qu’une clé ne peut pas avoir.',
 };

@@ -6,6 +6,7 @@ import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
 import { idParam } from '../crm/common.ts';
 import { baseUrlProblem } from './http-transcriber.ts';
+import { privateAddressOf } from '../platform/safe-download.ts';
 import { audioFromBuffer } from './transcriber.ts';
 import { chatHelpers } from '../chats/chats.view.ts';
 import { currentTranscriber, readEngine, saveEngine } from './engine.ts';
@@ -65,6 +66,9 @@ export function transcriptionRoutes(deps: Deps) {
       if (engine === 'http') {
         if (!values.base_url) errors.base_url = 'validation.required';
         else if (baseUrlProblem(values.base_url)) errors.base_url = 'transcribe.settings.bad_url';
+        // The URL receives the API key: not inside the network unless the operator allows it
+        // (checked again when the request connects: a name may resolve elsewhere later).
+        else if (!deps.config.transcription.allowPrivate && (await privateAddressOf(values.base_url))) errors.base_url = 'transcribe.settings.private_url';
         if (!values.model) errors.model = 'validation.required';
         else if (!/^[\w.:/@-]{1,100}$/.test(values.model)) errors.model = 'transcribe.settings.bad_model';
       }

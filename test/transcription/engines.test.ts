@@ -70,11 +70,11 @@ describe('the OpenAI-compatible engine against the double', () => {
     expect(transcriptionsUrl('https://api.groq.com/openai')).toBe('https://api.groq.com/openai/v1/audio/transcriptions');
     expect(transcriptionsUrl('http://127.0.0.1:8080/v1/')).toBe('http://127.0.0.1:8080/v1/audio/transcriptions');
     emu.stt.set({ apiKey: 'sk-test' });
-    const engine = new HttpTranscriber({ baseUrl: emu.url, model: 'whisper-large-v3', apiKey: 'sk-test' });
+    const engine = new HttpTranscriber({ baseUrl: emu.url, model: 'whisper-large-v3', apiKey: 'sk-test', allowPrivate: true });
     const r = await engine.transcribe(audioFromBuffer(sample('voice.mp3'), 'v.mp3', 'audio/mpeg'), { language: null, signal: signal() });
     expect(r).toEqual({ text: SAMPLE_TRANSCRIPTS['voice.mp3']!.text, language: 'fr', durationSec: 5 });
     expect(emu.stt.calls.at(-1)).toMatchObject({ model: 'whisper-large-v3', responseFormat: 'verbose_json', status: 200 });
-    const wrongKey = new HttpTranscriber({ baseUrl: emu.url, model: 'whisper-1', apiKey: 'sk-wrong' });
+    const wrongKey = new HttpTranscriber({ baseUrl: emu.url, model: 'whisper-1', apiKey: 'sk-wrong', allowPrivate: true });
     await expect(wrongKey.transcribe(audioFromBuffer(sample('voice.ogg'), 'v.ogg', 'audio/ogg'), { language: null, signal: signal() })).rejects.toMatchObject({
       retryable: false,
       message: expect.stringContaining('HTTP 401: Incorrect API key provided.'),
@@ -92,7 +92,7 @@ describe('the OpenAI-compatible engine against the double', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as { port: number }).port;
-      const engine = new HttpTranscriber({ baseUrl: `http://127.0.0.1:${port}`, model: 'whisper-1', apiKey: 'sk-keep-me' });
+      const engine = new HttpTranscriber({ baseUrl: `http://127.0.0.1:${port}`, model: 'whisper-1', apiKey: 'sk-keep-me', allowPrivate: true });
       const before = emu.stt.calls.length;
       await expect(engine.transcribe(audioFromBuffer(sample('voice.ogg'), 'v.ogg', 'audio/ogg'), { language: 'en', signal: signal() })).rejects.toThrow(/redirect \(HTTP 307\)/);
       expect(seen).toEqual(['POST /v1/audio/transcriptions']);
@@ -110,7 +110,8 @@ describe('Settings › Transcription (admins)', () => {
   let agent: Session;
   beforeAll(async () => {
     emu = await startEmulator({ webhooks: { handshakeOnStart: false } });
-    t = await createTestApp();
+    // The double listens on 127.0.0.1: a local engine, which the operator allows (#21).
+    t = await createTestApp({ env: { TRANSCRIPTION_ALLOW_PRIVATE: '1' } });
     admin = await login(t.app, (await makeEmployee(t.deps, { role: 'admin', email: 'stt-admin@shop.test' })).email);
     agent = await login(t.app, (await makeEmployee(t.deps, { role: 'agent', email: 'stt-agent2@shop.test' })).email);
   });
