@@ -7,6 +7,7 @@ import { createRole } from './auth/settings.service.ts';
 import { findEmployeeByEmail, findRoleByName } from './auth/auth.repository.ts';
 import { setPassword } from './auth/password.service.ts';
 import { PERMISSIONS } from './auth/permissions.ts';
+import { adminTurnOff } from './auth/two-factor.service.ts';
 import { ValidationError } from './platform/errors.ts';
 import { translator } from './platform/i18n/index.ts';
 import { seedDemo, SeedRefusedError } from './crm/seed.ts';
@@ -85,6 +86,17 @@ const commands: Record<string, Command> = {
       const temporary = Boolean(values.temporary);
       await setPassword({ db: deps.db, logger: deps.logger, live: deps.live }, employee.id, password, { temporary });
       console.log(`Password of ${employee.email} changed${temporary ? ' (temporary: they choose their own at their next login)' : ''}; their sessions have ended.`);
+    },
+  },
+  'employee:two-factor-off': {
+    usage: 'parley employee:two-factor-off EMAIL   (lost phone and recovery codes: their two-factor sign-in is turned off, their sessions end)',
+    async run(deps, argv) {
+      const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+      if (positionals.length !== 1) fail('employee:two-factor-off takes one email: parley employee:two-factor-off EMAIL.');
+      const employee = await findEmployeeByEmail(deps.db, positionals[0]!);
+      if (!employee) fail(`No employee with the email ${positionals[0]}.`);
+      const wasOn = await adminTurnOff({ db: deps.db, logger: deps.logger, live: deps.live, secretKey: deps.config.secretKey }, null, employee.id);
+      console.log(`Two-factor sign-in of ${employee.email} ${wasOn ? 'turned off' : 'was already off'}; their sessions have ended.`);
     },
   },
   'role:create': {

@@ -158,16 +158,18 @@ export async function regenerateRecoveryCodes(ctx: TwoFactorCtx, employeeId: num
 }
 
 /**
- * Settings › Employees (lost phone): an administrator turns an employee's two-factor off. Every
- * session of that employee ends (with its live streams), and it is logged.
+ * Settings › Employees (lost phone): an administrator turns an employee's two-factor off (or the
+ * server's operator, `parley employee:two-factor-off`, actor null). Every session of that
+ * employee ends (with its live streams), and it is logged. True when it was on.
  */
-export async function adminTurnOff(ctx: TwoFactorCtx, actorId: number, employeeId: number): Promise<void> {
-  await inTransaction(ctx.db, ctx.logger, async (tx) => {
+export async function adminTurnOff(ctx: TwoFactorCtx, actorId: number | null, employeeId: number): Promise<boolean> {
+  return inTransaction(ctx.db, ctx.logger, async (tx) => {
     if (!(await authRepo.findEmployee(tx.db, employeeId))) throw new NotFoundError();
     const wasOn = await repo.deleteTwoFactor(tx.db, employeeId);
     await authRepo.deleteEmployeeSessions(tx.db, employeeId);
     await ctx.live.sessionsEnded(employeeId, tx); // their open live streams close, on every process
     tx.afterCommit(() => ctx.logger.warn({ actorId, employeeId, wasOn }, 'two-factor sign-in turned off by an administrator; sessions ended'));
+    return wasOn;
   });
 }
 

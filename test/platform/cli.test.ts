@@ -187,6 +187,26 @@ describe('secrets and passwords on the command line (#21)', { timeout: 120_000 }
     expect(await withDb((db) => db.selectFrom('employees').select('must_change_password').where('id', '=', id).executeTakeFirstOrThrow())).toEqual({ must_change_password: true });
   });
 
+  it('employee:two-factor-off EMAIL turns off a locked-out employee’s two-factor sign-in and ends their sessions', async () => {
+    const id = await withDb(async (db) => {
+      const e = await db.selectFrom('employees').select('id').where('email', '=', 'reset@shop.test').executeTakeFirstOrThrow();
+      await db.insertInto('employee_two_factor').values({ employee_id: e.id, secret_encrypted: 'v1.x.y.z', enabled_at: new Date() }).execute();
+      await db.insertInto('two_factor_recovery_codes').values({ employee_id: e.id, code_hash: 'r'.repeat(64) }).execute();
+      await db.insertInto('sessions').values({ id_hash: 't'.repeat(64), employee_id: e.id, csrf_token: 'c'.repeat(43), expires_at: new Date(Date.now() + 3600_000) }).execute();
+      return e.id;
+    });
+    const res = await cli('employee:two-factor-off', 'Reset@shop.test');
+    expect(res).toMatchObject({ code: 0, err: '', out: 'Two-factor sign-in of reset@shop.test turned off; their sessions have ended.' });
+    const left = await withDb(async (db) => [
+      (await db.selectFrom('employee_two_factor').select('employee_id').where('employee_id', '=', id).execute()).length,
+      (await db.selectFrom('two_factor_recovery_codes').select('employee_id').where('employee_id', '=', id).execute()).length,
+      (await db.selectFrom('sessions').select('id_hash').where('employee_id', '=', id).execute()).length,
+    ]);
+    expect(left).toEqual([0, 0, 0]);
+    expect((await cli('employee:two-factor-off', 'reset@shop.test')).out).toBe('Two-factor sign-in of reset@shop.test was already off; their sessions have ended.');
+    expect(await cli('employee:two-factor-off', 'ghost@shop.test')).toMatchObject({ code: 1, err: 'No employee with the email ghost@shop.test.' });
+  });
+
   it('employee:password refuses an unknown email, a short password, no input, no email', async () => {
     const before = await withDb((db) => db.selectFrom('employees').select(['email', 'password_hash']).orderBy('id').execute());
     const cases: Array<[string | undefined, string[], RegExp]> = [
