@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.ts';
 import { NotFoundError } from '../platform/errors.ts';
 import { channelsOf } from './chats.service.ts';
+import { parseId } from '../crm/common.ts';
 import { findAttachmentIn, findContactAvatarIn } from './chats.repository.ts';
 
 /** Types a browser may render inline; anything else is served as a download. */
@@ -41,8 +42,9 @@ export function mediaRoutes(deps: Deps) {
     });
 
     app.get('/media/avatars/:contactId', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: { contactId: string } }>, reply) => {
-      const id = Number(req.params.contactId);
-      if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError();
+      // Contact ids are `integer`s: a larger number must not reach the query.
+      const id = parseId(req.params.contactId);
+      if (id === null) throw new NotFoundError();
       const channels = await channelsOf(deps, req.auth!);
       if (channels.length === 0) throw new NotFoundError();
       const c = await findContactAvatarIn(deps.db, id, channels);

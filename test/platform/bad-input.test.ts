@@ -92,6 +92,31 @@ describe('query values', () => {
     }
   });
 
+  it('every GET route with an id beyond 32 bits, a huge number, a negative one or a NUL in it answers without a 500', async () => {
+    const routes = t.app.routeTable.filter((r) => r.method === 'GET' && r.url.includes(':'));
+    expect(routes.length).toBeGreaterThan(10);
+    for (const r of routes) {
+      for (const v of ['4294967296', '99999999999999999999', '1e30', '-1', 'a%00b']) {
+        const url = r.url.replace(/:\w+/g, v);
+        for (const headers of [{}, HX]) {
+          const res = await as(t.app, agent).get(url, headers);
+          expect(res.statusCode, `${url} ${JSON.stringify(headers)}`).toBeLessThan(500);
+        }
+      }
+    }
+  });
+
+  it('every POST route with such an id answers without a 500', async () => {
+    const routes = t.app.routeTable.filter((r) => r.method === 'POST' && r.url.includes(':'));
+    for (const r of routes) {
+      for (const v of ['4294967296', '99999999999999999999', '1e30', '-1']) {
+        const url = r.url.replace(/:\w+/g, v);
+        const res = await as(t.app, agent).post(url, { text: 'x', assignee: v, client_id: v, channel_id: v }, { headers: HX });
+        expect(res.statusCode, url).toBeLessThan(500);
+      }
+    }
+  });
+
   it('a NUL in a query value is dropped', async () => {
     const res = await as(t.app, agent).get('/chats?q=Hel%00lo', HX);
     expect(res.statusCode).toBe(200);
