@@ -78,7 +78,11 @@ export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: '
 export const MAX_SEARCH = 100;
 
 /** What the list says under the search box: keys of chats.i18n.ts, each with `{ n }`. */
-export type SearchNote = { key: 'chats.search_long' | 'chats.search_short' | 'chats.search_timeout'; n: number };
+export type SearchNote = { key: 'chats.search_long' | 'chats.search_short' | 'chats.search_timeout' | 'chats.search_busy'; n: number };
+
+/** Searches one employee may have running at once in a process; more wait for none, they are refused. */
+export const SEARCHES_PER_EMPLOYEE = 2;
+const runningSearches = new WeakMap<Deps, Map<number, number>>();
 
 /** PostgreSQL's "canceling statement due to statement timeout". */
 const QUERY_CANCELED = '57014';
@@ -98,6 +102,13 @@ export async function searchChats(deps: Deps, channels: readonly number[], o: re
     notes.push({ key: 'chats.search_long', n: MAX_SEARCH });
   }
   if (repo.realCharacters(q) < repo.MIN_TEXT_SEARCH) notes.push({ key: 'chats.search_short', n: repo.MIN_TEXT_SEARCH });
+  // One employee's burst of searches (a held key, a script) cannot take every connection.
+  let running = runningSearches.get(deps);
+  if (!running) runningSearches.set(deps, (running = new Map()));
+  const me = o.me ?? 0;
+  const mine = running.get(me) ?? 0;
+  if (mine >= SEARCHES_PER_EMPLOYEE) return { rows: [], q, notes: [...notes, { key: 'chats.search_busy' as const, n: SEARCHES_PER_EMPLOYEE }] };
+  running.set(me, mine + 1);
   try {
     const rows = await inTransaction(deps.db, deps.logger, async (tx) => {
       await repo.limitStatementTime(tx.db, deps.config.searchTimeoutMs);
@@ -108,6 +119,10 @@ export async function searchChats(deps: Deps, channels: readonly number[], o: re
     if ((err as { code?: unknown }).code !== QUERY_CANCELED) throw err;
     deps.logger.info({ ms: deps.config.searchTimeoutMs }, 'chat search cancelled by its statement timeout');
     return { rows: [], q, notes: [...notes, { key: 'chats.search_timeout' as const, n: MAX_SEARCH }] };
+  } finally {
+    const left = (running.get(me) ?? 1) - 1;
+    if (left > 0) running.set(me, left);
+    else running.delete(me);
   }
 }
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { as, createTestApp, login, makeEmployee, usingPostgres, type Session, type TestApp } from '../helpers.ts';
 import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
+import { searchChats } from '../../src/chats/chats.service.ts';
 
 /**
  * Issue #21 finding 8: chat search is bounded. Message text is searched only for a term with
@@ -17,11 +18,12 @@ describe('what a search term must hold', () => {
   let agent: Session;
   let wild: number;
   let plain: number;
+  let channel: number;
 
   beforeAll(async () => {
     t = await createTestApp({ adapters: [new TestAdapter()] });
     const e = await makeEmployee(t.deps, { role: 'agent' });
-    const channel = await makeTestChannel(t.deps, { employees: [e.id] });
+    channel = await makeTestChannel(t.deps, { employees: [e.id] });
     wild = (await leadWrites(t.deps, channel, 'Wilma Wild', 'discount 100%%% off, code ___ ok \\\\ done'))!.chatId!;
     plain = (await leadWrites(t.deps, channel, 'Paul Plain', 'my screen is cracked'))!.chatId!;
     agent = await login(t.app, e.email);
@@ -49,6 +51,19 @@ describe('what a search term must hold', () => {
     // Unicode letters count as real characters.
     const e = await leadWrites(t.deps, (await t.deps.db.selectFrom('channels').select('id').executeTakeFirstOrThrow()).id, 'Émile', 'réparé à Montréal');
     expect(ids((await as(t.app, agent).get(`/chats?q=${encodeURIComponent('éparé')}`, HX)).body)).toContain(e.chatId);
+  });
+
+  it('one employee runs at most two searches at once: a third is refused with a note, a colleague’s is not', async () => {
+    const run = (me: number) => searchChats(t.deps, [channel], { status: 'open', me, q: 'cracked', limit: 31 });
+    const [a, b, c, colleague] = await Promise.all([run(1), run(1), run(1), run(2)]);
+    for (const ok of [a, b, colleague]) {
+      expect(ok.rows.map((r) => r.id)).toEqual([plain]);
+      expect(ok.notes).toEqual([]);
+    }
+    expect(c.rows).toEqual([]);
+    expect(c.notes.map((n) => n.key)).toEqual(['chats.search_busy']);
+    // Finished searches free their place.
+    expect((await run(1)).rows.map((r) => r.id)).toEqual([plain]);
   });
 
   it('a 10,000-character term is cut at 100 characters, visibly, and answered (no 500)', async () => {
