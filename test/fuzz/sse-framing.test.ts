@@ -24,7 +24,7 @@ import { asBrowserSees, parseEventStream } from '../platform/event-stream-parser
  * sent come out, with their ids, names and data (line ends as a browser reports them: LF),
  * and no `retry` besides the stream's own, no other field.
  *
- * `npm run fuzz` runs it with FUZZ_RUNS=1000.
+ * `npm run fuzz` runs it with FUZZ_RUNS=300.
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 
