@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { metaJsonStringify, signBody } from '../../src/emulator/index.ts';
 import { parseMetaWebhook } from '../../src/channels/meta/webhook-parser.ts';
+import { retryable } from '../../src/channels/meta/webhook.jobs.ts';
 import { as, login, makeEmployee, type Session } from '../helpers.ts';
 import { APP_SECRET, IG_ID, PAGE_ID, WA_PHONE_ID, WA_WABA_ID, startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 
@@ -160,6 +161,16 @@ describe('parse-time cleaning (all three parsers)', () => {
     })!;
     expect(parsed.entries[0]!.events.map((e) => (e as { externalId?: string }).externalId)).toEqual(['good']);
     expect(parsed.entries[0]!.ignored).toBe(3);
+  });
+});
+
+describe('which failures are the change’s own (set aside) and which a later run fixes (retried)', () => {
+  it('a busy or restarting database is retried: timeouts, cancels, shutdowns, lost connections, lost races', () => {
+    for (const code of ['57014', '25P03', '57P01', '57P03', '08006', '40001', '40P01', '55P03', '53300']) expect(retryable(Object.assign(new Error('x'), { code })), code).toBe(true);
+  });
+  it('the change’s own errors are set aside: bad values, constraints', () => {
+    for (const code of ['22P02', '22003', '23502', '23514', '42703']) expect(retryable(Object.assign(new Error('x'), { code })), code).toBe(false);
+    expect(retryable(new TypeError('Cannot read properties of undefined'))).toBe(false);
   });
 });
 

@@ -142,10 +142,14 @@ export async function applyDeliveryChanges(deps: Deps, changes: DeliveryChange[]
   return { markedInLast };
 }
 
-/** Database errors a later run fixes by itself: unavailable, restarting, busy, a lost race. */
-const RETRYABLE_SQLSTATE = /^(40001|40P01|55P03|53\d{3})$/;
+/**
+ * Database errors a later run fixes by itself: unavailable, restarting or shutting down (57P0x,
+ * 08xxx), busy (53xxx, a lock not available 55P03, a statement or idle-in-transaction timeout
+ * 57014 / 25P03), a lost race (40001, 40P01). Anything else is the change's own fault.
+ */
+const RETRYABLE_SQLSTATE = /^(40001|40P01|55P03|53\d{3}|57014|57P0\d|25P03|08\d{3})$/;
 
-function retryable(err: unknown): boolean {
+export function retryable(err: unknown): boolean {
   if (databaseUnavailable(err)) return true;
   const e = err as { code?: unknown; message?: unknown } | null;
   if (typeof e?.code === 'string' && RETRYABLE_SQLSTATE.test(e.code)) return true;
