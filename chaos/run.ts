@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startEmulator, type Emulator } from '../src/emulator/index.ts';
+import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrator.ts';
 import { hashPassword } from '../src/auth/passwords.ts';

@@ -12,7 +12,7 @@ import { findRoleByName } from '../src/auth/auth.repository.ts';
 import { seedDemo } from '../src/crm/seed.ts';
 import { insertChannel } from '../src/channels/channels.repository.ts';
 import { encryptCredentials } from '../src/channels/channels.service.ts';
-import { startEmulator } from '../src/emulator/index.ts';
+import { startEmulator } from '../emulator/index.ts';
 import { connectWithToken } from '../src/channels/settings.service.ts';
 
 const port = Number(process.env.PORT ?? 3000);

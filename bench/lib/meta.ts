@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { metaJsonStringify, signBody } from '../../src/emulator/signature.ts';
+import { metaJsonStringify, signBody } from '../../emulator/signature.ts';
 import type { ChannelEvent } from '../../src/channels/adapter.ts';
 import { httpRequest } from './loadgen.ts';
 

@@ -13,7 +13,7 @@ import { inboundEvent, midFor, psidFor, textFor } from './meta.ts';
 
 export const PAGE_ID = '104455667788990';
 export const PAGE_TOKEN = 'EAAEMUpage104455667788990';
-/** The WhatsApp number of the emulator's default configuration (src/emulator/config.ts). */
+/** The WhatsApp number of the emulator's default configuration (emulator/config.ts). */
 export const WA_PHONE_NUMBER_ID = '106540352242922';
 export const WA_WABA_ID = '102290129340398';
 export const WA_DISPLAY_NUMBER = '15550001234';

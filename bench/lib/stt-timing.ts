@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { SttDouble, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
+import { SttDouble, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.ts';
 
 /** Epoch milliseconds with sub-millisecond resolution (comparable with Date.now() of other processes). */
 export const epochNow = (): number => performance.timeOrigin + performance.now();

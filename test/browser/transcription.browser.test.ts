@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromiumAvailable, launchBrowser, logInAs, watchPage, type PageProblems } from '../browser-helpers.ts';
 import { makeEmployee } from '../helpers.ts';
 import { startMetaWorld, WA_PHONE_ID, type MetaWorld } from '../support/meta-world.ts';
-import { SAMPLE_TRANSCRIPTS } from '../../src/emulator/index.ts';
+import { SAMPLE_TRANSCRIPTS } from '../../emulator/index.ts';
 
 /**
  * Voice transcription (G1–G3) in Chromium with the real CSP: a customer sends a WhatsApp voice

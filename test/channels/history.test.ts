@@ -3,7 +3,7 @@
 // skipped when refused. Imported messages are keyed by platform id like webhooks, so nothing is
 // doubled whichever arrives first, and they never make a chat unread.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { metaJsonStringify, signBody } from '../../src/emulator/index.ts';
+import { metaJsonStringify, signBody } from '../../emulator/index.ts';
 import { APP_SECRET, IG_ID, startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 
 let w: MetaWorld;

@@ -2,7 +2,7 @@
 // echoes inside `messages` (is_echo), read receipts by `read.mid`, unsent messages
 // (`is_deleted`), reactions, stickers as unsupported.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metaJsonStringify, signBody } from '../../src/emulator/index.ts';
+import { metaJsonStringify, signBody } from '../../emulator/index.ts';
 import { as, login, makeEmployee, type Session } from '../helpers.ts';
 import { APP_SECRET, IG_ID, startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 

@@ -5,7 +5,7 @@
 // is set aside for the admins (Settings › Chats: Retry / Discard).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { metaJsonStringify, signBody } from '../../src/emulator/index.ts';
+import { metaJsonStringify, signBody } from '../../emulator/index.ts';
 import { parseMetaWebhook } from '../../src/channels/meta/webhook-parser.ts';
 import { retryable } from '../../src/channels/meta/webhook.jobs.ts';
 import { as, login, makeEmployee, type Session } from '../helpers.ts';

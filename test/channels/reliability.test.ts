@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
-import { metaJsonStringify, signBody } from '../../src/emulator/index.ts';
+import { metaJsonStringify, signBody } from '../../emulator/index.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { ROOT } from '../../src/deps.ts';
 import { tempDir } from '../helpers.ts';

@@ -1,7 +1,7 @@
 // Facebook Login end to end against the emulator (B2): Parley → dialog → the user picks Pages →
 // callback (state checked, code exchanged) → the admin chooses → channels created and subscribed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { startEmulator, type Emulator } from '../../emulator/index.ts';
 import { decryptSecret } from '../../src/platform/crypto.ts';
 import { visibleChannelIds } from '../../src/chats/access.repository.ts';
 import { updateChannel } from '../../src/channels/channels.repository.ts';

@@ -1,7 +1,7 @@
 // Settings › Chats (B2, B3, H1, A1): manual connect against the Meta emulator, per-channel
 // settings and access, reconnect, the admin banner, admins only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { startEmulator, type Emulator } from '../../emulator/index.ts';
 import { decryptSecret } from '../../src/platform/crypto.ts';
 import { visibleChannelIds } from '../../src/chats/access.repository.ts';
 import { updateChannel } from '../../src/channels/channels.repository.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
 import { verifyMetaSignature } from '../../src/channels/meta/signature.ts';
 import { metaWebhookRoutes } from '../../src/channels/meta/webhook.routes.ts';
-import { metaJsonStringify, signBody } from '../../src/emulator/index.ts';
+import { metaJsonStringify, signBody } from '../../emulator/index.ts';
 import { createTestApp, type TestApp } from '../helpers.ts';
 
 const RUNS = 10_000;

@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DownloadRefused, hostAllowed, isPrivateAddress, safeDownload, type DownloadPolicy } from '../../src/platform/safe-download.ts';
-import { metaJsonStringify, signBody, startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { metaJsonStringify, signBody, startEmulator, type Emulator } from '../../emulator/index.ts';
 import { encryptCredentials } from '../../src/channels/channels.service.ts';
 import { insertChannel } from '../../src/channels/channels.repository.ts';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';

@@ -2,7 +2,7 @@
 // limit, duplicates (R2), ordering, and Redis/queue down (R6).
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
-import { defaultConfig, metaJsonStringify, signBody } from '../../src/emulator/index.ts';
+import { defaultConfig, metaJsonStringify, signBody } from '../../emulator/index.ts';
 import { encryptCredentials } from '../../src/channels/channels.service.ts';
 import { insertChannel } from '../../src/channels/channels.repository.ts';
 import { as, login, makeEmployee, type Session } from '../helpers.ts';

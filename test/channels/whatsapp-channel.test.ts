@@ -4,7 +4,7 @@
 // the platform, starting a chat from a client's number, and an employee without the channel
 // seeing nothing of it (list, thread, media, live events).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metaJsonStringify, signBody, startEmulator } from '../../src/emulator/index.ts';
+import { metaJsonStringify, signBody, startEmulator } from '../../emulator/index.ts';
 import { as, login, makeEmployee, type Session } from '../helpers.ts';
 import { APP_SECRET, startMetaWorld, WA_PHONE_ID, WA_TOKEN, WA_WABA_ID, type MetaWorld } from '../support/meta-world.ts';
 import { LiveStreams } from '../platform/sse.ts';

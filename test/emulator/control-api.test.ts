@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { loadConfig, startEmulator, type Emulator } from '../../emulator/index.ts';
 import { graph, startReceiver, type Receiver } from './receiver.ts';
 
 const PAGE = '104455667788990';

@@ -1,7 +1,7 @@
 // Read side of the Graph double: Conversations API (§2.10), profiles (§2.9, §3.5),
 // Facebook Login (product B2).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { startEmulator, type Emulator } from '../../emulator/index.ts';
 import { graph } from './receiver.ts';
 
 const PAGE = '104455667788990';

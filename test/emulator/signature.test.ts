@@ -3,7 +3,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { metaJsonStringify, signBody, verifySignature } from '../../src/emulator/index.ts';
+import { metaJsonStringify, signBody, verifySignature } from '../../emulator/index.ts';
 
 describe('metaJsonStringify / signBody', () => {
   it('ASCII only, round-trips, and signs the exact bytes', () => {

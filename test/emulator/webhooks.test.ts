@@ -1,7 +1,7 @@
 // Contract tests of the webhooks the emulator sends (meta-platform.md §1): signature over the
 // raw escaped-unicode bytes, batching, retries, chaos, verification handshake.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { metaJsonStringify, startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { metaJsonStringify, startEmulator, type Emulator } from '../../emulator/index.ts';
 import { startReceiver, validSignature, type Receiver } from './receiver.ts';
 
 const SECRET = 'contract-secret';

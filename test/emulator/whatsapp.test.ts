@@ -1,6 +1,6 @@
 // WhatsApp Cloud API contract (meta-platform.md §4, §6).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { startEmulator, type Emulator } from '../../emulator/index.ts';
 import { graph, startReceiver, type Receiver } from './receiver.ts';
 
 const PHONE = '106540352242922';

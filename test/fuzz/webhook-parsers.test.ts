@@ -9,7 +9,7 @@
 // FUZZ_RUNS sets the number of generated deliveries per shape (`npm run fuzz`).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metaJsonStringify, signBody } from '../../src/emulator/index.ts';
+import { metaJsonStringify, signBody } from '../../emulator/index.ts';
 import { APP_SECRET, IG_ID, PAGE_ID, WA_PHONE_ID, WA_WABA_ID, startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 30);

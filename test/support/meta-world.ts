@@ -1,4 +1,4 @@
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { startEmulator, type Emulator } from '../../emulator/index.ts';
 import { encryptCredentials } from '../../src/channels/channels.service.ts';
 import { insertChannel } from '../../src/channels/channels.repository.ts';
 import type { ChannelSettings } from '../../src/channels/adapter.ts';

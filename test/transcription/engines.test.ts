@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
-import { startEmulator, SAMPLE_TRANSCRIPTS, type Emulator } from '../../src/emulator/index.ts';
+import { startEmulator, SAMPLE_TRANSCRIPTS, type Emulator } from '../../emulator/index.ts';
 import { audioDurationMs, audioFileDurationMs } from '../../src/transcription/audio-duration.ts';
 import { CommandTranscriber } from '../../src/transcription/command-transcriber.ts';
 import { HttpTranscriber, transcriptionsUrl } from '../../src/transcription/http-transcriber.ts';
@@ -17,7 +17,7 @@ import { readSetting } from '../../src/platform/app-settings.repository.ts';
 import { ROOT } from '../../src/deps.ts';
 import { silentWav } from './wav.ts';
 
-const SAMPLES = join(ROOT, 'src', 'emulator', 'samples');
+const SAMPLES = join(ROOT, 'emulator', 'samples');
 const sample = (name: string) => readFileSync(join(SAMPLES, name));
 const signal = () => AbortSignal.timeout(5000);
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
-import { startEmulator, SAMPLE_TRANSCRIPTS, type Emulator } from '../../src/emulator/index.ts';
+import { startEmulator, SAMPLE_TRANSCRIPTS, type Emulator } from '../../emulator/index.ts';
 import { readSetting } from '../../src/platform/app-settings.repository.ts';
 import { saveEngine } from '../../src/transcription/engine.ts';
 

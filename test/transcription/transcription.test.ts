@@ -6,7 +6,7 @@ import { as, login, makeEmployee, type Session } from '../helpers.ts';
 import { startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 import { LiveStreams } from '../platform/sse.ts';
 import { setChannelAccess, updateChannel } from '../../src/channels/channels.repository.ts';
-import { SAMPLE_TRANSCRIPTS } from '../../src/emulator/index.ts';
+import { SAMPLE_TRANSCRIPTS } from '../../emulator/index.ts';
 import { transcribeJob } from '../../src/transcription/transcription.service.ts';
 import { silentWav } from './wav.ts';
 
