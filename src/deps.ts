@@ -18,7 +18,7 @@ import { createJobRegistry } from './jobs.ts';
 import type { AdapterRegistry, ChannelAdapter } from './channels/adapter.ts';
 import { createAdapters } from './channels/registry.ts';
 import { MediaStorage } from './platform/storage.ts';
-import { RateLimiter } from './chats/rate-limiter.ts';
+import { RateLimiter } from './chats/outbox/rate-limiter.ts';
 import { Redis } from 'ioredis';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

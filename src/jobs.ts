@@ -1,14 +1,14 @@
 import type { Deps } from './deps.ts';
 import { maintenanceJob } from './platform/maintenance.jobs.ts';
-import { outboxSweepJob, sendMessageJob } from './chats/outbox.jobs.ts';
-import { markSeenJob } from './chats/seen.jobs.ts';
-import { downloadMediaJob } from './chats/media.jobs.ts';
-import { fetchProfileJob } from './chats/profile.jobs.ts';
-import { importChannelHistoryJob, importHistoryJob } from './chats/history.jobs.ts';
-import { processWebhookJob } from './channels/meta/webhook.jobs.ts';
+import { outboxSweepJob, sendMessageJob } from './chats/outbox/outbox.jobs.ts';
+import { markSeenJob } from './chats/thread/seen.jobs.ts';
+import { downloadMediaJob } from './chats/ingest/media.jobs.ts';
+import { fetchProfileJob } from './chats/ingest/profile.jobs.ts';
+import { importChannelHistoryJob, importHistoryJob } from './chats/ingest/history.jobs.ts';
+import { processWebhookJob } from './chats/ingest/webhook.jobs.ts';
 import { refreshTemplatesJob } from './channels/whatsapp/templates.service.ts';
 import { transcribeJob } from './transcription/transcription.service.ts';
-import { fetchPostJob } from './chats/posts.jobs.ts';
+import { fetchPostJob } from './chats/ingest/posts.jobs.ts';
 
 /**
  * The one job registry: every background job Parley runs, by name. Both runners (BullMQ and

@@ -7,7 +7,7 @@ import { insertChannel, setChannelAccess } from '../../src/channels/channels.rep
 import { encryptCredentials } from '../../src/channels/channels.service.ts';
 import { insertEmployee, findRoleByName } from '../../src/auth/auth.repository.ts';
 import { createSession } from '../../src/auth/auth.service.ts';
-import { applyChannelEvents } from '../../src/chats/ingest.service.ts';
+import { applyChannelEvents } from '../../src/chats/ingest/ingest.service.ts';
 import { parleyEnv } from './env.ts';
 import { inboundEvent, midFor, psidFor, textFor } from './meta.ts';
 

@@ -7,7 +7,7 @@ import { PgCounter } from '../lib/pgstats.ts';
 import { httpRequest, runLoad } from '../lib/loadgen.ts';
 import { inboundEvent, midFor, psidFor, textFor } from '../lib/meta.ts';
 import { PAGE_ID, addChannel, addEmployee, benchDeps, seedInbox, sessionCookie } from '../lib/parley.ts';
-import { applyChannelEvents } from '../../src/chats/ingest.service.ts';
+import { applyChannelEvents } from '../../src/chats/ingest/ingest.service.ts';
 import { CpuMeter, cpuLine } from '../lib/cpu.ts';
 import { loadLine, ratio, type Check, type Scenario } from '../lib/report.ts';
 

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { startEmulator, type Emulator, type RecordedCall } from '../../emulator/index.ts';
-import { applyChannelEvents } from '../../src/chats/ingest.service.ts';
+import { applyChannelEvents } from '../../src/chats/ingest/ingest.service.ts';
 import type { Deps } from '../../src/deps.ts';
 import { RUN_DB, dbUrl, parleyEnv, redisPrefix } from '../lib/env.ts';
 import { deleteRedisPrefix, freshDatabase } from '../lib/db.ts';

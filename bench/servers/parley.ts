@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createDeps, registryList } from '../../src/deps.ts';
 import { buildApp } from '../../src/app.ts';
 import { inTransaction } from '../../src/platform/tx.ts';
-import { applyChannelEvents } from '../../src/chats/ingest.service.ts';
+import { applyChannelEvents } from '../../src/chats/ingest/ingest.service.ts';
 import type { BullQueue } from '../../src/platform/jobs/bullmq-queue.ts';
 import type { LiveEventRow } from '../../src/platform/live/live.repository.ts';
 import { serveCommands } from '../lib/child.ts';

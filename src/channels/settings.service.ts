@@ -10,13 +10,13 @@ import type { Translate } from '../platform/i18n/index.ts';
 import { ACCESS_CHANGED } from '../platform/live/hub.ts';
 import { inTransaction, type Tx } from '../platform/tx.ts';
 import { employeesSeeingChannel } from '../chats/access.repository.ts';
-import { publishRedDots, publishRedDotsOf } from '../chats/chats.live.ts';
+import { publishRedDots, publishRedDotsOf } from '../chats/live/chats.live.ts';
 import { PlatformError, type ChannelSettings } from './adapter.ts';
 import * as repo from './channels.repository.ts';
 import { encryptCredentials, toRuntime } from './channels.service.ts';
 import { GraphClient } from './meta/graph-client.ts';
 import * as inbox from './meta/inbox.repository.ts';
-import { applyDeliveryChanges, channelLookup } from './meta/webhook.jobs.ts';
+import { applyDeliveryChanges, channelLookup } from '../chats/ingest/webhook.jobs.ts';
 import { listFacebookAccounts, type FacebookAccount } from './oauth.ts';
 import { subscribeWaba, verifyWhatsApp } from './whatsapp/connect.ts';
 

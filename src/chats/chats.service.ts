@@ -4,7 +4,7 @@ import { NotFoundError } from '../platform/errors.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { visibleChannelIds } from './access.repository.ts';
 import * as repo from './chats.repository.ts';
-import { publishChatChange } from './chats.live.ts';
+import { publishChatChange } from './live/chats.live.ts';
 import { toChatListItem, toChatView, type ChatListItem, type ChatView } from './chats.view.ts';
 import type { SendPolicy } from '../channels/adapter.ts';
 import type { PrefetchAsk } from '../auth/prefetch.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { metaJsonStringify, signBody } from '../../emulator/index.ts';
 import { parseMetaWebhook } from '../../src/channels/meta/webhook-parser.ts';
-import { retryable } from '../../src/channels/meta/webhook.jobs.ts';
+import { retryable } from '../../src/chats/ingest/webhook.jobs.ts';
 import { as, login, makeEmployee, type Session } from '../helpers.ts';
 import { APP_SECRET, IG_ID, PAGE_ID, WA_PHONE_ID, WA_WABA_ID, startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 

@@ -10,7 +10,7 @@ import { APP_SECRET, startMetaWorld, WA_PHONE_ID, WA_TOKEN, WA_WABA_ID, type Met
 import { LiveStreams } from '../platform/sse.ts';
 import { setChannelAccess, updateChannel, findChannel } from '../../src/channels/channels.repository.ts';
 import { refreshTemplates } from '../../src/channels/whatsapp/templates.service.ts';
-import { downloadByMediaId } from '../../src/chats/media.jobs.ts';
+import { downloadByMediaId } from '../../src/chats/ingest/media.jobs.ts';
 import { createClient } from '../../src/crm/clients.service.ts';
 import { WhatsAppAdapter } from '../../src/channels/whatsapp/whatsapp.adapter.ts';
 import { GraphClient } from '../../src/channels/meta/graph-client.ts';

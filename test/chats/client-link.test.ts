@@ -4,7 +4,7 @@ import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapte
 import { SseStream } from '../platform/sse.ts';
 import { createClient } from '../../src/crm/clients.service.ts';
 import { createDocument } from '../../src/crm/documents.service.ts';
-import { phonesInText } from '../../src/chats/client-link.service.ts';
+import { phonesInText } from '../../src/chats/clients/client-link.service.ts';
 
 /**
  * D3 and E5 (issue #6): the chat's client panel (link, unlink, suggestions, create the client

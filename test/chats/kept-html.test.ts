@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
 import { TestAdapter, PlatformError, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
 import * as repo from '../../src/chats/chats.repository.ts';
-import { applyReceipt } from '../../src/chats/ingest.repository.ts';
+import { applyReceipt } from '../../src/chats/ingest/ingest.repository.ts';
 import { updateChannel } from '../../src/channels/channels.repository.ts';
-import { KeptHtml, keptHtmlOf, textOf } from '../../src/chats/kept-html.ts';
+import { KeptHtml, keptHtmlOf, textOf } from '../../src/chats/inbox/kept-html.ts';
 import type { BodyPiece } from '../../src/platform/page-body.ts';
 
 /**

@@ -3,7 +3,7 @@ import { as, createTestApp, login, makeEmployee, type Session, type TestApp } fr
 import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
 import { createClient } from '../../src/crm/clients.service.ts';
 import { createDocument } from '../../src/crm/documents.service.ts';
-import { fillPlaceholders } from '../../src/chats/saved-replies.service.ts';
+import { fillPlaceholders } from '../../src/chats/saved-replies/saved-replies.service.ts';
 
 /**
  * Saved replies (#16 item 3): Settings › Saved replies (own for everyone, shared for admins),

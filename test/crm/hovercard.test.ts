@@ -4,7 +4,7 @@ import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapte
 import { createClient } from '../../src/crm/clients.service.ts';
 import { createDocument } from '../../src/crm/documents.service.ts';
 import { insertCall } from '../../src/crm/calls.repository.ts';
-import { setChatClient } from '../../src/chats/client-link.repository.ts';
+import { setChatClient } from '../../src/chats/clients/client-link.repository.ts';
 
 /**
  * The phone hover card (J1–J4, issue #6): lists only carry the phone's attributes; the card

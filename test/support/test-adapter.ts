@@ -2,7 +2,7 @@ import { PlatformError, type ChannelAdapter, type ChannelEvent, type OutboundMes
 import type { Deps } from '../../src/deps.ts';
 import { encryptCredentials } from '../../src/channels/channels.service.ts';
 import { insertChannel, setChannelAccess } from '../../src/channels/channels.repository.ts';
-import { applyChannelEvents } from '../../src/chats/ingest.service.ts';
+import { applyChannelEvents } from '../../src/chats/ingest/ingest.service.ts';
 
 /**
  * A channel adapter that lives in the tests: it records what Parley sends and lets a test
