@@ -62,6 +62,13 @@ module.exports = {
       to: { path: COMPOSITION_ROOT },
     },
     {
+      name: 'config-is-bottom',
+      comment: 'src/config.ts (env → Config) is read by every layer, so it imports nothing from src/.',
+      severity: 'error',
+      from: { path: '^src/config[.]ts$' },
+      to: { path: '^src/' },
+    },
+    {
       name: 'src-not-to-outside',
       comment: 'The product never imports the emulator, the bench, the chaos run or the tests: none of them ships.',
       severity: 'error',

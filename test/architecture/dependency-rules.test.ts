@@ -19,6 +19,7 @@ describe('dependency rules (.dependency-cruiser.cjs)', () => {
     );
     const violations = (JSON.parse(out) as { summary: { violations: Violation[] } }).summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`).sort();
     expect(violations).toEqual([
+      'config-is-bottom: src/config.ts → src/channels/c.ts',
       'emulator-not-to-src: emulator/e.ts → src/config.ts',
       'layer-auth: src/auth/x.ts → src/crm/k.ts',
       'layer-crm: src/crm/k.ts → src/chats/a.ts',
