@@ -87,7 +87,7 @@ export function chatsRoutes(deps: Deps) {
         const st = status(req.query.status);
         const filter = chats.listFilterOf(req.query.filter);
         const list = await chats.listChatsFor(deps, req.auth!, { status: st, filter, q: req.query.q, after: req.query.after });
-        const template = req.query.after ? 'chats/_list_items' : 'chats/_list';
+        const template = req.query.after ? 'chats/inbox/_list_items' : 'chats/inbox/_list';
         return reply.view(template, { list, status: st, filter, meId: req.auth!.employeeId, q: list.q, searchNotes: list.searchNotes });
       }
       return page(req, reply, null);
@@ -113,7 +113,7 @@ export function chatsRoutes(deps: Deps) {
         return reply.redirect(`/chats/${id}${q.size ? '?' + q : ''}`, 303);
       }
       const chat = await chats.getChatFor(deps, req.auth!, id);
-      return reply.view('chats/_composer', await composerData(req, chat, composerQuery(req)));
+      return reply.view('chats/composer/_composer', await composerData(req, chat, composerQuery(req)));
     });
 
     // H4: the number's templates, fetched again from the platform now.
@@ -128,7 +128,7 @@ export function chatsRoutes(deps: Deps) {
         notice = { key: 'chats.template.refresh_failed', reason: err.reason };
       }
       if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}`);
-      return reply.view('chats/_composer', await composerData(req, chat, { notice }));
+      return reply.view('chats/composer/_composer', await composerData(req, chat, { notice }));
     });
 
     app.get('/chats/:id/messages', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
@@ -137,7 +137,7 @@ export function chatsRoutes(deps: Deps) {
       const before = chats.parseCursor(req.query.before, Number.MAX_SAFE_INTEGER);
       const thread = await loadThread(deps.db, id, { limit: chats.THREAD_PAGE, ...(before ? { before } : {}) });
       if (!wantsFragment(req)) return reply.redirect(`/chats/${id}`, 303);
-      return reply.view('chats/_thread_page', { chat, thread, older: true, h: chatHelpers(req.t) });
+      return reply.view('chats/thread/_thread_page', { chat, thread, older: true, h: chatHelpers(req.t) });
     });
 
     app.post('/chats/:id/read', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
@@ -170,7 +170,7 @@ export function chatsRoutes(deps: Deps) {
           // out of band, so it shows at once even before the stream delivers it.
           const thread = await loadThread(deps.db, id, { limit: 1 });
           const message = thread.messages.find((m) => m.id === r.messageId);
-          return reply.view('chats/_composer_sent', { ...(await composerData(req, chat)), message, chatId: id });
+          return reply.view('chats/composer/_composer_sent', { ...(await composerData(req, chat)), message, chatId: id });
         } catch (err) {
           if (err instanceof ValidationError) {
             const chat = await chats.getChatFor(deps, req.auth!, id);
@@ -184,7 +184,7 @@ export function chatsRoutes(deps: Deps) {
               ...(form.replyTo ? { replyTo: form.replyTo } : {}),
               ...(form.commentReply ? { commentReply: form.commentReply } : {}),
             });
-            if (wantsFragment(req)) return reply.view('chats/_composer', data, 422);
+            if (wantsFragment(req)) return reply.view('chats/composer/_composer', data, 422);
             const pane = await paneData(req, id);
             return page(req, reply, id, { pane: { ...pane, composer: data }, code: 422 });
           }
@@ -205,7 +205,7 @@ export function chatsRoutes(deps: Deps) {
         const chat = await chats.getChatFor(deps, req.auth!, id);
         const thread = await loadThread(deps.db, id, { limit: 1 });
         const message = thread.messages.find((m) => m.id === r.messageId);
-        return reply.view('chats/_composer_sent', { ...(await composerData(req, chat, { mode: 'note' })), message, chatId: id });
+        return reply.view('chats/composer/_composer_sent', { ...(await composerData(req, chat, { mode: 'note' })), message, chatId: id });
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         const chat = await chats.getChatFor(deps, req.auth!, id);
@@ -215,7 +215,7 @@ export function chatsRoutes(deps: Deps) {
           key: key || newIdempotencyKey(),
           error: { key: Object.values(err.fields)[0]!, n: textLength(text) },
         });
-        if (wantsFragment(req)) return reply.view('chats/_composer', data, 422);
+        if (wantsFragment(req)) return reply.view('chats/composer/_composer', data, 422);
         return page(req, reply, id, { pane: { ...(await paneData(req, id)), composer: data }, code: 422 });
       }
     });
@@ -237,7 +237,7 @@ export function chatsRoutes(deps: Deps) {
       } catch (err) {
         if (!(err instanceof ModerationError)) throw err;
         if (!wantsFragment(req)) throw err;
-        return reply.view('chats/_moderate_error', { messageId: mid, reason: err.reason }, 422);
+        return reply.view('chats/thread/_moderate_error', { messageId: mid, reason: err.reason }, 422);
       }
       if (wantsFragment(req)) return reply.code(204).send();
       return redirect(req, reply, `/chats/${id}`);
@@ -249,7 +249,7 @@ export function chatsRoutes(deps: Deps) {
         await chats.setArchived(deps, req.auth!, id, archived);
         if (wantsFragment(req)) {
           const chat = await chats.getChatFor(deps, req.auth!, id);
-          return reply.view('chats/_header', { chat, oob: false });
+          return reply.view('chats/thread/_header', { chat, oob: false });
         }
         return redirect(req, reply, `/chats/${id}`);
       });

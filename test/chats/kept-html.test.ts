@@ -172,7 +172,7 @@ describe('the kept list', () => {
       return render(template, data);
     }) as typeof t.deps.eta.render;
     try {
-      const lists = () => rendered.filter((x) => x === '/chats/_list').length;
+      const lists = () => rendered.filter((x) => x === '/chats/inbox/_list').length;
       const { chatId } = await leadWrites(t.deps, channelId, 'tv-lead-5', 'List me');
       const first = await as(t.app, agent).get('/chats');
       expect(first.body).toContain(`id="chat-${chatId}"`);
@@ -199,7 +199,7 @@ describe('the kept list', () => {
       expect((await as(t.app, agent).get('/chats')).body).toContain('Renamed Page');
       expect(lists()).toBe(n + 4);
       // The kept thread too: a second view renders no thread.
-      const threads = () => rendered.filter((x) => x === '/chats/_thread').length;
+      const threads = () => rendered.filter((x) => x === '/chats/thread/_thread').length;
       await as(t.app, agent).get(`/chats/${other}`);
       const m = threads();
       await as(t.app, agent).get(`/chats/${other}`);

@@ -147,14 +147,14 @@ function uiBodies(s: string[], locale: (typeof LOCALES)[number], eta: TestContex
     messageView(9004, 'note', 'internal', s[12]!, s[9]!, { mentions: [] }),
   ];
   return [
-    `<div hx-swap-oob="afterbegin:#chat-list-open">${renderPartial(eta, '/chats/_chat_item', locale, { chat, h })}</div>`,
-    renderPartial(eta, '/chats/_chat_item', locale, { chat, h, oob: true }),
+    `<div hx-swap-oob="afterbegin:#chat-list-open">${renderPartial(eta, '/chats/inbox/_chat_item', locale, { chat, h })}</div>`,
+    renderPartial(eta, '/chats/inbox/_chat_item', locale, { chat, h, oob: true }),
     `<div hx-swap-oob="beforeend:#thread-messages-${chatId}">${messages
-      .map((message) => renderPartial(eta, '/chats/_message', locale, { message, chatId, h, live: true }))
+      .map((message) => renderPartial(eta, '/chats/thread/_message', locale, { message, chatId, h, live: true }))
       .join('')}</div>`,
-    ...messages.map((message) => renderPartial(eta, '/chats/_message', locale, { message, chatId, h, oob: true })),
-    renderPartial(eta, '/chats/_header', locale, { chat, h, oob: true }),
-    renderPartial(eta, '/chats/_client_panel', locale, { chat, clientPanel: null, oob: true, by: 3 }),
+    ...messages.map((message) => renderPartial(eta, '/chats/thread/_message', locale, { message, chatId, h, oob: true })),
+    renderPartial(eta, '/chats/thread/_header', locale, { chat, h, oob: true }),
+    renderPartial(eta, '/chats/clients/_client_panel', locale, { chat, clientPanel: null, oob: true, by: 3 }),
     // Raw user text as a whole event body, nothing around it.
     s[13]!,
   ];

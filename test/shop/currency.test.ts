@@ -80,7 +80,7 @@ describe('Settings › Shop', () => {
     expect(card.body).toContain(FR('1 234,50 $'));
     // The chat's details panel renders its documents outside a request too (live pushes).
     const doc = { id: 1, kind: 'order', number: 'O-0001', editUrl: '/orders/1/edit', kindKey: 'doc.kind.order', statusKey: 'doc.status.new', issuedOn: '2025-03-04', amountCents: 123450 };
-    expect(renderPartial(t.deps.eta, '/chats/_client_documents', 'en', { documents: [doc], chatId: 1 })).toContain('$1,234.50');
+    expect(renderPartial(t.deps.eta, '/chats/clients/_client_documents', 'en', { documents: [doc], chatId: 1 })).toContain('$1,234.50');
     const page = await as(t.app, admin).get('/settings/shop?saved=1');
     expect(page.body).toContain('Shop settings saved.');
     expect(page.body).toContain('data-currency="USD" data-source="settings"');

@@ -41,8 +41,8 @@ export function clientLinkRoutes(deps: Deps) {
   ) => {
     const panel = await link.loadClientPanel(deps, req.auth!, chatId, kindLabel(req.t), extras);
     const data = { chat: panel.chat, clientPanel: panel, h: chatHelpers(req.t), q: '', results: null, ...more };
-    if (wantsFragment(req)) return reply.view('chats/_client_panel', data, status);
-    return reply.view('chats/client', { ...data, title: req.t('clientlink.title') }, status);
+    if (wantsFragment(req)) return reply.view('chats/clients/_client_panel', data, status);
+    return reply.view('chats/clients/client', { ...data, title: req.t('clientlink.title') }, status);
   };
 
   /** After a change htmx gets the fresh panel at once; a plain form post lands on the panel's page. */
@@ -51,7 +51,7 @@ export function clientLinkRoutes(deps: Deps) {
 
   const miniView = async (req: FastifyRequest, reply: FastifyReply, chatId: number) => {
     const chat = await getChatFor(deps, req.auth!, chatId);
-    return reply.view('chats/_mini_chat', {
+    return reply.view('chats/clients/_mini_chat', {
       chat,
       // As on the Chats page, the window posts that a mention of the employee in it is seen.
       mentioned: await mentionedIn(deps, req.auth!, chatId),
@@ -76,7 +76,7 @@ export function clientLinkRoutes(deps: Deps) {
       const q = text(req.query.q).trim().slice(0, 100);
       const results = await link.searchClientsForChat(deps, req.auth!, id, q);
       if (!wantsFragment(req)) return reply.redirect(`/chats/${id}/client${q ? `?q=${encodeURIComponent(q)}` : ''}`, 303);
-      return reply.view('chats/_client_search_results', { chat: { id }, results, q });
+      return reply.view('chats/clients/_client_search_results', { chat: { id }, results, q });
     });
 
     app.post('/chats/:id/client', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Form }>, reply) => {

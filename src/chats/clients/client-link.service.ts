@@ -268,7 +268,7 @@ export async function searchClientsForChat(deps: Deps, auth: AuthContext, chatId
  */
 async function announcePanelChange(deps: Deps, tx: Tx, chat: ChatView, actorId: number): Promise<void> {
   for (const locale of LOCALES) {
-    const html = renderPartial(deps.eta, '/chats/_client_panel', locale, { chat, clientPanel: null, oob: true, by: actorId });
+    const html = renderPartial(deps.eta, '/chats/clients/_client_panel', locale, { chat, clientPanel: null, oob: true, by: actorId });
     await deps.live.record(tx, { audience: 'channel', channelId: chat.channelId, name: 'ui', html, locale });
   }
 }

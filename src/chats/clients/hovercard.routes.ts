@@ -21,7 +21,7 @@ export function hovercardRoutes(deps: Deps) {
         const to = card.client ? `/clients/${card.client.id}` : `/clients?q=${encodeURIComponent(card.phone)}`;
         return reply.redirect(to, 303);
       }
-      return reply.view('crm/_hovercard', { card, h: chatHelpers(req.t) });
+      return reply.view('chats/clients/_hovercard', { card, h: chatHelpers(req.t) });
     });
   };
 }

@@ -119,7 +119,7 @@ function render(deps: Deps, template: string, viewer: Viewer, data: Record<strin
 
 /**
  * The thread of `chat` (read for this employee, so access is already checked): its last
- * `limit` messages with day separators and the "load older" link (`chats/_thread.eta`). Returns
+ * `limit` messages with day separators and the "load older" link (`chats/thread/_thread.eta`). Returns
  * a marker for the response's template to output raw; `reply.view` splices the part in.
  */
 export async function threadHtml(deps: Deps, viewer: Viewer, chat: ChatView, limit: number): Promise<string> {
@@ -128,13 +128,13 @@ export async function threadHtml(deps: Deps, viewer: Viewer, chat: ChatView, lim
   const hit = cache.get(key, `${chat.threadVersion}|${chat.readUpTo}`, viewer.csrf);
   if (hit !== undefined) return markerFor(viewer, hit);
   const thread = await loadThread(deps.db, chat.id, { limit });
-  const html = render(deps, '/chats/_thread', viewer, { chat, thread });
+  const html = render(deps, '/chats/thread/_thread', viewer, { chat, thread });
   // Kept under what the rows were read with, which may already be newer than `chat`'s.
   return markerFor(viewer, cache.set(key, `${thread.version}|${thread.readUpTo}`, html, viewer.csrf));
 }
 
 /**
- * The list column (`chats/_list.eta`: the Open/Archived switch, the search box, the first page
+ * The list column (`chats/inbox/_list.eta`: the Open/Archived switch, the search box, the first page
  * of chats) for the employee. Without a search it is kept under its digest; `digest` is the one
  * the caller already read (beside the open chat), otherwise it is read here. Like `threadHtml`,
  * a kept list comes back as a marker for `reply.view` (a searched one as its HTML).
@@ -152,7 +152,7 @@ export async function listHtml(
   const data = { status: o.status, filter: o.filter, meId: me };
   if (q.trim()) {
     const found = await searchChats(deps, channels, { status: o.status, filter: o.filter, me, q, limit: PAGE_SIZE + 1 });
-    return render(deps, '/chats/_list', viewer, { ...data, list: listPage(found.rows.map(toChatListItem)), q: found.q, searchNotes: found.notes });
+    return render(deps, '/chats/inbox/_list', viewer, { ...data, list: listPage(found.rows.map(toChatListItem)), q: found.q, searchNotes: found.notes });
   }
   const cache = keptHtmlOf(deps);
   // *Mine* is the employee's own page; the others are shared by everyone with the same channels.
@@ -161,6 +161,6 @@ export async function listHtml(
   const hit = cache.get(key, digest ?? (await repo.listDigest(deps.db, channels, page)), viewer.csrf);
   if (hit !== undefined) return markerFor(viewer, hit);
   const r = await repo.listChatsWithDigest(deps.db, channels, page);
-  const html = render(deps, '/chats/_list', viewer, { ...data, list: listPage(r.rows.map(toChatListItem)), q: '' });
+  const html = render(deps, '/chats/inbox/_list', viewer, { ...data, list: listPage(r.rows.map(toChatListItem)), q: '' });
   return markerFor(viewer, cache.set(key, r.digest, html, viewer.csrf));
 }

@@ -82,19 +82,19 @@ export async function publishChatChange(deps: Deps, tx: Tx, chatId: number, chan
     const parts: string[] = [];
     if (chat && change.moved) {
       const target = chat.status === 'open' ? '#chat-list-open' : '#chat-list-archived';
-      parts.push(`<div hx-swap-oob="afterbegin:${target}">${renderPartial(deps.eta, '/chats/_chat_item', locale, { chat, h })}</div>`);
-    } else if (chat && chatLevel) parts.push(renderPartial(deps.eta, '/chats/_chat_item', locale, { chat, h, oob: true }));
+      parts.push(`<div hx-swap-oob="afterbegin:${target}">${renderPartial(deps.eta, '/chats/inbox/_chat_item', locale, { chat, h })}</div>`);
+    } else if (chat && chatLevel) parts.push(renderPartial(deps.eta, '/chats/inbox/_chat_item', locale, { chat, h, oob: true }));
     if (appended.length) {
       parts.push(
         `<div hx-swap-oob="beforeend:#thread-messages-${chatId}">${appended
-          .map((message) => renderPartial(deps.eta, '/chats/_message', locale, { message, chatId, h, live: true }))
+          .map((message) => renderPartial(deps.eta, '/chats/thread/_message', locale, { message, chatId, h, live: true }))
           .join('')}</div>`,
       );
     }
     for (const message of changed) {
-      parts.push(renderPartial(deps.eta, '/chats/_message', locale, { message, chatId, h, oob: true }));
+      parts.push(renderPartial(deps.eta, '/chats/thread/_message', locale, { message, chatId, h, oob: true }));
     }
-    if (chat && change.header) parts.push(renderPartial(deps.eta, '/chats/_header', locale, { chat, h, oob: true }));
+    if (chat && change.header) parts.push(renderPartial(deps.eta, '/chats/thread/_header', locale, { chat, h, oob: true }));
     if (parts.length) await deps.live.record(tx, { audience: 'channel', channelId, name: 'ui', html: parts.join('\n'), locale });
   }
   if (chatLevel && known.redDots !== false) await publishRedDots(deps, tx, channelId);

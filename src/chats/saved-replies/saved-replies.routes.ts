@@ -78,7 +78,7 @@ export function savedRepliesRoutes(deps: Deps) {
       const chatId = idParam(req);
       const replies = await saved.savedRepliesForChat(deps, req.auth!, chatId, req.query.q);
       if (!wantsFragment(req)) return reply.redirect(`/chats/${chatId}`, 303);
-      return reply.view('chats/_saved_replies', { chatId, replies });
+      return reply.view('chats/saved-replies/_saved_replies', { chatId, replies });
     });
   };
 }

@@ -29,8 +29,8 @@ export function teamRoutes(deps: Deps) {
     app.get('/chats/:id/assign', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
       const { chat, colleagues } = await colleaguesOf(deps, req.auth!, idParam(req));
       const data = { chat, colleagues, meId: req.auth!.employeeId };
-      if (wantsFragment(req)) return reply.view('chats/_assign_menu', data);
-      return reply.view('chats/assign', { ...data, title: req.t('chats.assign.title') });
+      if (wantsFragment(req)) return reply.view('chats/team/_assign_menu', data);
+      return reply.view('chats/team/assign', { ...data, title: req.t('chats.assign.title') });
     });
 
     // The opened chat (pane or compact window) posts this once shown: a mention of the
@@ -52,11 +52,11 @@ export function teamRoutes(deps: Deps) {
         if (!(err instanceof ValidationError)) throw err;
         const { chat, colleagues } = await colleaguesOf(deps, req.auth!, id);
         const data = { chat, colleagues, meId: req.auth!.employeeId, error: err.fields.assignee };
-        if (wantsFragment(req)) return reply.view('chats/_assign_menu', data, 422);
-        return reply.view('chats/assign', { ...data, title: req.t('chats.assign.title') }, 422);
+        if (wantsFragment(req)) return reply.view('chats/team/_assign_menu', data, 422);
+        return reply.view('chats/team/assign', { ...data, title: req.t('chats.assign.title') }, 422);
       }
       if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}`);
-      return reply.view('chats/_header', { chat: await getChatFor(deps, req.auth!, id), oob: false });
+      return reply.view('chats/thread/_header', { chat: await getChatFor(deps, req.auth!, id), oob: false });
     });
   };
 }
