@@ -13,7 +13,7 @@ import { seedDemo } from '../src/crm/seed.ts';
 import { insertChannel } from '../src/channels/channels.repository.ts';
 import { encryptCredentials } from '../src/channels/channels.service.ts';
 import { startEmulator } from '../emulator/index.ts';
-import { connectWithToken } from '../src/channels/settings.service.ts';
+import { connectWithToken } from '../src/channels/settings/connect.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 const emulatorPort = Number(process.env.EMULATOR_PORT ?? 4100);

@@ -5,7 +5,7 @@ import { startEmulator, type Emulator } from '../../emulator/index.ts';
 import { decryptSecret } from '../../src/platform/crypto.ts';
 import { visibleChannelIds } from '../../src/chats/access.repository.ts';
 import { updateChannel } from '../../src/channels/channels.repository.ts';
-import { FACEBOOK_LOGIN_SCOPES, oauthDialogBaseUrl } from '../../src/channels/oauth.ts';
+import { FACEBOOK_LOGIN_SCOPES, oauthDialogBaseUrl } from '../../src/channels/settings/oauth.ts';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
 
 const PAGE = '104455667788990';

@@ -7,7 +7,9 @@ import { visibleChannelIds } from '../../src/chats/access.repository.ts';
 import { updateChannel } from '../../src/channels/channels.repository.ts';
 import { ACCESS_CHANGED } from '../../src/platform/live/hub.ts';
 import { renderPartial } from '../../src/platform/views.ts';
-import { ConnectError, channelsNeedingReconnect, MESSENGER_PAGE_FIELDS, verifyAccount } from '../../src/channels/settings.service.ts';
+import { ConnectError } from '../../src/channels/settings/forms.ts';
+import { channelsNeedingReconnect } from '../../src/channels/settings/settings.service.ts';
+import { MESSENGER_PAGE_FIELDS, verifyAccount } from '../../src/channels/settings/verify.ts';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
 
 const PAGE = '104455667788990';

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Config } from '../../config.ts';
 import { PlatformError } from '../adapter.ts';
 
 export interface GraphConfig {
@@ -138,4 +139,12 @@ export class GraphClient {
     form.append(file.field ?? 'filedata', new Blob([new Uint8Array(file.data)], { type: file.mime }), file.name);
     return this.request<T>('POST', path, { token, form });
   }
+}
+
+/**
+ * The one place a GraphClient is built from the configuration (META_GRAPH_URL, META_GRAPH_VERSION):
+ * the adapters' shared client (registry.ts) and the settings' verification calls (`timeoutMs`).
+ */
+export function createGraphClient(deps: { config: Pick<Config, 'meta'> }, opts: { timeoutMs?: number } = {}): GraphClient {
+  return new GraphClient({ baseUrl: deps.config.meta.graphUrl, version: deps.config.meta.graphVersion, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
 }

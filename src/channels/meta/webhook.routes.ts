@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
 import { safeEqual } from '../../platform/crypto.ts';
+import type { ChannelsPorts } from '../ports.ts';
 import { InboxWriter } from './inbox-writer.ts';
 import { verifyMetaSignature } from './signature.ts';
 
@@ -13,7 +13,7 @@ export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
  * 200 and leaves the work to a job (R1: an acknowledged delivery is durable; R6: Redis being
  * down only delays processing, the sweeper enqueues it later).
  */
-export function metaWebhookRoutes(deps: Deps) {
+export function metaWebhookRoutes(deps: Pick<ChannelsPorts, 'config' | 'db' | 'queue' | 'jobs'>) {
   const inbox = new InboxWriter(deps.db);
   return async (app: FastifyInstance) => {
     // Raw bytes for the signature: this parser applies to this plugin's routes only.

@@ -5,13 +5,14 @@
  * offers only APPROVED ones whose variable parts are body text parameters, preferring the
  * chat's language; the message the thread keeps is the text the customer sees.
  */
-import type { Deps } from '../../deps.ts';
 import type { TemplateComponent } from '../../db/schema.ts';
 import { defineJob } from '../../platform/jobs/types.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { ValidationError } from '../../platform/errors.ts';
-import { loadRuntime, platformRefusal } from '../channels.service.ts';
-import { graphClient } from '../settings.service.ts';
+import { platformRefusal } from '../channels.service.ts';
+import { createGraphClient } from '../meta/graph-client.ts';
+import type { ChannelsPorts } from '../ports.ts';
+import { loadRuntime } from '../runtimes.ts';
 import { findTemplate, listTemplates, replaceTemplates, type TemplateRow } from './templates.repository.ts';
 import { readSetting, writeSetting } from '../../platform/app-settings.repository.ts';
 
@@ -106,7 +107,7 @@ const base = (lang: string) => lang.toLowerCase().split(/[_-]/)[0]!;
  * The templates the composer offers, one per name: the translation in the chat's language
  * where there is one (else English, else the first), then the others of that name.
  */
-export async function offeredTemplates(deps: Pick<Deps, 'db'>, channelId: number, language: string): Promise<{ templates: OfferedTemplate[]; fetchedAt: Date | null }> {
+export async function offeredTemplates(deps: Pick<ChannelsPorts, 'db'>, channelId: number, language: string): Promise<{ templates: OfferedTemplate[]; fetchedAt: Date | null }> {
   const [rows, fetched] = await Promise.all([listTemplates(deps.db, channelId), readSetting<{ at?: string }>(deps.db, fetchedKey(channelId))]);
   // When the list was last fetched, kept apart: a WABA with no template has no row to tell it.
   const fetchedAt = fetched?.at ? new Date(fetched.at) : null;
@@ -117,7 +118,7 @@ export async function offeredTemplates(deps: Pick<Deps, 'db'>, channelId: number
 }
 
 /** A template choice from the form (`name:language`), or null when it is not one on offer. */
-export async function chosenTemplate(deps: Pick<Deps, 'db'>, channelId: number, key: string | undefined): Promise<OfferedTemplate | null> {
+export async function chosenTemplate(deps: Pick<ChannelsPorts, 'db'>, channelId: number, key: string | undefined): Promise<OfferedTemplate | null> {
   const m = /^([a-z0-9_]{1,512}):([A-Za-z_]{2,10})$/.exec(key ?? '');
   if (!m) return null;
   const row = await findTemplate(deps.db, channelId, m[1]!, m[2]!);
@@ -137,11 +138,11 @@ export function templateValues(t: OfferedTemplate, raw: Array<string | undefined
 }
 
 /** Fetches every page of the WABA's templates and replaces the cache. */
-export async function refreshTemplates(deps: Deps, channelId: number): Promise<number> {
+export async function refreshTemplates(deps: Pick<ChannelsPorts, 'config' | 'db' | 'logger'>, channelId: number): Promise<number> {
   const channel = await loadRuntime(deps, channelId);
   if (!channel || channel.kind !== 'whatsapp' || !channel.parentExternalId) return 0;
   const token = String(channel.credentials.accessToken ?? '');
-  const graph = graphClient(deps);
+  const graph = createGraphClient(deps, { timeoutMs: 15_000 });
   const list: GraphTemplate[] = [];
   let after: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
@@ -166,7 +167,7 @@ export async function refreshTemplates(deps: Deps, channelId: number): Promise<n
 }
 
 /** Background refresh (after connecting, and when the composer finds the cache stale). */
-export function refreshTemplatesJob(deps: Deps) {
+export function refreshTemplatesJob(deps: Pick<ChannelsPorts, 'config' | 'db' | 'logger'>) {
   return defineJob<{ channelId: number }>({
     name: 'refresh-templates',
     // One per channel and ten minutes: a job that failed for good (kept a while by the queue)

@@ -4,9 +4,9 @@
  * cookies that carry the OAuth `state` and the user token between the steps. Tokens never
  * reach the HTML: the choose page re-reads /me/accounts with the sealed user token.
  */
-import type { Config } from '../config.ts';
-import { decryptSecret, encryptSecret } from '../platform/crypto.ts';
-import type { GraphClient } from './meta/graph-client.ts';
+import type { Config } from '../../config.ts';
+import { decryptSecret, encryptSecret } from '../../platform/crypto.ts';
+import type { GraphClient } from '../meta/graph-client.ts';
 
 /** The permissions Parley asks for (meta-platform.md §9: Messenger, Page comments, Instagram with Facebook Login). */
 export const FACEBOOK_LOGIN_SCOPES = [

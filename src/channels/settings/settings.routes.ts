@@ -1,14 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../deps.ts';
-import { NotFoundError, ValidationError } from '../platform/errors.ts';
-import { redirect } from '../platform/htmx.ts';
-import { randomToken, safeEqual } from '../platform/crypto.ts';
-import { PlatformError } from './adapter.ts';
-import * as repo from './channels.repository.ts';
+import { NotFoundError, ValidationError } from '../../platform/errors.ts';
+import { redirect } from '../../platform/htmx.ts';
+import { randomToken, safeEqual } from '../../platform/crypto.ts';
+import { PlatformError } from '../adapter.ts';
+import * as repo from '../channels.repository.ts';
+import type { ChannelsPorts } from '../ports.ts';
+import { listTemplates } from '../whatsapp/templates.repository.ts';
+import { refreshTemplates } from '../whatsapp/templates.service.ts';
+import { connectWithToken, reconnectWithToken, type ConnectPorts } from './connect.ts';
+import { ConnectError, parseAccess } from './forms.ts';
+import { connectFromFacebook, facebookChoices } from './oauth-connect.ts';
+import { discardSetAside, listSetAside, retrySetAside, type SetAsidePorts } from './set-aside.ts';
+import { channelForSettings, listChannelsForSettings, updateChannelSettings, type SettingsPorts } from './settings.service.ts';
+import { graphClient } from './verify.ts';
 import * as oauth from './oauth.ts';
-import * as svc from './settings.service.ts';
-import { listTemplates } from './whatsapp/templates.repository.ts';
-import { refreshTemplates } from './whatsapp/templates.service.ts';
 
 type Body = Record<string, string | string[] | undefined>;
 type Params = { id: string };
@@ -25,8 +30,11 @@ function idParam(req: FastifyRequest<{ Params: Params }>): number {
 /** Notices a redirect may ask the list page to show (never free text from the URL). */
 const NOTICES = new Set(['connected', 'saved', 'reconnected', 'fb_connected', 'fb_cancelled', 'delivery_retried', 'delivery_still_failing', 'delivery_discarded']);
 
+/** What Settings › Chats needs: each service's ports (the template refresh's among them). */
+export type ChannelSettingsRoutesPorts = Pick<ChannelsPorts, 'config' | 'db' | 'logger'> & ConnectPorts & SettingsPorts & SetAsidePorts;
+
 /** Settings › Chats (admins): channels, their settings, manual connect, Facebook Login, reconnect. */
-export function channelSettingsRoutes(deps: Deps) {
+export function channelSettingsRoutes(deps: ChannelSettingsRoutesPorts) {
   const fbConfigured = () => oauth.facebookLoginConfigured(deps.config);
   const cookieOpts = (maxAgeMs: number) => ({
     path: oauth.FACEBOOK_CONNECT_PATH,
@@ -37,7 +45,7 @@ export function channelSettingsRoutes(deps: Deps) {
   });
 
   const listPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
-    const [channels, setAside] = await Promise.all([svc.listChannelsForSettings(deps.db), svc.listSetAside(deps.db)]);
+    const [channels, setAside] = await Promise.all([listChannelsForSettings(deps.db), listSetAside(deps.db)]);
     return reply.view(
       'settings/channels',
       { channels, setAside, fbConfigured: fbConfigured(), callbackUrl: oauth.oauthRedirectUri(deps.config), notice: null, alert: null, ...extra },
@@ -51,7 +59,7 @@ export function channelSettingsRoutes(deps: Deps) {
   };
 
   const editPage = async (reply: FastifyReply, id: number, extra: Record<string, unknown> = {}, status?: number) => {
-    const channel = await svc.channelForSettings(deps.db, id);
+    const channel = await channelForSettings(deps.db, id);
     if (!channel) throw new NotFoundError();
     const employees = await repo.listActiveEmployees(deps.db);
     const s = channel.settings;
@@ -69,20 +77,20 @@ export function channelSettingsRoutes(deps: Deps) {
   };
 
   const reconnectPage = async (reply: FastifyReply, id: number, extra: Record<string, unknown> = {}, status?: number) => {
-    const channel = await svc.channelForSettings(deps.db, id);
+    const channel = await channelForSettings(deps.db, id);
     if (!channel) throw new NotFoundError();
     return reply.view('settings/channels_reconnect', { channel, errors: {}, reason: '', fbConfigured: fbConfigured(), ...extra }, status);
   };
 
   const choosePage = async (reply: FastifyReply, userToken: string, extra: Record<string, unknown> = {}, status?: number) => {
-    const accounts = await oauth.listFacebookAccounts(svc.graphClient(deps), userToken);
-    const [choices, employees] = await Promise.all([svc.facebookChoices(deps, accounts), repo.listActiveEmployees(deps.db)]);
+    const accounts = await oauth.listFacebookAccounts(graphClient(deps), userToken);
+    const [choices, employees] = await Promise.all([facebookChoices(deps, accounts), repo.listActiveEmployees(deps.db)]);
     return reply.view('settings/channels_facebook', { mode: 'choose', choices, employees, values: { access: 'all' }, errors: {}, failures: [], ...extra }, status);
   };
 
   /** A Graph failure during Facebook Login, shown on the list page. */
   const loginFailed = (reply: FastifyReply, err: unknown) => {
-    if (err instanceof svc.ConnectError) {
+    if (err instanceof ConnectError) {
       const key = Object.values(err.fields)[0] ?? 'channels.error.platform';
       return listPage(reply, { alert: { key, reason: err.reason ?? '' } }, 422);
     }
@@ -100,12 +108,12 @@ export function channelSettingsRoutes(deps: Deps) {
 
     // -- Deliveries set aside (R9): Retry runs the change again, Discard hides it -------------
     app.post('/settings/chats/deliveries/:id/retry', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) => {
-      const outcome = await svc.retrySetAside(deps, idParam(req), req.auth!.employeeId);
+      const outcome = await retrySetAside(deps, idParam(req), req.auth!.employeeId);
       return redirect(req, reply, `/settings/chats?notice=${outcome === 'resolved' ? 'delivery_retried' : 'delivery_still_failing'}`);
     });
 
     app.post('/settings/chats/deliveries/:id/discard', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) => {
-      await svc.discardSetAside(deps, idParam(req), req.auth!.employeeId);
+      await discardSetAside(deps, idParam(req), req.auth!.employeeId);
       return redirect(req, reply, '/settings/chats?notice=delivery_discarded');
     });
 
@@ -124,13 +132,13 @@ export function channelSettingsRoutes(deps: Deps) {
         employee_ids: list(b.employee_ids),
       };
       try {
-        await svc.connectWithToken(deps, input);
+        await connectWithToken(deps, input);
         return redirect(req, reply, '/settings/chats?notice=connected');
       } catch (err) {
         if (err instanceof ValidationError) {
           // The token is never sent back into the page.
           const { token: _token, ...values } = input;
-          return newPage(reply, { values, errors: err.fields, reason: err instanceof svc.ConnectError ? err.reason ?? '' : '' }, 422);
+          return newPage(reply, { values, errors: err.fields, reason: err instanceof ConnectError ? err.reason ?? '' : '' }, 422);
         }
         throw err;
       }
@@ -162,7 +170,7 @@ export function channelSettingsRoutes(deps: Deps) {
         if (!q.code) return listPage(reply, { alert: { key: 'channels.fb.state_invalid', reason: '' } }, 400);
         let userToken: string;
         try {
-          userToken = await oauth.exchangeCode(svc.graphClient(deps), deps.config, q.code);
+          userToken = await oauth.exchangeCode(graphClient(deps), deps.config, q.code);
         } catch (err) {
           if (err instanceof PlatformError) return loginFailed(reply, err);
           throw err;
@@ -189,11 +197,11 @@ export function channelSettingsRoutes(deps: Deps) {
       const chosen = { messenger: list(b.messenger), instagram: list(b.instagram) };
       const values = { access: first(b.access), employee_ids: list(b.employee_ids), messenger: chosen.messenger, instagram: chosen.instagram };
       const errors: Record<string, string> = {};
-      const access = await svc.parseAccess(deps.db, values.access, values.employee_ids, errors);
+      const access = await parseAccess(deps.db, values.access, values.employee_ids, errors);
       if (!chosen.messenger.length && !chosen.instagram.length) errors.form = 'channels.fb.nothing_chosen';
       try {
         if (Object.keys(errors).length) return await choosePage(reply, userToken, { values, errors }, 422);
-        const r = await svc.connectFromFacebook(deps, userToken, chosen, access);
+        const r = await connectFromFacebook(deps, userToken, chosen, access);
         if (r.matched === 0) return await choosePage(reply, userToken, { values, errors: { form: 'channels.fb.nothing_chosen' } }, 422);
         if (r.failures.length) return await choosePage(reply, userToken, { values, failures: r.failures }, 422);
         reply.clearCookie(oauth.OAUTH_LOGIN_COOKIE, { path: oauth.FACEBOOK_CONNECT_PATH });
@@ -230,7 +238,7 @@ export function channelSettingsRoutes(deps: Deps) {
         rate_limit: first(b.rate_limit),
       };
       try {
-        const { commentsNote } = await svc.updateChannelSettings(deps, id, input);
+        const { commentsNote } = await updateChannelSettings(deps, id, input);
         if (commentsNote === 'unverified') return redirect(req, reply, `/settings/chats/${id}?saved=1&note=comments_unverified`);
         if (commentsNote) return redirect(req, reply, `/settings/chats/${id}?saved=1&note=comments_missing&perms=${encodeURIComponent(commentsNote.missing.join(','))}`);
         return redirect(req, reply, '/settings/chats?notice=saved');
@@ -256,10 +264,10 @@ export function channelSettingsRoutes(deps: Deps) {
     app.post('/settings/chats/:id/reconnect', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params; Body: Body }>, reply) => {
       const id = idParam(req);
       try {
-        await svc.reconnectWithToken(deps, id, first(req.body?.token));
+        await reconnectWithToken(deps, id, first(req.body?.token));
         return redirect(req, reply, '/settings/chats?notice=reconnected');
       } catch (err) {
-        if (err instanceof ValidationError) return reconnectPage(reply, id, { errors: err.fields, reason: err instanceof svc.ConnectError ? err.reason ?? '' : '' }, 422);
+        if (err instanceof ValidationError) return reconnectPage(reply, id, { errors: err.fields, reason: err instanceof ConnectError ? err.reason ?? '' : '' }, 422);
         throw err;
       }
     });

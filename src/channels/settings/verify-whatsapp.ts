@@ -5,9 +5,10 @@
  * number against the WABA (`GET /{waba-id}/phone_numbers`), then the WABA is subscribed to the
  * app (`POST /{waba-id}/subscribed_apps`); only then is the token stored, encrypted.
  */
-import type { Deps } from '../../deps.ts';
 import { PlatformError } from '../adapter.ts';
-import { ConnectError, graphClient, type VerifiedAccount } from '../settings.service.ts';
+import type { ChannelsPorts } from '../ports.ts';
+import { ConnectError } from './forms.ts';
+import { graphClient, type VerifiedAccount } from './verify.ts';
 
 export interface WhatsAppNumber {
   id?: string;
@@ -25,7 +26,7 @@ function failure(err: unknown, key = 'channels.error.platform'): unknown {
 }
 
 /** The verified number as Parley stores it: external id = phone number id, parent = WABA. */
-export async function verifyWhatsApp(deps: Pick<Deps, 'config'>, phoneNumberId: string, wabaId: string, token: string): Promise<VerifiedAccount> {
+export async function verifyWhatsApp(deps: Pick<ChannelsPorts, 'config'>, phoneNumberId: string, wabaId: string, token: string): Promise<VerifiedAccount> {
   const graph = graphClient(deps);
   let number: WhatsAppNumber;
   try {
@@ -54,7 +55,7 @@ export async function verifyWhatsApp(deps: Pick<Deps, 'config'>, phoneNumberId: 
 }
 
 /** §1.5: WhatsApp webhooks flow once the WABA is subscribed to the app (fields are chosen at the app). */
-export async function subscribeWaba(deps: Pick<Deps, 'config'>, acct: VerifiedAccount): Promise<void> {
+export async function subscribeWaba(deps: Pick<ChannelsPorts, 'config'>, acct: VerifiedAccount): Promise<void> {
   try {
     await graphClient(deps).post(`${acct.pageId}/subscribed_apps`, acct.token);
   } catch (err) {
