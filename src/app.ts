@@ -17,7 +17,7 @@ import { safeEqual } from './platform/crypto.ts';
 import { wantsFragment } from './platform/htmx.ts';
 import { authRoutes } from './auth/auth.routes.ts';
 import { settingsRoutes } from './auth/settings.routes.ts';
-import { channelSettingsRoutes } from './channels/settings.routes.ts';
+import { channelSettingsRoutes } from './channels/settings/settings.routes.ts';
 import { liveRoutes } from './platform/live/live.routes.ts';
 import { healthRoutes } from './platform/health.routes.ts';
 import { crmRoutes } from './crm/crm.routes.ts';

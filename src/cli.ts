@@ -11,7 +11,8 @@ import { adminTurnOff } from './auth/two-factor.service.ts';
 import { ValidationError } from './platform/errors.ts';
 import { translator } from './platform/i18n/index.ts';
 import { seedDemo, SeedRefusedError } from './crm/seed.ts';
-import { accessFromEmails, connectWithToken, describeError, formatChannelList } from './channels/settings.service.ts';
+import { accessFromEmails, describeError, formatChannelList } from './channels/settings/cli.ts';
+import { connectWithToken } from './channels/settings/connect.ts';
 
 type Command = { usage: string; run(deps: Deps, args: string[], io: CliIo): Promise<void> };
 
