@@ -9,6 +9,9 @@ import { ACCESS_CHANGED } from '../../platform/live/hub.ts';
 import type { Tx } from '../../platform/tx.ts';
 import type { ChannelsPorts } from '../ports.ts';
 
+/** Who sees a channel now (chats' access rules), for the audience before and after a change. */
+export { employeesSeeingChannel };
+
 /** What recording an access change needs: the live hub, and what chats' red-dot publishers take. */
 export type AudiencePorts = Pick<ChannelsPorts, 'live'> & Parameters<typeof publishRedDots>[0] & Parameters<typeof publishRedDotsOf>[0];
 

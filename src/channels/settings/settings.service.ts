@@ -9,10 +9,9 @@ import type { ChannelSettings } from '../adapter.ts';
 import * as repo from '../channels.repository.ts';
 import type { ChannelsPorts, Conn } from '../ports.ts';
 import { toRuntime } from '../runtimes.ts';
-import { accessChanged, type AudiencePorts } from './audience.ts';
+import { accessChanged, employeesSeeingChannel, type AudiencePorts } from './audience.ts';
 import { isConnectKind, parseAccess, parseName, parseRate, type ConnectKind } from './forms.ts';
 import { COMMENT_PERMISSIONS, grantedPermissions, subscribeAccount } from './verify.ts';
-import { employeesSeeingChannel } from '../../chats/access.repository.ts';
 
 /** What saving a channel's settings needs. */
 export type SettingsPorts = Pick<ChannelsPorts, 'config' | 'db' | 'logger'> & AudiencePorts;
