@@ -6,7 +6,7 @@ import type { Deps } from './deps.ts';
 import type { Config } from './config.ts';
 import { can, type Access, type AuthContext } from './auth/permissions.ts';
 import { resolveSession, type PageContext } from './auth/auth.service.ts';
-import { AnonCsrf } from './auth/anon-csrf.ts';
+import { AnonCsrf, anonCsrfCookie } from './auth/anon-csrf.ts';
 import { temporaryPasswordGate } from './auth/password-gate.ts';
 import { pickLocale, translator, type Locale, type Translate } from './platform/i18n/index.ts';
 import { securityHeaders } from './platform/security.ts';
@@ -64,8 +64,6 @@ declare module 'fastify' {
 }
 
 export const SESSION_COOKIE = 'parley_session';
-/** Anonymous forms (setup, login) use a double-submit cookie until a session exists. */
-export const PRE_CSRF_COOKIE = 'parley_csrf';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
@@ -80,7 +78,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     forceCloseConnections: false,
   });
   const assets = loadAssets(join(deps.root, 'public'));
+  // Anonymous forms (setup, login, the code step) use a double-submit cookie until a session exists.
   const anonCsrf = new AnonCsrf(deps.config.secretKey);
+  const anonCookie = anonCsrfCookie(deps.config.secureCookies);
 
   // Every route must say who may use it; a route without a declaration is a boot error.
   const routes: Array<{ method: string; url: string; access: Access }> = [];
@@ -126,10 +126,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     if (req.auth) req.csrfToken = req.auth.csrfToken;
     else {
       // Only a token Parley signed counts: a planted one is replaced (auth/anon-csrf.ts).
-      let pre = req.cookies[PRE_CSRF_COOKIE];
+      let pre = req.cookies[anonCookie.name];
       if (!anonCsrf.isValid(pre)) {
         pre = anonCsrf.issue();
-        reply.setCookie(PRE_CSRF_COOKIE, pre, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.config.secureCookies });
+        reply.setCookie(anonCookie.name, pre, anonCookie.options);
       }
       req.csrfToken = pre;
     }
@@ -163,8 +163,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       // Multipart forms (file uploads) carry fields as { value }.
       const fromBody = typeof field === 'string' ? field : field && typeof field === 'object' && 'value' in field ? String((field as { value: unknown }).value) : undefined;
       const sent = fromBody ?? req.headers['x-csrf-token'];
-      if (typeof sent !== 'string' || !safeEqual(sent, req.csrfToken)) {
-        req.log.info({ route: req.routeOptions.url }, 'csrf token missing or wrong');
+      // An anonymous token proves Parley issued it, not to this browser: an anonymous form the
+      // browser says came from another site (Sec-Fetch-Site) is refused whatever it carries.
+      const crossSite = !req.auth && req.headers['sec-fetch-site'] === 'cross-site';
+      if (crossSite || typeof sent !== 'string' || !safeEqual(sent, req.csrfToken)) {
+        req.log.info({ route: req.routeOptions.url, crossSite }, 'csrf token missing or wrong, or an anonymous form posted cross-site');
         return reply.view('errors/error', { code: 403, title: req.t('error.csrf.title'), body: req.t('error.csrf.body') }, 403);
       }
     }

@@ -17,8 +17,10 @@ import { connectWithToken } from './channels/settings/connect.ts';
 type Command = { usage: string; run(deps: Deps, args: string[], io: CliIo): Promise<void> };
 
 export interface CliIo {
-  /** Where `--token -` and `--password -` read the secret (process.stdin by default). */
+  /** Where `--token -`, `--password -` and new passwords are read (process.stdin by default). */
   stdin: NodeJS.ReadableStream;
+  /** Where a terminal's prompts go (process.stderr by default): standard output stays the command's answer. */
+  prompts?: NodeJS.WritableStream;
 }
 
 /**
@@ -42,6 +44,64 @@ async function readStdinLine(what: string, io: CliIo): Promise<string> {
   const line = text.split(/\r?\n/, 1)[0] ?? '';
   if (!line) fail(`${what}: nothing was read from standard input.`);
   return line;
+}
+
+/**
+ * `parley employee:password EMAIL`'s new password. Piped in (`… < file`, a password manager),
+ * the first line, as `readStdinLine`. Typed at a terminal: asked on stderr without echo, twice,
+ * and refused when the two differ.
+ */
+async function readNewPassword(io: CliIo): Promise<string> {
+  const input = io.stdin as Partial<NodeJS.ReadStream> & NodeJS.ReadableStream;
+  if (!input.isTTY || typeof input.setRawMode !== 'function') return readStdinLine('the new password', io);
+  const out = io.prompts ?? process.stderr;
+  const first = await readHidden('New password: ', input as NodeJS.ReadStream, out);
+  if (!first) fail('the new password: nothing was typed.');
+  const again = await readHidden('Repeat the new password: ', input as NodeJS.ReadStream, out);
+  if (again !== first) fail('The two passwords differ; nothing was changed.');
+  return first;
+}
+
+/**
+ * One line typed at a terminal, not echoed: raw mode, so each key arrives as typed. Enter ends
+ * it, Backspace takes back a character, Ctrl-U the whole line, Ctrl-C (or Ctrl-D on an empty
+ * line) cancels; other control keys and escape sequences (arrows) are ignored.
+ */
+function readHidden(prompt: string, input: NodeJS.ReadStream, out: NodeJS.WritableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let typed: string[] = [];
+    const wasRaw = input.isRaw;
+    const finish = (err?: Error) => {
+      input.off('data', onData);
+      input.setRawMode(wasRaw);
+      input.pause();
+      out.write('\n');
+      if (err) reject(err);
+      else resolve(typed.join(''));
+    };
+    const onData = (chunk: Buffer | string) => {
+      const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+      if (text.startsWith('\x1b')) return; // an arrow or function key
+      const chars = [...text];
+      for (const [i, ch] of chars.entries()) {
+        if (ch === '\r' || ch === '\n') {
+          // Typed ahead (or pasted): what follows the line is the next prompt's.
+          const rest = chars.slice(ch === '\r' && chars[i + 1] === '\n' ? i + 2 : i + 1).join('');
+          finish();
+          if (rest) input.unshift(Buffer.from(rest));
+          return;
+        }
+        if (ch === '\x03' || (ch === '\x04' && typed.length === 0)) return finish(new CliError('Cancelled; nothing was changed.'));
+        if (ch === '\x7f' || ch === '\b') typed.pop();
+        else if (ch === '\x15') typed = [];
+        else if (ch >= ' ') typed.push(ch);
+      }
+    };
+    input.setRawMode(true); // before the prompt: nothing typed after it may be echoed
+    out.write(prompt);
+    input.on('data', onData);
+    input.resume();
+  });
 }
 
 const t = translator('en');
@@ -77,13 +137,13 @@ const commands: Record<string, Command> = {
     },
   },
   'employee:password': {
-    usage: 'parley employee:password EMAIL [--temporary]   (the new password on standard input; --temporary: to be changed at the next login)',
+    usage: 'parley employee:password EMAIL [--temporary]   (the new password on standard input, or typed twice, unseen, at a terminal; --temporary: to be changed at the next login)',
     async run(deps, argv, io) {
       const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { temporary: { type: 'boolean' } } });
       if (positionals.length !== 1) fail('employee:password takes one email: parley employee:password EMAIL [--temporary], the new password on standard input.');
       const employee = await findEmployeeByEmail(deps.db, positionals[0]!);
       if (!employee) fail(`No employee with the email ${positionals[0]}.`);
-      const password = await readStdinLine('the new password', io);
+      const password = await readNewPassword(io);
       const temporary = Boolean(values.temporary);
       await setPassword({ db: deps.db, logger: deps.logger, live: deps.live }, employee.id, password, { temporary });
       console.log(`Password of ${employee.email} changed${temporary ? ' (temporary: they choose their own at their next login)' : ''}; their sessions have ended.`);

@@ -2,10 +2,24 @@ import { createHmac } from 'node:crypto';
 import { randomToken, safeEqual } from '../platform/crypto.ts';
 
 /**
- * The double-submit token of the anonymous forms (setup, login): `<random>.<HMAC>`, signed with
- * a key derived from SECRET_KEY. A cookie Parley did not issue (planted by a sibling subdomain
- * or over plain http) fails the signature and is replaced, so the value an attacker put in both
- * the cookie and the form never matches.
+ * The anonymous forms' cookie. With Secure cookies (PUBLIC_URL https) its name has the
+ * `__Host-` prefix: a browser stores such a cookie only when it is Secure, Path=/ and without
+ * Domain, so neither a sibling subdomain nor a plain-http answer can set it. Without it, a
+ * genuine token an attacker fetched from /login could be planted in a victim's browser.
+ */
+export function anonCsrfCookie(secure: boolean) {
+  return {
+    name: secure ? '__Host-parley_csrf' : 'parley_csrf',
+    options: { path: '/', httpOnly: true, sameSite: 'lax' as const, secure },
+  };
+}
+
+/**
+ * The double-submit token of the anonymous forms (setup, login, the code step): `<random>.<HMAC>`,
+ * signed with a key derived from SECRET_KEY. A cookie Parley did not issue fails the signature
+ * and is replaced, so a value an attacker made up and put in both the cookie and the form never
+ * matches. The signature proves Parley issued a token, not to whom: the `__Host-` name above
+ * keeps others from planting one, and app.ts refuses anonymous posts a browser marks cross-site.
  */
 export class AnonCsrf {
   private readonly key: Buffer;

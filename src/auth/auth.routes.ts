@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.ts';
-import { PRE_CSRF_COOKIE, SESSION_COOKIE } from '../app.ts';
+import { SESSION_COOKIE } from '../app.ts';
+import { anonCsrfCookie } from './anon-csrf.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { countEmployees } from './auth.repository.ts';
 import { checkCredentials, logout, setupOwner, startSession, type NewSession } from './auth.service.ts';
@@ -22,7 +23,8 @@ export function setSessionCookie(deps: Deps, reply: FastifyReply, s: NewSession)
     secure: deps.config.secureCookies,
     maxAge: Math.floor(deps.sessionPolicy.absoluteMs / 1000),
   });
-  reply.clearCookie(PRE_CSRF_COOKIE, { path: '/' });
+  const anon = anonCsrfCookie(deps.config.secureCookies);
+  reply.clearCookie(anon.name, anon.options);
 }
 
 export function authRoutes(deps: Deps) {

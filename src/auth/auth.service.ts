@@ -186,7 +186,20 @@ interface Attempt {
  * (login, and the current password of Change password); null when either is spent or locked.
  */
 export async function reserveAttempt(db: Db, email: string, ip: string, now = new Date()): Promise<Attempt | null> {
-  const a = { accountKey: `account:${email.trim().toLowerCase()}`, ipKey: `ip:${ip}` };
+  return reserveKeys(db, { accountKey: `account:${email.trim().toLowerCase()}`, ipKey: `ip:${ip}` }, now);
+}
+
+/**
+ * Reserves a two-factor code attempt (the login's second step, and the proof My profile asks
+ * for) on the employee's own code key and the address, as `reserveAttempt` does for passwords.
+ * Codes have their own key: a right password clears the account's key, so counting codes there
+ * would give someone who has the password fresh guesses at every login.
+ */
+export async function reserveCodeAttempt(db: Db, employeeId: number, ip: string, now = new Date()): Promise<Attempt | null> {
+  return reserveKeys(db, { accountKey: `two-factor:${employeeId}`, ipKey: `ip:${ip}` }, now);
+}
+
+async function reserveKeys(db: Db, a: Attempt, now: Date): Promise<Attempt | null> {
   const [acctOk, ipOk] = await Promise.all([
     repo.reserveLoginAttempt(db, a.accountKey, now, THROTTLE.windowMs, THROTTLE.perAccount),
     repo.reserveLoginAttempt(db, a.ipKey, now, THROTTLE.windowMs, THROTTLE.perIp),
@@ -201,7 +214,7 @@ export async function attemptFailed(db: Db, a: Attempt, now = new Date()) {
   ]);
 }
 
-/** The right password: the account's count is cleared, the address's reservation released. */
+/** The right password (or code): the account's (or code key's) count is cleared, the address's reservation released. */
 export async function attemptSucceeded(db: Db, a: Attempt) {
   await Promise.all([repo.clearThrottle(db, a.accountKey), repo.releaseLoginAttempt(db, a.ipKey)]);
 }

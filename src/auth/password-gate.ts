@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { redirect } from '../platform/htmx.ts';
 
 /** What an employee holding a temporary password may still do: choose their own, or leave. */
-const OPEN_WHILE_TEMPORARY = new Set(['GET /settings/profile', 'POST /settings/profile/password', 'POST /logout']);
+export const OPEN_WHILE_TEMPORARY = new Set(['GET /settings/profile', 'POST /settings/profile/password', 'POST /logout']);
 const CHANGE_PASSWORD_PAGE = '/settings/profile';
 
 /**

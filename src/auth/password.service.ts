@@ -7,6 +7,7 @@ import { inTransaction } from '../platform/tx.ts';
 import * as repo from './auth.repository.ts';
 import { attemptFailed, attemptSucceeded, passwordProblem, reserveAttempt } from './auth.service.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
+import { deleteEmployeeChallenges } from './two-factor.repository.ts';
 
 interface Ctx {
   db: Db;
@@ -15,8 +16,8 @@ interface Ctx {
 }
 
 /**
- * Gives an employee a new password (argon2id) and ends their sessions, but `keepSession`, and
- * the live streams of those sessions on every web process. `temporary`: they must choose their
+ * Gives an employee a new password (argon2id) and ends their sessions, but `keepSession`, the
+ * live streams of those sessions on every web process, and any login waiting for its code. `temporary`: they must choose their
  * own at their next login (an administrator's reset, `parley employee:password --temporary`).
  */
 export async function setPassword(ctx: Ctx, employeeId: number, password: string, o: { temporary: boolean; keepSession?: string }) {
@@ -26,6 +27,8 @@ export async function setPassword(ctx: Ctx, employeeId: number, password: string
   await inTransaction(ctx.db, ctx.logger, async (tx) => {
     await repo.setEmployeePassword(tx.db, employeeId, passwordHash, o.temporary);
     await repo.deleteEmployeeSessions(tx.db, employeeId, { except: o.keepSession });
+    // A login that got past the old password and waits for its code ends too.
+    await deleteEmployeeChallenges(tx.db, employeeId);
     await ctx.live.sessionsEnded(employeeId, tx);
   });
 }

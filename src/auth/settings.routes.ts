@@ -6,16 +6,12 @@ import * as repo from './auth.repository.ts';
 import { PERMISSIONS } from './permissions.ts';
 import * as settings from './settings.service.ts';
 import { changeOwnPassword, setTemporaryPassword } from './password.service.ts';
-import { employeesTwoFactorView } from './two-factor.routes.ts';
+import { ctxOf, employeesTwoFactorView } from './two-factor.routes.ts';
+import { adminTurnOff } from './two-factor.service.ts';
+import { idParam } from '../crm/common.ts';
 
 type Form = Record<string, string | undefined>;
 type Params = { id: string };
-
-function idParam(req: FastifyRequest<{ Params: Params }>): number {
-  const id = Number(req.params.id);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError();
-  return id;
-}
 
 /** Settings › Employees, Settings › Roles (admins) and My profile (everyone). */
 export function settingsRoutes(deps: Deps) {
@@ -55,17 +51,28 @@ export function settingsRoutes(deps: Deps) {
       }
     });
 
+    /** An action on one employee's row: back to the list, or the list with the row's error (422). */
+    const rowAction = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, action: (id: number) => Promise<unknown>) => {
+      const id = idParam(req);
+      try {
+        await action(id);
+        return redirect(req, reply, '/settings/employees');
+      } catch (err) {
+        if (err instanceof ValidationError) return employeesPage(reply, { rowErrors: { [String(id)]: err.fields } }, 422);
+        throw err;
+      }
+    };
+
     for (const [path, disabled] of [['disable', true], ['enable', false]] as const) {
-      app.post(`/settings/employees/:id/${path}`, { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) => {
-        try {
-          await settings.setDisabled(ctx, req.auth!.employeeId, idParam(req), disabled);
-          return redirect(req, reply, '/settings/employees');
-        } catch (err) {
-          if (err instanceof ValidationError) return employeesPage(reply, { rowErrors: { [req.params.id]: err.fields } }, 422);
-          throw err;
-        }
-      });
+      app.post(`/settings/employees/:id/${path}`, { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) =>
+        rowAction(req, reply, (id) => settings.setDisabled(ctx, req.auth!.employeeId, id, disabled)),
+      );
     }
+
+    // Lost phone: an employee's two-factor off, their sessions ended (not one's own: My profile asks for proof).
+    app.post('/settings/employees/:id/two-factor/disable', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) =>
+      rowAction(req, reply, (id) => adminTurnOff(ctxOf(deps), req.auth!.employeeId, id)),
+    );
 
     // Settings › Employees › Set a temporary password: shown once, on this answer only.
     app.post('/settings/employees/:id/password', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params; Body: Form }>, reply) => {
@@ -75,20 +82,14 @@ export function settingsRoutes(deps: Deps) {
         const employee = await repo.findEmployee(deps.db, id);
         return employeesPage(reply, { temporaryPassword: { id, name: employee?.name ?? '', password } });
       } catch (err) {
-        if (err instanceof ValidationError) return employeesPage(reply, { rowErrors: { [req.params.id]: err.fields } }, 422);
+        if (err instanceof ValidationError) return employeesPage(reply, { rowErrors: { [String(id)]: err.fields } }, 422);
         throw err;
       }
     });
 
-    app.post('/settings/employees/:id/role', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params; Body: Form }>, reply) => {
-      try {
-        await settings.changeRole(ctx, idParam(req), req.body?.role_id);
-        return redirect(req, reply, '/settings/employees');
-      } catch (err) {
-        if (err instanceof ValidationError) return employeesPage(reply, { rowErrors: { [req.params.id]: err.fields } }, 422);
-        throw err;
-      }
-    });
+    app.post('/settings/employees/:id/role', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params; Body: Form }>, reply) =>
+      rowAction(req, reply, (id) => settings.changeRole(ctx, id, req.body?.role_id)),
+    );
 
     app.get('/settings/roles', { config: { access: 'admin' } }, async (_req, reply) => rolesPage(reply));
 

@@ -25,6 +25,7 @@ export const twoFactorEn = {
   'twofactor.proof_title': 'Confirm it is you',
   'twofactor.proof_hint': 'Your password, or a code from your app.',
   'twofactor.proof_wrong': 'The password or code is not right.',
+  'twofactor.proof_throttled': 'Too many wrong passwords or codes. Wait 15 minutes and try again.',
   'twofactor.done': 'Done',
   'twofactor.required_notice': 'The shop requires two-factor sign-in for administrators. Turn it on to continue.',
   'twofactor.login_title': 'Two-factor sign-in',
@@ -40,6 +41,7 @@ export const twoFactorEn = {
   'twofactor.off': 'Off',
   'twofactor.admin_turn_off': 'Turn off two-factor',
   'twofactor.admin_turn_off_hint': 'For a lost phone: their two-factor sign-in is turned off and they are logged out everywhere.',
+  'twofactor.admin_self': 'To turn off your own two-factor sign-in, use Settings › Two-factor sign-in (it asks for your password or a code).',
 };
 
 export const twoFactorFr: Record<keyof typeof twoFactorEn, string> = {
@@ -68,6 +70,7 @@ export const twoFactorFr: Record<keyof typeof twoFactorEn, string> = {
   'twofactor.proof_title': 'Confirmez que c’est bien vous',
   'twofactor.proof_hint': 'Votre mot de passe, ou un code de votre application.',
   'twofactor.proof_wrong': 'Le mot de passe ou le code n’est pas le bon.',
+  'twofactor.proof_throttled': 'Trop de mots de passe ou de codes erronés. Attendez 15 minutes puis réessayez.',
   'twofactor.done': 'Terminé',
   'twofactor.required_notice': 'La boutique exige la connexion à deux facteurs pour les administrateurs. Activez-la pour continuer.',
   'twofactor.login_title': 'Connexion à deux facteurs',
@@ -83,4 +86,5 @@ export const twoFactorFr: Record<keyof typeof twoFactorEn, string> = {
   'twofactor.off': 'Désactivée',
   'twofactor.admin_turn_off': 'Désactiver les deux facteurs',
   'twofactor.admin_turn_off_hint': 'En cas de téléphone perdu : sa connexion à deux facteurs est désactivée et il est déconnecté partout.',
+  'twofactor.admin_self': 'Pour désactiver votre propre connexion à deux facteurs, passez par Paramètres › Connexion à deux facteurs (votre mot de passe ou un code vous sera demandé).',
 };

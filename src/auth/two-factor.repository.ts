@@ -138,6 +138,11 @@ export async function deleteChallenge(db: Conn, tokenHash: string) {
   await db.deleteFrom('login_challenges').where('token_hash', '=', tokenHash).execute();
 }
 
+/** Every pending second step of an employee's logins (their password changed, or their two-factor turned off). */
+export async function deleteEmployeeChallenges(db: Conn, employeeId: number) {
+  await db.deleteFrom('login_challenges').where('employee_id', '=', employeeId).execute();
+}
+
 /** Housekeeping: challenges past their expiry (each new one clears the old ones). */
 export async function deleteExpiredChallenges(db: Conn, now: Date) {
   await db.deleteFrom('login_challenges').where('expires_at', '<=', now).execute();

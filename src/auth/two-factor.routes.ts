@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Deps } from '../deps.ts';
 import { SESSION_COOKIE } from '../app.ts';
-import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import { ValidationError } from '../platform/errors.ts';
 import { redirect } from '../platform/htmx.ts';
 import { readSetting } from '../platform/app-settings.repository.ts';
 import { setSessionCookie } from './auth.routes.ts';
+import { OPEN_WHILE_TEMPORARY } from './password-gate.ts';
 import { startSession } from './auth.service.ts';
 import * as repo from './two-factor.repository.ts';
 import * as tf from './two-factor.service.ts';
@@ -15,7 +16,7 @@ type Form = Record<string, string | undefined>;
 export const CHALLENGE_COOKIE = 'parley_2fa';
 export const TWO_FACTOR_SETTINGS_PATH = '/settings/two-factor';
 
-const ctxOf = (deps: Deps): tf.TwoFactorCtx => ({ db: deps.db, logger: deps.logger, live: deps.live, secretKey: deps.config.secretKey });
+export const ctxOf = (deps: Deps): tf.TwoFactorCtx => ({ db: deps.db, logger: deps.logger, live: deps.live, secretKey: deps.config.secretKey });
 
 /**
  * Called by POST /login after a right password: an employee with two-factor on gets a challenge
@@ -38,18 +39,33 @@ export async function beginSecondStep(deps: Deps, reply: FastifyReply, employeeI
 }
 
 /**
+ * What an administrator who must set two-factor up may still use (method and route, so an
+ * admin-only action under the same prefix, such as switching the requirement off, is not among
+ * them): the set-up page and its start, confirm and cancel, logout, and the live stream.
+ */
+const OPEN_WHILE_SETUP_DUE = new Set([
+  `GET ${TWO_FACTOR_SETTINGS_PATH}`,
+  `POST ${TWO_FACTOR_SETTINGS_PATH}/start`,
+  `POST ${TWO_FACTOR_SETTINGS_PATH}/confirm`,
+  `POST ${TWO_FACTOR_SETTINGS_PATH}/disable`,
+  'POST /logout',
+  'GET /events',
+]);
+
+/**
  * While the shop requires two-factor for administrators, an admin without it reaches only its
  * set-up page (and logout, the live stream, public pages): everything else leads there.
  */
 export function twoFactorGate(requirement: tf.TwoFactorRequirement): preHandlerAsyncHookHandler {
   return async (req, reply) => {
     if (!req.auth?.isAdmin || reply.sent) return;
-    // A temporary password is changed first (password-gate.ts); two gates pointing at each
-    // other's page would loop.
-    if (req.auth.mustChangePassword) return;
     const access = req.routeOptions.config?.access;
-    const path = req.url.split('?')[0] ?? '';
-    if (!access || access === 'public' || path.startsWith(TWO_FACTOR_SETTINGS_PATH) || path === '/logout' || path.startsWith('/events')) return;
+    if (!access || access === 'public') return;
+    const route = `${req.method} ${req.routeOptions.url}`;
+    if (OPEN_WHILE_SETUP_DUE.has(route)) return;
+    // A temporary password is changed first (password-gate.ts): its page and form stay open, or
+    // two gates pointing at each other's page would loop.
+    if (req.auth.mustChangePassword && OPEN_WHILE_TEMPORARY.has(route)) return;
     if (await requirement.setupDue(req.auth)) return redirect(req, reply, TWO_FACTOR_SETTINGS_PATH);
   };
 }
@@ -88,7 +104,7 @@ export function twoFactorRoutes(deps: Deps, requirement: tf.TwoFactorRequirement
       return reply;
     }
   };
-  const proofOf = (b: Form | undefined) => ({ password: b?.password, code: b?.code });
+  const proofOf = (b: Form | undefined): tf.Proof => ({ password: b?.password, code: b?.code });
   const challengePage = (reply: FastifyReply, status: 'ask' | 'wrong' | 'expired', code = 200) =>
     reply.view('auth/two_factor', { status }, code);
 
@@ -131,24 +147,17 @@ export function twoFactorRoutes(deps: Deps, requirement: tf.TwoFactorRequirement
 
     app.post(`${TWO_FACTOR_SETTINGS_PATH}/disable`, { config: { access: 'login' } }, async (req: FastifyRequest<{ Body: Form }>, reply) =>
       orFormErrors(req, reply, async () => {
-        await tf.turnOff(ctx, req.auth!.employeeId, proofOf(req.body));
+        await tf.turnOff(ctx, req.auth!.employeeId, proofOf(req.body), req.ip);
         redirect(req, reply, TWO_FACTOR_SETTINGS_PATH);
       }),
     );
 
     app.post(`${TWO_FACTOR_SETTINGS_PATH}/recovery-codes`, { config: { access: 'login' } }, async (req: FastifyRequest<{ Body: Form }>, reply) =>
-      orFormErrors(req, reply, async () => settingsPage(req, reply, { codes: await tf.regenerateRecoveryCodes(ctx, req.auth!.employeeId, proofOf(req.body)) })),
+      orFormErrors(req, reply, async () => settingsPage(req, reply, { codes: await tf.regenerateRecoveryCodes(ctx, req.auth!.employeeId, proofOf(req.body), req.ip) })),
     );
 
     app.post(`${TWO_FACTOR_SETTINGS_PATH}/require`, { config: { access: 'admin' } }, async (req: FastifyRequest<{ Body: Form }>, reply) => {
       await requirement.save(req.body?.require === 'on' || req.body?.require === 'true');
-      return redirect(req, reply, '/settings/employees');
-    });
-
-    app.post('/settings/employees/:id/two-factor/disable', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-      const id = Number(req.params.id);
-      if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError();
-      await tf.adminTurnOff(ctx, req.auth!.employeeId, id);
       return redirect(req, reply, '/settings/employees');
     });
   };

@@ -22,7 +22,7 @@ import type { LiveHub } from '../platform/live/hub.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { readSetting, writeSetting } from '../platform/app-settings.repository.ts';
 import * as authRepo from './auth.repository.ts';
-import { THROTTLE } from './auth.service.ts';
+import { attemptFailed, attemptSucceeded, reserveAttempt, reserveCodeAttempt } from './auth.service.ts';
 import { verifyPassword } from './passwords.ts';
 import * as repo from './two-factor.repository.ts';
 
@@ -134,38 +134,63 @@ export async function confirmEnrolment(ctx: TwoFactorCtx, employeeId: number, ra
   });
 }
 
-/** What turning off or regenerating codes asks for: the current password, or a code. */
-async function proveItIsYou(ctx: TwoFactorCtx, employeeId: number, proof: { password?: string; code?: string }): Promise<void> {
-  if (proof.code && (await acceptSecondFactor(ctx, employeeId, proof.code))) return;
-  if (proof.password) {
-    const e = await authRepo.findEmployee(ctx.db, employeeId);
-    if (e && (await verifyPassword(e.password_hash, proof.password))) return;
-  }
-  throw new ValidationError({ proof: 'twofactor.proof_wrong' });
+/** The proof My profile asks before turning off or regenerating codes: the current password, or a code. */
+export interface Proof {
+  password?: string;
+  code?: string;
 }
 
-export async function turnOff(ctx: TwoFactorCtx, employeeId: number, proof: { password?: string; code?: string }): Promise<void> {
+/**
+ * Checks a proof, throttled as a login is: each kind given is reserved before it is checked
+ * (a code on the employee's code key, the password on their account key, both on the address),
+ * so a held session cannot guess either faster than the login form allows. A right one releases
+ * its reservation; a wrong one counts. Throttled: refused, whatever was typed.
+ */
+async function proveItIsYou(ctx: TwoFactorCtx, employeeId: number, proof: Proof, ip: string, now = new Date()): Promise<void> {
+  let throttled = false;
+  if (proof.code) {
+    const attempt = await reserveCodeAttempt(ctx.db, employeeId, ip, now);
+    if (!attempt) throttled = true;
+    else if (await acceptSecondFactor(ctx, employeeId, proof.code, now.getTime())) return attemptSucceeded(ctx.db, attempt);
+    else await attemptFailed(ctx.db, attempt, now);
+  }
+  if (proof.password) {
+    const e = await authRepo.findEmployee(ctx.db, employeeId);
+    const attempt = e ? await reserveAttempt(ctx.db, e.email, ip, now) : null;
+    if (!attempt) throttled = true;
+    else if (await verifyPassword(e!.password_hash, proof.password)) return attemptSucceeded(ctx.db, attempt);
+    else await attemptFailed(ctx.db, attempt, now);
+  }
+  throw new ValidationError({ proof: throttled ? 'twofactor.proof_throttled' : 'twofactor.proof_wrong' });
+}
+
+export async function turnOff(ctx: TwoFactorCtx, employeeId: number, proof: Proof, ip: string): Promise<void> {
   // A set-up never confirmed protects nothing yet: cancelling it needs no proof.
-  if (await isEnabled(ctx.db, employeeId)) await proveItIsYou(ctx, employeeId, proof);
+  if (await isEnabled(ctx.db, employeeId)) await proveItIsYou(ctx, employeeId, proof, ip);
   await repo.deleteTwoFactor(ctx.db, employeeId);
   ctx.logger.info({ employeeId }, 'two-factor sign-in turned off');
 }
 
-export async function regenerateRecoveryCodes(ctx: TwoFactorCtx, employeeId: number, proof: { password?: string; code?: string }): Promise<string[]> {
+export async function regenerateRecoveryCodes(ctx: TwoFactorCtx, employeeId: number, proof: Proof, ip: string): Promise<string[]> {
   if (!(await isEnabled(ctx.db, employeeId))) throw new ValidationError({ proof: 'twofactor.not_on' });
-  await proveItIsYou(ctx, employeeId, proof);
+  await proveItIsYou(ctx, employeeId, proof, ip);
   return issueRecoveryCodes(ctx.db, employeeId);
 }
 
 /**
  * Settings › Employees (lost phone): an administrator turns an employee's two-factor off (or the
  * server's operator, `parley employee:two-factor-off`, actor null). Every session of that
- * employee ends (with its live streams), and it is logged. True when it was on.
+ * employee ends (with its live streams), so does any login waiting for its code, and it is
+ * logged. Not one's own (refused: My profile asks for proof). True when it was on.
  */
 export async function adminTurnOff(ctx: TwoFactorCtx, actorId: number | null, employeeId: number): Promise<boolean> {
+  // One's own goes through My profile, which asks for the password or a code.
+  if (actorId === employeeId) throw new ValidationError({ twoFactor: 'twofactor.admin_self' });
   return inTransaction(ctx.db, ctx.logger, async (tx) => {
     if (!(await authRepo.findEmployee(tx.db, employeeId))) throw new NotFoundError();
     const wasOn = await repo.deleteTwoFactor(tx.db, employeeId);
+    // A login already past its password step must not finish with a code from the lost phone.
+    await repo.deleteEmployeeChallenges(tx.db, employeeId);
     await authRepo.deleteEmployeeSessions(tx.db, employeeId);
     await ctx.live.sessionsEnded(employeeId, tx); // their open live streams close, on every process
     tx.afterCommit(() => ctx.logger.warn({ actorId, employeeId, wasOn }, 'two-factor sign-in turned off by an administrator; sessions ended'));
@@ -208,22 +233,12 @@ export async function answerChallenge(ctx: TwoFactorCtx, token: string | undefin
     await repo.deleteChallenge(ctx.db, tokenHash);
     return { ok: false, reason: 'expired' };
   }
-  // Codes have their own per-employee key: a right password clears the account's key, so
-  // counting codes there would give someone who has the password fresh guesses at every login.
-  const codeKey = `two-factor:${employee.id}`;
-  const ipKey = `ip:${ip}`;
-  const [codeOk, ipOk] = await Promise.all([
-    authRepo.reserveLoginAttempt(ctx.db, codeKey, now, THROTTLE.windowMs, THROTTLE.perAccount),
-    authRepo.reserveLoginAttempt(ctx.db, ipKey, now, THROTTLE.windowMs, THROTTLE.perIp),
-  ]);
-  if (codeOk && ipOk && (await acceptSecondFactor(ctx, employee.id, code, now.getTime()))) {
-    await Promise.all([repo.deleteChallenge(ctx.db, tokenHash), authRepo.clearThrottle(ctx.db, codeKey), authRepo.releaseLoginAttempt(ctx.db, ipKey)]);
+  const attempt = await reserveCodeAttempt(ctx.db, employee.id, ip, now);
+  if (attempt && (await acceptSecondFactor(ctx, employee.id, code, now.getTime()))) {
+    await Promise.all([repo.deleteChallenge(ctx.db, tokenHash), attemptSucceeded(ctx.db, attempt)]);
     return { ok: true, employeeId: employee.id, next: challenge.next };
   }
-  await Promise.all([
-    authRepo.lockIfSpent(ctx.db, codeKey, now, THROTTLE.perAccount, THROTTLE.lockMs),
-    authRepo.lockIfSpent(ctx.db, ipKey, now, THROTTLE.perIp, THROTTLE.lockMs),
-  ]);
+  if (attempt) await attemptFailed(ctx.db, attempt, now);
   if (challenge.attempts >= CHALLENGE_MAX_ATTEMPTS) {
     await repo.deleteChallenge(ctx.db, tokenHash);
     return { ok: false, reason: 'expired' };

@@ -240,7 +240,7 @@ describe('cookies behind HTTPS', () => {
 
   it('are Secure when PUBLIC_URL is https', async () => {
     const form = await https.app.inject({ url: '/login' });
-    expect(setCookies(form).parley_csrf!.attrs).toContain('secure');
+    expect(setCookies(form)['__Host-parley_csrf']!.attrs).toContain('secure');
     const res = await submitLogin(https.app, { email: 'owner@shop.test', password: TEST_PASSWORD });
     expect(res.statusCode).toBe(303);
     const session = setCookies(res).parley_session!;

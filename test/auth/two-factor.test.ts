@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as OTPAuth from 'otpauth';
 import { decryptSecret, sha256 } from '../../src/platform/crypto.ts';
-import { CHALLENGE_MAX_ATTEMPTS } from '../../src/auth/two-factor.service.ts';
+import { CHALLENGE_MAX_ATTEMPTS, isEnabled } from '../../src/auth/two-factor.service.ts';
+import { THROTTLE } from '../../src/auth/auth.service.ts';
+import { readSetting } from '../../src/platform/app-settings.repository.ts';
 import { createTestApp, makeEmployee, TEST_PASSWORD, type Session, type TestApp } from '../helpers.ts';
 import { getAs, postAs, postForm, sessionFor, setCookies, submitLogin, textOf } from '../platform/support.ts';
 import { SseStream } from '../platform/sse.ts';
@@ -340,5 +342,108 @@ describe('administrators', () => {
     expect(plain.res.statusCode).toBe(303);
     expect(plain.res.headers.location).toBe('/');
     expect(setCookies(plain.res).parley_session).toBeDefined();
+  });
+});
+
+describe('review of #21’s two-factor work', () => {
+  const wrongCode = (secret: string) => String((Number(codeAt(secret, 1)) + 1) % 1_000_000).padStart(6, '0');
+
+  it('the proof My profile asks (turn off, new recovery codes) is throttled like a login: past the limit even the right password or code is refused', async () => {
+    const e = await makeEmployee(t.deps, { email: 'proof-throttle@shop.test' });
+    const s = await sessionFor(t.deps, e.id);
+    const { secret } = await enrol(s);
+    // Passwords count on the account's key (and the address's).
+    for (let i = 0; i < THROTTLE.perAccount; i++) {
+      const r = await postAs(t.app, s, '/settings/two-factor/disable', { password: `wrong password ${i}` }, { ip: freshIp() });
+      expect([r.statusCode, textOf(r.body).includes('The password or code is not right')]).toEqual([422, true]);
+    }
+    for (const url of ['/settings/two-factor/disable', '/settings/two-factor/recovery-codes']) {
+      const r = await postAs(t.app, s, url, { password: TEST_PASSWORD }, { ip: freshIp() });
+      expect(r.statusCode, url).toBe(422);
+      expect(textOf(r.body), url).toContain('Too many wrong passwords or codes. Wait 15 minutes and try again.');
+      expect(r.body).not.toContain('data-recovery-code');
+    }
+    const fr = await postAs(t.app, s, '/settings/two-factor/disable', { password: TEST_PASSWORD }, { ip: freshIp(), headers: { 'accept-language': 'fr' } });
+    expect(textOf(fr.body)).toContain('Trop de mots de passe ou de codes erronés');
+    // Codes count on the employee's code key: five wrong ones, then the right one is refused too.
+    for (let i = 0; i < THROTTLE.perAccount; i++) {
+      const r = await postAs(t.app, s, '/settings/two-factor/recovery-codes', { code: wrongCode(secret) }, { ip: freshIp() });
+      expect(textOf(r.body)).toContain('The password or code is not right');
+    }
+    const right = await postAs(t.app, s, '/settings/two-factor/disable', { code: codeAt(secret, 1) }, { ip: freshIp() });
+    expect(right.statusCode).toBe(422);
+    expect(textOf(right.body)).toContain('Too many wrong passwords or codes');
+    expect((await getAs(t.app, s, '/settings/two-factor')).body).toContain('data-state="on"');
+    // Per address as well: one address's wrong guesses spread over other accounts still stop it.
+    const ip = freshIp();
+    const other = await makeEmployee(t.deps, { email: 'proof-ip@shop.test' });
+    const otherS = await sessionFor(t.deps, other.id);
+    await enrol(otherS);
+    const ipKey = `ip:${ip}`;
+    await t.deps.db.insertInto('login_throttle').values({ key: ipKey, failures: THROTTLE.perIp, window_started_at: new Date(), locked_until: null }).execute();
+    const viaIp = await postAs(t.app, otherS, '/settings/two-factor/disable', { password: TEST_PASSWORD }, { ip });
+    expect(textOf(viaIp.body)).toContain('Too many wrong passwords or codes');
+    // A right proof from a fresh address releases its reservation and works.
+    expect((await postAs(t.app, otherS, '/settings/two-factor/disable', { password: TEST_PASSWORD }, { ip: freshIp() })).statusCode).toBe(303);
+  });
+
+  it('an admin cannot turn their own two-factor off from Settings › Employees (422, pointing to Two-factor sign-in), and is not offered it', async () => {
+    const boss = await makeEmployee(t.deps, { role: 'Admin', email: 'self-off@shop.test' });
+    const bossS = await sessionFor(t.deps, boss.id);
+    await enrol(bossS);
+    const page = await getAs(t.app, bossS, '/settings/employees');
+    expect(page.body).not.toContain(`action="/settings/employees/${boss.id}/two-factor/disable"`);
+    const r = await postAs(t.app, bossS, `/settings/employees/${boss.id}/two-factor/disable`);
+    expect(r.statusCode).toBe(422);
+    expect(textOf(r.body)).toContain('To turn off your own two-factor sign-in, use Settings › Two-factor sign-in');
+    expect(await isEnabled(t.deps.db, boss.id)).toBe(true);
+    expect(await sessionsOf(boss.id)).toHaveLength(1);
+  });
+
+  it('an admin without two-factor, while it is required, cannot switch the requirement off (sent to the set-up), but can start and cancel a set-up', async () => {
+    const boss = await makeEmployee(t.deps, { role: 'Admin', email: 'req-boss@shop.test' });
+    const bossS = await sessionFor(t.deps, boss.id);
+    await enrol(bossS);
+    const lax = await makeEmployee(t.deps, { role: 'Admin', email: 'req-lax@shop.test' });
+    const laxS = await sessionFor(t.deps, lax.id);
+    expect((await postAs(t.app, bossS, '/settings/two-factor/require', { require: 'on' })).statusCode).toBe(303);
+    try {
+      const r = await postAs(t.app, laxS, '/settings/two-factor/require', {});
+      expect([r.statusCode, r.headers.location]).toEqual([303, '/settings/two-factor']);
+      expect(await readSetting(t.deps.db, 'two_factor')).toEqual({ requireForAdmins: true });
+      expect((await getAs(t.app, laxS, '/settings/employees')).headers.location).toBe('/settings/two-factor');
+      // The set-up's own actions stay open.
+      expect((await postAs(t.app, laxS, '/settings/two-factor/start')).headers.location).toBe('/settings/two-factor');
+      expect((await getAs(t.app, laxS, '/settings/two-factor')).body).toContain('data-state="pending"');
+      expect((await postAs(t.app, laxS, '/settings/two-factor/disable')).headers.location).toBe('/settings/two-factor');
+      expect((await getAs(t.app, laxS, '/settings/two-factor')).body).toContain('data-state="off"');
+    } finally {
+      await postAs(t.app, bossS, '/settings/two-factor/require', {});
+    }
+  });
+
+  it('a login waiting for its code ends when the password is changed, or when an admin turns two-factor off', async () => {
+    const boss = await makeEmployee(t.deps, { role: 'Admin', email: 'challenge-boss@shop.test' });
+    const bossS = await sessionFor(t.deps, boss.id);
+    const e = await makeEmployee(t.deps, { email: 'challenge-victim@shop.test' });
+    const { secret } = await enrol(await sessionFor(t.deps, e.id));
+
+    const pending = await passwordStep(e.email, freshIp());
+    expect(pending.res.headers.location).toBe('/login/two-factor');
+    const reset = await postAs(t.app, bossS, `/settings/employees/${e.id}/password`, { password: 'a new temporary password' });
+    expect(reset.statusCode).toBe(200);
+    const afterReset = await codeStep(pending.cookie, codeAt(secret, 1), freshIp());
+    expect(afterReset.statusCode).toBe(401);
+    expect(afterReset.body).toContain('id="two-factor-expired"');
+    expect(setCookies(afterReset).parley_session).toBeUndefined();
+
+    await t.deps.db.updateTable('employees').set({ password_hash: (await t.deps.db.selectFrom('employees').select('password_hash').where('id', '=', boss.id).executeTakeFirstOrThrow()).password_hash, must_change_password: false }).where('id', '=', e.id).execute();
+    const pending2 = await passwordStep(e.email, freshIp());
+    expect(pending2.res.headers.location).toBe('/login/two-factor');
+    expect((await postAs(t.app, bossS, `/settings/employees/${e.id}/two-factor/disable`)).statusCode).toBe(303);
+    const afterOff = await codeStep(pending2.cookie, codeAt(secret, 1), freshIp());
+    expect(afterOff.statusCode).toBe(401);
+    expect(setCookies(afterOff).parley_session).toBeUndefined();
+    expect(await t.deps.db.selectFrom('login_challenges').selectAll().where('employee_id', '=', e.id).execute()).toHaveLength(0);
   });
 });

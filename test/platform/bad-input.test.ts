@@ -123,3 +123,21 @@ describe('query values', () => {
     expect(res.body).toContain(`chat-${chatId}`);
   });
 });
+
+describe('admin routes (review of #21: the agent above stops at 403 before any id is read)', () => {
+  let admin: Session;
+  beforeAll(async () => {
+    const a = await makeEmployee(t.deps, { role: 'Admin', email: 'admin@shop.test' });
+    admin = await login(t.app, a.email);
+  });
+
+  it('every admin GET and POST route with an id beyond int4 answers 404, never a 500', async () => {
+    const routes = t.app.routeTable.filter((r) => r.access === 'admin' && (r.method === 'GET' || r.method === 'POST') && r.url.includes(':'));
+    expect(routes.map((r) => r.url)).toEqual(expect.arrayContaining(['/settings/employees/:id/password', '/settings/employees/:id/two-factor/disable', '/settings/roles/:id']));
+    for (const r of routes) {
+      const url = r.url.replace(/:\w+/g, '4294967296');
+      const res = r.method === 'GET' ? await as(t.app, admin).get(url) : await as(t.app, admin).post(url, { role_id: '1', password: 'a long enough password' });
+      expect(`${r.method} ${url} ${res.statusCode}`).toBe(`${r.method} ${url} 404`);
+    }
+  });
+});

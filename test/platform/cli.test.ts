@@ -1,12 +1,14 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli.ts';
 import { verifyPassword } from '../../src/auth/passwords.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { createTestDeps, usingPostgres, type TestContext } from '../helpers.ts';
-import { submitLogin } from './support.ts';
+import { submitLogin, until } from './support.ts';
 import { buildApp } from '../../src/app.ts';
+import { ROOT } from '../../src/deps.ts';
 
 /**
  * `parley` commands, run in-process through runCli (which reads its configuration from the
@@ -222,4 +224,91 @@ describe('secrets and passwords on the command line (#21)', { timeout: 120_000 }
     }
     expect(await withDb((db) => db.selectFrom('employees').select(['email', 'password_hash']).orderBy('id').execute())).toEqual(before);
   });
+
+  it('employee:password typed at a terminal: asked on stderr twice without echo (raw mode), Backspace works, a mismatch or Ctrl-C changes nothing', async () => {
+    const hashOf = () => withDb((db) => db.selectFrom('employees').select('password_hash').where('email', '=', 'reset@shop.test').executeTakeFirstOrThrow());
+    const typed = async (keys: string[]) => {
+      const tty = new FakeTty();
+      let shown = '';
+      // Raw mode must already be on when a prompt shows: keys typed after it are not echoed.
+      const prompts = new Writable({
+        write(c: Buffer, _enc, done) {
+          if (c.toString().endsWith(': ') && !tty.isRaw) shown += '(echo still on)';
+          shown += c.toString();
+          done();
+        },
+      });
+      const out: string[] = [];
+      const err: string[] = [];
+      vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+      vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+      try {
+        const run = runCli(['employee:password', 'reset@shop.test'], { stdin: tty, prompts });
+        // Each chunk once its prompt is up, as a person types (the last chunk may hold both lines: a paste).
+        let prompt = 0;
+        for (const k of keys) {
+          await until(() => (shown.match(/password: /g) ?? []).length > prompt, 'a prompt');
+          prompt++;
+          tty.write(k);
+        }
+        const code = await run;
+        return { code, shown, out: out.join('\n'), err: err.join('\n'), rawModes: tty.rawModes };
+      } finally {
+        vi.restoreAllMocks();
+      }
+    };
+    const before = await hashOf();
+    const mismatch = await typed(['a typed password\r', 'a typed passwore\r']);
+    expect(mismatch).toMatchObject({ code: 1, err: 'The two passwords differ; nothing was changed.' });
+    const cancelled = await typed(['a typed pa\x03']);
+    expect(cancelled).toMatchObject({ code: 1, err: 'Cancelled; nothing was changed.' });
+    expect(await hashOf()).toEqual(before);
+
+    // "a typed passwordX", Backspace, Enter; then again (with a Ctrl-U'd false start).
+    const ok = await typed(['a typed passwordX\x7f\r', 'oops\x15a typed password\r']);
+    expect(ok).toMatchObject({ code: 0, err: '', out: 'Password of reset@shop.test changed; their sessions have ended.' });
+    expect(ok.shown).toBe('New password: \nRepeat the new password: \n'); // nothing typed is written back
+    expect(ok.rawModes).toEqual([true, false, true, false]);
+    expect(await verifyPassword((await hashOf()).password_hash, 'a typed password')).toBe(true);
+    // Typed ahead in one chunk: each line goes to its own prompt.
+    const pasted = await typed(['a pasted password\r\na pasted password\r']);
+    expect(pasted.code).toBe(0);
+    expect(await verifyPassword((await hashOf()).password_hash, 'a pasted password')).toBe(true);
+  });
 });
+
+describe('employee:password in a real pseudo-terminal (script(1))', { timeout: 60_000 }, () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it.skipIf(!hasScript)('nothing typed is echoed, and the password is changed', async () => {
+    // `script` runs the real binary on a pseudo-terminal and copies this pipe to it, as keys.
+    const p = spawn('script', ['-qec', `${process.execPath} bin/parley.js employee:password reset@shop.test`, '/dev/null'], { cwd: ROOT, env: process.env });
+    let screen = '';
+    p.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+    const exited = new Promise<number | null>((r) => p.on('exit', r));
+    try {
+      await until(() => screen.includes('New password: '), 'the first prompt', 30_000);
+      p.stdin.write('seen by nobody!X\x7f\r');
+      await until(() => screen.includes('Repeat the new password: '), 'the second prompt');
+      p.stdin.write('seen by nobody!\r');
+      expect(await exited).toBe(0);
+    } finally {
+      p.kill();
+    }
+    expect(screen).toContain('Password of reset@shop.test changed');
+    expect(screen).not.toContain('seen by');
+    const row = await withDb((db) => db.selectFrom('employees').select('password_hash').where('email', '=', 'reset@shop.test').executeTakeFirstOrThrow());
+    expect(await verifyPassword(row.password_hash, 'seen by nobody!')).toBe(true);
+  });
+});
+
+/** What runCli sees of a terminal: isTTY, setRawMode (recorded), keys arriving as written. */
+class FakeTty extends PassThrough {
+  readonly isTTY = true;
+  isRaw = false;
+  readonly rawModes: boolean[] = [];
+  setRawMode(mode: boolean) {
+    this.isRaw = mode;
+    this.rawModes.push(mode);
+    return this;
+  }
+}

@@ -77,9 +77,12 @@ export interface AnonForm {
 export async function openAnonForm(app: FastifyInstance, url: string, ip?: string): Promise<AnonForm> {
   const page = await app.inject({ method: 'GET', url, remoteAddress: ip });
   if (page.statusCode !== 200) throw new Error(`GET ${url} answered ${page.statusCode}`);
-  const pre = setCookies(page).parley_csrf?.value;
+  // Behind https (PUBLIC_URL) the cookie is `__Host-parley_csrf`.
+  const jar = setCookies(page);
+  const name = jar['__Host-parley_csrf'] ? '__Host-parley_csrf' : 'parley_csrf';
+  const pre = jar[name]?.value;
   if (!pre) throw new Error(`GET ${url} set no parley_csrf cookie`);
-  return { cookie: `parley_csrf=${pre}`, csrf: extractCsrf(page.body), html: page.body };
+  return { cookie: `${name}=${pre}`, csrf: extractCsrf(page.body), html: page.body };
 }
 
 /** Submits the real login form; returns the raw response (303 on success, 401 on failure). */
