@@ -3,7 +3,7 @@ import pg from 'pg';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresDialect, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery } from 'kysely';
 import type { DB } from '../../src/db/schema.ts';
 import '../../src/db/database.ts'; // the same pg type parsers as the product
-import { listChats, listDigest } from '../../src/chats/chats.repository.ts';
+import { listChats, listDigest } from '../../src/chats/inbox/inbox.repository.ts';
 import { redDotOf, refreshRedDots, visibleChannelIds } from '../../src/chats/access.repository.ts';
 import { PAGE_SIZE } from '../../src/chats/chats.service.ts';
 import { SEED_DB, dbUrl } from '../lib/env.ts';

@@ -4,6 +4,7 @@ import { NotFoundError } from '../platform/errors.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { visibleChannelIds } from './access.repository.ts';
 import * as repo from './chats.repository.ts';
+import * as inboxRepo from './inbox/inbox.repository.ts';
 import { publishChatChange } from './live/chats.live.ts';
 import { toChatListItem, toChatView, type ChatListItem, type ChatView } from './chats.view.ts';
 import type { SendPolicy } from '../channels/adapter.ts';
@@ -59,11 +60,11 @@ export function cursorOf(at: Date, id: number): string {
 }
 
 /** The list filter a URL asks for (`?filter=mine|unassigned`; anything else: all chats). */
-export function listFilterOf(raw: unknown): repo.ListFilter {
+export function listFilterOf(raw: unknown): inboxRepo.ListFilter {
   return raw === 'mine' || raw === 'unassigned' ? raw : 'all';
 }
 
-export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; filter: repo.ListFilter; q?: string; after?: string }) {
+export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string; after?: string }) {
   const channels = await channelsOf(deps, auth);
   const after = parseCursor(o.after);
   const options = { status: o.status, filter: o.filter, me: auth.employeeId, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 };
@@ -71,7 +72,7 @@ export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: '
     const found = await searchChats(deps, channels, { ...options, q: o.q });
     return { ...listPage(found.rows.map(toChatListItem)), q: found.q, searchNotes: found.notes };
   }
-  return { ...listPage((await repo.listChats(deps.db, channels, options)).map(toChatListItem)), q: '', searchNotes: [] };
+  return { ...listPage((await inboxRepo.listChats(deps.db, channels, options)).map(toChatListItem)), q: '', searchNotes: [] };
 }
 
 /** The search box takes this many characters (`maxlength`); a longer term is cut, visibly. */
@@ -94,14 +95,14 @@ const QUERY_CANCELED = '57014';
  * statement and no other request is limited); a search cancelled there finds nothing and says
  * "refine it". PGlite (embedded) has no statement timeout: there the term rules are the bound.
  */
-export async function searchChats(deps: Deps, channels: readonly number[], o: repo.ListChatsOptions & { q: string }) {
+export async function searchChats(deps: Deps, channels: readonly number[], o: inboxRepo.ListChatsOptions & { q: string }) {
   let q = o.q.trim();
   const notes: SearchNote[] = [];
   if (q.length > MAX_SEARCH) {
     q = q.slice(0, MAX_SEARCH).replace(/[\uD800-\uDBFF]$/, '').trim();
     notes.push({ key: 'chats.search_long', n: MAX_SEARCH });
   }
-  if (repo.realCharacters(q) < repo.MIN_TEXT_SEARCH) notes.push({ key: 'chats.search_short', n: repo.MIN_TEXT_SEARCH });
+  if (inboxRepo.realCharacters(q) < repo.MIN_TEXT_SEARCH) notes.push({ key: 'chats.search_short', n: repo.MIN_TEXT_SEARCH });
   // One employee's burst of searches (a held key, a script) cannot take every connection.
   let running = runningSearches.get(deps);
   if (!running) runningSearches.set(deps, (running = new Map()));
@@ -111,8 +112,8 @@ export async function searchChats(deps: Deps, channels: readonly number[], o: re
   running.set(me, mine + 1);
   try {
     const rows = await inTransaction(deps.db, deps.logger, async (tx) => {
-      await repo.limitStatementTime(tx.db, deps.config.searchTimeoutMs);
-      return repo.listChats(tx.db, channels, { ...o, q });
+      await inboxRepo.limitStatementTime(tx.db, deps.config.searchTimeoutMs);
+      return inboxRepo.listChats(tx.db, channels, { ...o, q });
     });
     return { rows, q, notes };
   } catch (err) {
@@ -150,8 +151,8 @@ export function chatsPagePrefetch(req: { params: unknown; query: unknown }): Pre
     key: `chats:${withChat ? 'chat' : ''}:${withList ? `${status}:${filter}` : ''}`,
     values: withChat ? { chatId } : {},
     columns: (p, who, db) => ({
-      ...(withList ? { list_digest: repo.pagePrefetchColumns.listDigest(db, { status, filter, limit: PAGE_SIZE + 1 }, who) } : {}),
-      ...(withChat ? { chat: repo.pagePrefetchColumns.chat(db, p.chatId, who.channels), mentioned: repo.pagePrefetchColumns.mentioned(db, p.chatId, who.employee) } : {}),
+      ...(withList ? { list_digest: inboxRepo.pagePrefetchColumns.listDigest(db, { status, filter, limit: PAGE_SIZE + 1 }, who) } : {}),
+      ...(withChat ? { chat: inboxRepo.pagePrefetchColumns.chat(db, p.chatId, who.channels), mentioned: inboxRepo.pagePrefetchColumns.mentioned(db, p.chatId, who.employee) } : {}),
     }),
   };
 }
@@ -159,10 +160,10 @@ export function chatsPagePrefetch(req: { params: unknown; query: unknown }): Pre
 /** What the prefetch brought: the chat (undefined: not asked; null: not visible) and the digest. */
 export function prefetchedPage(prefetched: Record<string, unknown> | null): { chat?: ChatView | null; listDigest?: string; mentioned?: boolean } {
   if (!prefetched) return {};
-  const json = prefetched.chat as Parameters<typeof repo.chatRowFromJson>[0] | null | undefined;
+  const json = prefetched.chat as Parameters<typeof inboxRepo.chatRowFromJson>[0] | null | undefined;
   return {
     ...(typeof prefetched.mentioned === 'boolean' ? { mentioned: prefetched.mentioned } : {}),
-    ...(json !== undefined ? { chat: json === null ? null : toChatView(repo.chatRowFromJson(json)) } : {}),
+    ...(json !== undefined ? { chat: json === null ? null : toChatView(inboxRepo.chatRowFromJson(json)) } : {}),
     ...(typeof prefetched.list_digest === 'string' ? { listDigest: prefetched.list_digest } : {}),
   };
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
 import { TestAdapter, PlatformError, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
 import * as repo from '../../src/chats/chats.repository.ts';
+import * as ingestRepo from '../../src/chats/ingest/ingest.repository.ts';
 import { applyReceipt } from '../../src/chats/ingest/ingest.repository.ts';
 import { updateChannel } from '../../src/channels/channels.repository.ts';
 import { KeptHtml, keptHtmlOf, textOf } from '../../src/chats/inbox/kept-html.ts';
@@ -71,7 +72,7 @@ describe('thread versions (triggers)', () => {
     const attachmentId = await repo.insertAttachment(t.deps.db, { messageId: messageId!, kind: 'image', mime: 'image/png', fileName: null, sizeBytes: null, sourceUrl: 'https://x.test/a.png' });
     const v4 = await versionOf(chatId!);
     expect(v4).toBe(v3 + 2);
-    await repo.recordAttachmentDownload(t.deps.db, attachmentId, { status: 'failed', reason: 'gone' });
+    await ingestRepo.recordAttachmentDownload(t.deps.db, attachmentId, { status: 'failed', reason: 'gone' });
     expect(await versionOf(chatId!)).toBe(v4 + 1);
 
     // A rename of an employee who sent messages here (Parley has no rename form yet).
@@ -193,7 +194,7 @@ describe('the kept list', () => {
       expect(after.body).toContain('Newest words');
       // The contact's and the channel's rows count too (the name, the page name).
       const { contactId } = (await t.deps.db.selectFrom('chats').select('contact_id as contactId').where('id', '=', other!).executeTakeFirstOrThrow());
-      await repo.updateContactProfile(t.deps.db, contactId, { name: 'Renamed Lead', hidden: false });
+      await ingestRepo.updateContactProfile(t.deps.db, contactId, { name: 'Renamed Lead', hidden: false });
       expect((await as(t.app, agent).get('/chats')).body).toContain('Renamed Lead');
       await updateChannel(t.deps.db, channelId, { name: 'Renamed Page' });
       expect((await as(t.app, agent).get('/chats')).body).toContain('Renamed Page');

@@ -6,6 +6,7 @@ import { translator } from '../../platform/i18n/index.ts';
 import { renderPartial } from '../../platform/views.ts';
 import { EncodedPart, partMarkers, type BodyPiece } from '../../platform/page-body.ts';
 import * as repo from '../chats.repository.ts';
+import * as inboxRepo from './inbox.repository.ts';
 import { chatHelpers, toChatListItem, type ChatView } from '../chats.view.ts';
 import { channelsOf, listPage, PAGE_SIZE, searchChats } from '../chats.service.ts';
 import { loadThread } from '../thread/thread.ts';
@@ -143,7 +144,7 @@ export async function listHtml(
   deps: Deps,
   viewer: Viewer,
   auth: AuthContext,
-  o: { status: 'open' | 'archived'; filter: repo.ListFilter; q?: string },
+  o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string },
   digest?: string,
 ): Promise<string> {
   const q = o.q ?? '';
@@ -158,9 +159,9 @@ export async function listHtml(
   // *Mine* is the employee's own page; the others are shared by everyone with the same channels.
   const key = `list|${o.status}|${o.filter}${o.filter === 'mine' ? `:${me}` : ''}|${viewer.locale}|${channels.join(',')}`;
   const page = { status: o.status, filter: o.filter, me, limit: PAGE_SIZE + 1 };
-  const hit = cache.get(key, digest ?? (await repo.listDigest(deps.db, channels, page)), viewer.csrf);
+  const hit = cache.get(key, digest ?? (await inboxRepo.listDigest(deps.db, channels, page)), viewer.csrf);
   if (hit !== undefined) return markerFor(viewer, hit);
-  const r = await repo.listChatsWithDigest(deps.db, channels, page);
+  const r = await inboxRepo.listChatsWithDigest(deps.db, channels, page);
   const html = render(deps, '/chats/inbox/_list', viewer, { ...data, list: listPage(r.rows.map(toChatListItem)), q: '' });
   return markerFor(viewer, cache.set(key, r.digest, html, viewer.csrf));
 }

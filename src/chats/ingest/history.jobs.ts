@@ -4,7 +4,7 @@ import { loadRuntime, platformRefusal } from '../../channels/channels.service.ts
 import { applyChannelEvents } from './ingest.service.ts';
 import { loadChatTarget } from '../chat-target.ts';
 import { followUpJobs } from './follow-up.ts';
-import { findChatContact } from '../chats.repository.ts';
+import { findChatContact } from './ingest.repository.ts';
 
 
 /** D4: the last 500 messages of a conversation. */

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
+import type { Db } from '../../db/database.ts';
 import type { Tx } from '../../platform/tx.ts';
 import type { MessageStatus } from '../../db/schema.ts';
-import type { ChatRow } from '../chats.repository.ts';
+import { chatWithContact, type ChatRow } from '../chats.repository.ts';
 
 type Conn = Tx['db'];
 
@@ -218,4 +219,94 @@ export async function advanceStatus(db: Conn, messageId: number, status: 'sent' 
       .returning('id')
       .executeTakeFirst()) ?? null
   );
+}
+
+// Contacts, messages and attachments as ingest and its follow-up jobs change them (any connection)
+
+type AnyConn = Db | Tx['db'];
+
+export async function updateContactProfile(
+  db: AnyConn,
+  id: number,
+  p: { name?: string | null; username?: string | null; avatarUrl?: string | null; avatarKey?: string | null; hidden: boolean },
+) {
+  await db
+    .updateTable('contacts')
+    .set({
+      ...(p.name !== undefined ? { name: p.name } : {}),
+      ...(p.username !== undefined ? { username: p.username } : {}),
+      ...(p.avatarUrl !== undefined ? { avatar_url: p.avatarUrl } : {}),
+      ...(p.avatarKey !== undefined ? { avatar_key: p.avatarKey } : {}),
+      profile_hidden: p.hidden,
+      profile_fetched_at: new Date(),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function findContact(db: AnyConn, id: number) {
+  return db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findChatIdOfContact(db: AnyConn, contactId: number) {
+  return db.selectFrom('chats').select('id').where('contact_id', '=', contactId).executeTakeFirst();
+}
+
+/** Whom a chat talks to: its channel and the contact's platform id (history import). */
+export async function findChatContact(db: AnyConn, chatId: number) {
+  return chatWithContact(db, chatId).select(['chats.channel_id', 'contacts.external_id']).executeTakeFirst();
+}
+
+export async function findMessageByExternalId(db: AnyConn, channelId: number, externalId: string) {
+  return db.selectFrom('messages').selectAll().where('channel_id', '=', channelId).where('external_id', '=', externalId).executeTakeFirst();
+}
+
+export async function setMessageReactions(db: AnyConn, id: number, reactions: Record<string, string>) {
+  await db.updateTable('messages').set({ reactions: JSON.stringify(reactions) }).where('id', '=', id).execute();
+}
+
+export async function markMessageDeleted(db: AnyConn, id: number, at: Date) {
+  await db.updateTable('messages').set({ deleted_at: at }).where('id', '=', id).execute();
+}
+
+/**
+ * The list's preview follows its last message: an edit shows the new text, an unsent message
+ * no longer shows what was removed. Returns whether the message was the chat's last one (the
+ * list item then needs a re-render).
+ */
+export async function setPreviewIfLast(db: AnyConn, chatId: number, messageId: number, preview: { kind: string; text: string | null }): Promise<boolean> {
+  const r = await db
+    .updateTable('chats')
+    .set({ preview_kind: preview.kind, preview_text: preview.text })
+    .where('id', '=', chatId)
+    .where('last_message_id', '=', messageId)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** An attachment with its message, whatever the channel (the media download job). */
+export async function findAttachmentToDownload(db: AnyConn, attachmentId: number) {
+  return db
+    .selectFrom('attachments')
+    .innerJoin('messages', 'messages.id', 'attachments.message_id')
+    .select(['attachments.id', 'attachments.status', 'attachments.source_url', 'attachments.mime', 'attachments.file_name', 'messages.chat_id', 'messages.id as message_id', 'messages.channel_id'])
+    .where('attachments.id', '=', attachmentId)
+    .executeTakeFirst();
+}
+
+export type DownloadOutcome =
+  | { status: 'stored'; key: string; size: number; mime: string | null; fileName: string | null; durationMs?: number | null }
+  | { status: 'failed'; reason: string };
+
+/** Records how a download ended: stored (the platform URL is dropped) or failed with why. */
+export async function recordAttachmentDownload(db: AnyConn, attachmentId: number, outcome: DownloadOutcome) {
+  await db
+    .updateTable('attachments')
+    .set(
+      outcome.status === 'stored'
+        ? { status: 'stored', storage_key: outcome.key, size_bytes: outcome.size, mime: outcome.mime, file_name: outcome.fileName, source_url: null, duration_ms: outcome.durationMs ?? null }
+        : { status: 'failed', status_reason: outcome.reason },
+    )
+    .where('id', '=', attachmentId)
+    .execute();
 }

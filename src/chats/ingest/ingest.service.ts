@@ -62,7 +62,7 @@ export async function applyChannelEvents(
  * Parley has is not shown.
  */
 async function applyOwnComment(deps: Deps, tx: Tx, channel: IngestChannel, e: Extract<ChannelEvent, { type: 'message' }>): Promise<IngestOutcome> {
-  const parent = e.replyToExternalId ? await repo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
+  const parent = e.replyToExternalId ? await ingestRepo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
   if (!parent) return none();
   const chat = await ingestRepo.insertMessageIntoChat(tx.db, {
     chatId: parent.chat_id,
@@ -123,7 +123,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       // A read receipt can arrive before the echo it covers (§10.5): honour the watermark.
       const alreadyRead = e.direction === 'out' && cc.lead_read_watermark !== null && e.timestamp <= cc.lead_read_watermark;
       // An echo of Parley's own send carries the id the Send API returned: already here.
-      const replyTo = e.replyToExternalId ? await repo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
+      const replyTo = e.replyToExternalId ? await ingestRepo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
       const status = e.direction === 'in' ? 'received' : alreadyRead ? 'read' : 'sent';
       const meta: Record<string, unknown> = { ...(e.meta ?? {}), ...(e.direction === 'out' ? { echo: true } : {}), ...(e.replyToExternalId ? { replyTo: quoteOf(replyTo) } : {}) };
       let postToFetch: string | undefined;
@@ -210,7 +210,7 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
         // Instagram names the last message read (read.mid). When that message is not here yet
         // (its echo comes later, §10.5), the read's own time is the watermark: the person had
         // read everything sent before it, and the late echo then lands as read.
-        upTo = (await repo.findMessageByExternalId(tx.db, channel.id, e.externalId))?.sort_at ?? e.timestamp;
+        upTo = (await ingestRepo.findMessageByExternalId(tx.db, channel.id, e.externalId))?.sort_at ?? e.timestamp;
       }
       const previousLastRead = await lastReadOutboundId(tx.db, chat.id);
       const covers = e.type === 'delivery' && e.externalIds?.length ? { externalIds: e.externalIds } : upTo ? { upTo } : null;
@@ -225,43 +225,43 @@ async function applyOne(deps: Deps, tx: Tx, channel: IngestChannel, e: ChannelEv
       return { ...none(), chatId: chat.id };
     }
     case 'reaction': {
-      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.targetExternalId);
+      const m = await ingestRepo.findMessageByExternalId(tx.db, channel.id, e.targetExternalId);
       if (!m) return none();
       const reactions = { ...(m.reactions ?? {}) };
       if (e.action === 'react' && e.emoji) reactions[e.contactExternalId] = e.emoji;
       else delete reactions[e.contactExternalId];
-      await repo.setMessageReactions(tx.db, m.id, reactions);
+      await ingestRepo.setMessageReactions(tx.db, m.id, reactions);
       await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }
     case 'edited': {
-      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      const m = await ingestRepo.findMessageByExternalId(tx.db, channel.id, e.externalId);
       if (!m || m.text === e.text) return none();
       // Keep what the person wrote before: the edit replaces the text shown, not the record.
       const history = Array.isArray(m.meta?.edits) ? (m.meta.edits as unknown[]) : [];
       await repo.setMessageText(tx.db, m.id, e.text, { ...m.meta, edits: [...history, { text: m.text, at: e.timestamp.toISOString() }] });
-      const wasLast = await repo.setPreviewIfLast(tx.db, m.chat_id, m.id, { kind: m.kind, text: e.text });
+      const wasLast = await ingestRepo.setPreviewIfLast(tx.db, m.chat_id, m.id, { kind: m.kind, text: e.text });
       await publishChatChange(deps, tx, m.chat_id, { item: wasLast, changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }
     case 'deleted': {
-      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      const m = await ingestRepo.findMessageByExternalId(tx.db, channel.id, e.externalId);
       if (!m || m.deleted_at) return none();
-      await repo.markMessageDeleted(tx.db, m.id, e.timestamp);
+      await ingestRepo.markMessageDeleted(tx.db, m.id, e.timestamp);
       // The chat list's preview must not keep showing what the person removed (§10.14).
-      const wasLast = await repo.setPreviewIfLast(tx.db, m.chat_id, m.id, { kind: 'deleted', text: null });
+      const wasLast = await ingestRepo.setPreviewIfLast(tx.db, m.chat_id, m.id, { kind: 'deleted', text: null });
       await publishChatChange(deps, tx, m.chat_id, { item: wasLast, changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }
     case 'moderated': {
-      const m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      const m = await ingestRepo.findMessageByExternalId(tx.db, channel.id, e.externalId);
       if (!m || Boolean(m.meta?.hidden) === e.hidden) return none();
       await repo.mergeMessageMeta(tx.db, m.id, { hidden: e.hidden });
       await publishChatChange(deps, tx, m.chat_id, { changedMessageIds: [m.id] });
       return { ...none(), chatId: m.chat_id };
     }
     case 'status': {
-      let m = await repo.findMessageByExternalId(tx.db, channel.id, e.externalId);
+      let m = await ingestRepo.findMessageByExternalId(tx.db, channel.id, e.externalId);
       if (!m && e.parleyMessageId) {
         // The status overtook the send's answer (or the answer was lost): our own id, echoed
         // back by the platform, names the message; it takes the platform id now (R2).

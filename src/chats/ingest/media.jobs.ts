@@ -6,7 +6,7 @@ import { loadRuntime } from '../../channels/channels.service.ts';
 import { PlatformError } from '../../channels/adapter.ts';
 import { audioDurationMs } from '../../transcription/audio-duration.ts';
 import { publishChatChange } from '../live/chats.live.ts';
-import { findAttachmentToDownload, recordAttachmentDownload, type DownloadOutcome } from '../chats.repository.ts';
+import { findAttachmentToDownload, recordAttachmentDownload, type DownloadOutcome } from './ingest.repository.ts';
 
 const EXT: Record<string, string> = {
   'image/jpeg': '.jpg', 'image/png': '.png', 'image/gif': '.gif', 'image/webp': '.webp',

@@ -3,7 +3,7 @@ import { defineJob } from '../../platform/jobs/types.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { safeDownload } from '../../platform/safe-download.ts';
 import { loadRuntime, platformRefusal } from '../../channels/channels.service.ts';
-import { findChatIdOfContact, findContact, updateContactProfile } from '../chats.repository.ts';
+import { findChatIdOfContact, findContact, updateContactProfile } from './ingest.repository.ts';
 import { publishChatChange } from '../live/chats.live.ts';
 
 /** Profiles are fetched once, then refreshed at most this often (no retry storm on privacy). */

@@ -5,7 +5,7 @@ import { PlatformError, type ChannelRuntime, type ChannelSettings, type Outbound
 import { updateChannel } from '../../channels/channels.repository.ts';
 import { decryptSecret } from '../../platform/crypto.ts';
 import * as repo from '../chats.repository.ts';
-import { findOutgoing, markFailed, markSent, nextQueuedPart, sentChange, type OutgoingRow } from './outbox.repository.ts';
+import { findOutgoing, markFailed, markSent, nextQueuedPart, sentChange, type OutgoingRow, queuedMessagesOlderThan } from './outbox.repository.ts';
 import { toMessageView, type MessageView } from '../thread/thread.ts';
 import { inOneStatement, publishChatChange, toLiveMessageView, type ChatChange } from '../live/chats.live.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -232,7 +232,7 @@ export function outboxSweepJob(deps: Deps) {
     jobId: (p) => p.slot,
     options: { attempts: 1, backoffMs: 1000 },
     async process({ minAgeMs }) {
-      const stuck = await repo.queuedMessagesOlderThan(deps.db, new Date(Date.now() - (minAgeMs ?? 20_000)), 500);
+      const stuck = await queuedMessagesOlderThan(deps.db, new Date(Date.now() - (minAgeMs ?? 20_000)), 500);
       // replaceFailed: a job that ran out of attempts while its message stayed queued (every
       // try met PostgreSQL down, even the one that would have marked it failed) runs again.
       for (const m of stuck) await deps.queue.enqueue(deps.jobs.sendMessage, { messageId: m.id }, { replaceFailed: true });

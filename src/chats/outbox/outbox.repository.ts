@@ -166,3 +166,19 @@ export async function requeueFailed(db: Conn, chatId: number, messageId: number)
     .returning('id')
     .executeTakeFirst();
 }
+
+/** F2: marks a comment answered privately, unless it already is (the update is the lock). */
+export async function claimPrivateReply(db: Conn, commentMessageId: number, replyMessageId: number): Promise<boolean> {
+  const r = await db
+    .updateTable('messages')
+    .set({ meta: sql`meta || jsonb_build_object('privateReplyMessageId', ${replyMessageId}::bigint)` })
+    .where('id', '=', commentMessageId)
+    .where(sql<boolean>`coalesce(meta->>'privateReplyMessageId', '') = ''`)
+    .returning('id')
+    .executeTakeFirst();
+  return Boolean(r);
+}
+
+export async function queuedMessagesOlderThan(db: Conn, before: Date, limit: number) {
+  return db.selectFrom('messages').select('id').where('status', '=', 'queued').where('created_at', '<', before).orderBy('created_at').limit(limit).execute();
+}

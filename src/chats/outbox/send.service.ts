@@ -7,7 +7,7 @@ import { loadRuntime } from '../../channels/channels.service.ts';
 import { channelsOf } from '../chats.service.ts';
 import * as repo from '../chats.repository.ts';
 import { publishChatChange } from '../live/chats.live.ts';
-import { FILE_PART_SUFFIX, requeueFailed } from './outbox.repository.ts';
+import { FILE_PART_SUFFIX, requeueFailed, claimPrivateReply } from './outbox.repository.ts';
 import { quoteOf } from '../ingest/ingest.service.ts';
 import { takeOnFirstAnswer } from '../team/team.service.ts';
 import { chosenTemplate, renderTemplateText, templateValues } from '../../channels/whatsapp/templates.service.ts';
@@ -230,7 +230,7 @@ async function queueParts(
     }
     // A comment answered privately is marked at once: a second private reply is refused (F2).
     const privateTo = o.privateReplyTo;
-    if (privateTo && !(await repo.claimPrivateReply(tx.db, privateTo.id, ids[0]!))) throw new ValidationError({ text: 'chats.error.private_reply_used' });
+    if (privateTo && !(await claimPrivateReply(tx.db, privateTo.id, ids[0]!))) throw new ValidationError({ text: 'chats.error.private_reply_used' });
     // The first answer takes an unassigned chat (#16): recorded just before it in the thread.
     const taken = await takeOnFirstAnswer(tx, auth, chat, parts[0]!.at);
     await publishChatChange(deps, tx, chat.id, {

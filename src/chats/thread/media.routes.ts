@@ -3,7 +3,7 @@ import type { Deps } from '../../deps.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { channelsOf } from '../chats.service.ts';
 import { parseId } from '../../crm/common.ts';
-import { findAttachmentIn, findContactAvatarIn } from '../chats.repository.ts';
+import { findAttachmentIn, findContactAvatarIn } from './thread.repository.ts';
 
 /** Types a browser may render inline; anything else is served as a download. */
 const INLINE = /^(image\/(jpeg|png|gif|webp)|audio\/(mpeg|ogg|mp4|aac|wav|x-wav|webm|amr)|video\/(mp4|webm|ogg|quicktime))$/;

@@ -2,7 +2,7 @@ import type { Deps } from '../../deps.ts';
 import { defineJob } from '../../platform/jobs/types.ts';
 import { loadChatTarget } from '../chat-target.ts';
 import { PlatformError } from '../../channels/adapter.ts';
-import { lastInboundExternalId } from '../chats.repository.ts';
+import { lastInboundExternalId } from './thread.repository.ts';
 
 /**
  * E4: tells the platform the lead's messages were seen. The job id is the chat and the last

@@ -2,6 +2,7 @@ import type { Db } from '../../db/database.ts';
 import type { Tx } from '../../platform/tx.ts';
 import type { MessageDirection } from '../../db/schema.ts';
 import * as repo from '../chats.repository.ts';
+import * as threadRepo from './thread.repository.ts';
 import { toAttachmentView, uiStatus, type AttachmentView } from '../chats.view.ts';
 
 type Conn = Db | Tx['db'];
@@ -25,7 +26,7 @@ export interface MessageView {
 }
 
 /** Kept here for the ingest code that asks it; the SQL lives in the repository. */
-export const lastReadOutboundId = repo.lastReadOutboundId;
+export const lastReadOutboundId = threadRepo.lastReadOutboundId;
 
 /** What a message row must carry to be shown (the thread page, live re-renders, the send job). */
 export interface MessageViewRow {
@@ -67,12 +68,12 @@ export function toMessageView(r: MessageViewRow, readUpTo: number | null, lastRe
   };
 }
 
-function toViews(rows: repo.ThreadRow[]): MessageView[] {
+function toViews(rows: threadRepo.ThreadRow[]): MessageView[] {
   return rows.map((r) => toMessageView(r, r.chat_read_up_to, r.last_read_outbound_id));
 }
 
 export async function loadThread(db: Conn, chatId: number, o: { before?: { at: Date; id: number }; limit: number }) {
-  const rows = await repo.listThread(db, chatId, { ...o, limit: o.limit + 1 });
+  const rows = await threadRepo.listThread(db, chatId, { ...o, limit: o.limit + 1 });
   const hasMore = rows.length > o.limit;
   const page = hasMore ? rows.slice(1) : rows;
   const first = rows[0];
