@@ -4,6 +4,7 @@ import { NotFoundError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
 import { idParam } from '../../crm/common.ts';
 import * as chats from '../chats.service.ts';
+import * as inbox from './inbox.service.ts';
 import type { ChatView } from '../chats.view.ts';
 import { listHtml, threadHtml, viewerOf } from './kept-html.ts';
 import type { ComposerKit } from '../composer/composer.routes.ts';
@@ -37,12 +38,12 @@ export function chatsPage(deps: Deps, { composerData, composerQuery }: ComposerK
     const q = query.q ?? '';
     let pane = o.pane ?? null;
     // Usually read with the session (config.prefetch): then the page costs one statement.
-    const pre = chats.prefetchedPage(req.prefetched);
+    const pre = inbox.prefetchedPage(req.prefetched);
     if (chatId && !pane) {
       if (pre.chat === null) throw new NotFoundError();
       pane = { ...(await paneData(req, chatId, pre.chat)), mentioned: await mentionedIn(deps, req.auth!, chatId, pre.mentioned) };
     }
-    const filter = chats.listFilterOf(query.filter);
+    const filter = inbox.listFilterOf(query.filter);
     const list = await listHtml(deps, viewerOf(req), req.auth!, { status: st, filter, q }, pre.listDigest);
     // First run: with no channel to read, say what to do instead of "select a chat".
     const noChannels = !pane && (await chats.channelsOf(deps, req.auth!)).length === 0;
@@ -56,18 +57,18 @@ export type ChatsPage = ReturnType<typeof chatsPage>;
 
 /** The list (C1–C3, I1–I3), a chat opened in the pane, marking it read, archive and reopen. */
 export function inboxRoutes(app: FastifyInstance, deps: Deps, { page, paneData, status }: ChatsPage): void {
-  app.get('/chats', { config: { access: 'chats', prefetch: chats.chatsPagePrefetch } }, async (req: FastifyRequest<{ Querystring: Q }>, reply) => {
+  app.get('/chats', { config: { access: 'chats', prefetch: inbox.chatsPagePrefetch } }, async (req: FastifyRequest<{ Querystring: Q }>, reply) => {
     if (wantsFragment(req)) {
       const st = status(req.query.status);
-      const filter = chats.listFilterOf(req.query.filter);
-      const list = await chats.listChatsFor(deps, req.auth!, { status: st, filter, q: req.query.q, after: req.query.after });
+      const filter = inbox.listFilterOf(req.query.filter);
+      const list = await inbox.listChatsFor(deps, req.auth!, { status: st, filter, q: req.query.q, after: req.query.after });
       const template = req.query.after ? 'chats/inbox/_list_items' : 'chats/inbox/_list';
       return reply.view(template, { list, status: st, filter, meId: req.auth!.employeeId, q: list.q, searchNotes: list.searchNotes });
     }
     return page(req, reply, null);
   });
 
-  app.get('/chats/:id', { config: { access: 'chats', prefetch: chats.chatsPagePrefetch } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
+  app.get('/chats/:id', { config: { access: 'chats', prefetch: inbox.chatsPagePrefetch } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
     const id = idParam(req);
     if (wantsFragment(req)) {
       const pane = await paneData(req, id);

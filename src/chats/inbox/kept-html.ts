@@ -8,7 +8,8 @@ import { EncodedPart, partMarkers, type BodyPiece } from '../../platform/page-bo
 import * as repo from '../chats.repository.ts';
 import * as inboxRepo from './inbox.repository.ts';
 import { chatHelpers, toChatListItem, type ChatView } from '../chats.view.ts';
-import { channelsOf, listPage, PAGE_SIZE, searchChats } from '../chats.service.ts';
+import { channelsOf, PAGE_SIZE } from '../chats.service.ts';
+import { listPage, searchChats } from './inbox.service.ts';
 import { loadThread } from '../thread/thread.ts';
 
 /** How many rendered parts a web process keeps (threads are 20–60 KB, list pages about 25 KB). */
