@@ -5,6 +5,7 @@ import { MAX_DURATION_MS } from '../transcription/transcriber.ts';
 import type { MessageKey } from '../platform/i18n/index.ts';
 import type { ChannelSettings } from '../channels/adapter.ts';
 import { MIN_TEXT_SEARCH } from './chats.repository.ts';
+import type { MessageDirection } from '../db/schema.ts';
 
 /** Row → view model for the chat list item, header and details panel. */
 export interface ChatView {
@@ -269,4 +270,64 @@ export function noteParts(text: string | null, mentions: unknown): Array<{ text:
   }
   if (last < value.length) parts.push({ text: value.slice(last), mention: false });
   return parts;
+}
+
+// A message as the thread, live re-renders and the send job show it
+
+export interface MessageView {
+  id: number;
+  direction: MessageDirection;
+  kind: string;
+  text: string | null;
+  status: string;
+  statusReason: string | null;
+  senderName: string | null;
+  at: Date;
+  readAt: Date | null;
+  deleted: boolean;
+  reactions: string[];
+  attachments: AttachmentView[];
+  meta: Record<string, unknown>;
+  /** Show "Read HH:MM" under this message: the last outbound one the lead has read (E3). */
+  showReadAt: boolean;
+}
+
+/** What a message row must carry to be shown (the thread page, live re-renders, the send job). */
+export interface MessageViewRow {
+  id: number;
+  direction: MessageDirection;
+  kind: string;
+  text: string | null;
+  status: string;
+  status_reason: string | null;
+  sender_name: string | null;
+  sort_at: Date;
+  read_at: Date | null;
+  deleted_at: Date | null;
+  reactions: Record<string, string> | null;
+  meta: Record<string, unknown> | null;
+  attachments: Parameters<typeof toAttachmentView>[0][] | null;
+}
+
+/**
+ * The one row → view mapping. `readUpTo`: the team's read mark (inbound ticks); `lastReadId`:
+ * the last outbound message the lead has read ("Read HH:MM" shows under it only).
+ */
+export function toMessageView(r: MessageViewRow, readUpTo: number | null, lastReadId: number | null): MessageView {
+  return {
+    id: r.id,
+    direction: r.direction,
+    kind: r.kind,
+    text: r.text,
+    status: uiStatus(r, readUpTo),
+    statusReason: r.status_reason,
+    senderName: r.sender_name,
+    at: r.sort_at,
+    readAt: r.read_at,
+    deleted: r.deleted_at !== null,
+    reactions: Object.values(r.reactions ?? {}),
+    attachments: (r.attachments ?? []).map(toAttachmentView),
+    meta: r.meta ?? {},
+    showReadAt: lastReadId !== null && r.id === Number(lastReadId),
+  };
 }

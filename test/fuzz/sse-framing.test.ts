@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatView } from '../../src/chats/chats.view.ts';
 import { chatHelpers } from '../../src/chats/chats.view.ts';
-import type { MessageView } from '../../src/chats/thread/thread.ts';
+import type { MessageView } from '../../src/chats/chats.view.ts';
 import { translator, LOCALES } from '../../src/platform/i18n/index.ts';
 import type { Viewer } from '../../src/platform/live/hub.ts';
 import type { LiveEventRow } from '../../src/platform/live/live.repository.ts';

@@ -10,7 +10,8 @@ import { chatLanguage, chosenTemplate, offeredTemplates, renderTemplateText, TEM
 import { policyOfChat } from '../chats.service.ts';
 import { findMessage } from '../chats.repository.ts';
 import type { ChatView } from '../chats.view.ts';
-import { MAX_TEXT_LENGTH, PRIVATE_REPLY_MS } from '../outbox/send.service.ts';
+import { PRIVATE_REPLY_MS } from '../outbox/send.service.ts';
+import { MAX_TEXT_LENGTH } from '../message-text.ts';
 import { newIdempotencyKey } from '../outbox/idempotency.ts';
 import { colleaguesOnChannel } from '../access.repository.ts';
 

@@ -78,14 +78,14 @@ export function inboxRoutes(app: FastifyInstance, deps: Deps, { page, paneData, 
   });
 
   app.post('/chats/:id/read', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
-    await chats.markRead(deps, req.auth!, idParam(req));
+    await inbox.markRead(deps, req.auth!, idParam(req));
     return reply.code(204).send();
   });
 
   for (const [action, archived] of [['archive', true], ['reopen', false]] as const) {
     app.post(`/chats/:id/${action}`, { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
       const id = idParam(req);
-      await chats.setArchived(deps, req.auth!, id, archived);
+      await inbox.setArchived(deps, req.auth!, id, archived);
       if (wantsFragment(req)) {
         const chat = await chats.getChatFor(deps, req.auth!, id);
         return reply.view('chats/thread/_header', { chat, oob: false });

@@ -4,7 +4,8 @@ import { inTransaction } from '../../platform/tx.ts';
 import type { PrefetchAsk } from '../../auth/prefetch.ts';
 import { parseId } from '../../crm/common.ts';
 import * as repo from '../chats.repository.ts';
-import { channelsOf, cursorOf, parseCursor, PAGE_SIZE } from '../chats.service.ts';
+import { channelsOf, cursorOf, getChatFor, parseCursor, PAGE_SIZE } from '../chats.service.ts';
+import { publishChatChange } from '../live/chats.live.ts';
 import { toChatListItem, toChatView, type ChatListItem, type ChatView } from '../chats.view.ts';
 import * as inboxRepo from './inbox.repository.ts';
 
@@ -116,4 +117,34 @@ export function prefetchedPage(prefetched: Record<string, unknown> | null): { ch
     ...(json !== undefined ? { chat: json === null ? null : toChatView(inboxRepo.chatRowFromJson(json)) } : {}),
     ...(typeof prefetched.list_digest === 'string' ? { listDigest: prefetched.list_digest } : {}),
   };
+}
+
+/**
+ * Opening a chat marks it read for the whole team (C3) and, where the platform supports it,
+ * asks the channel to show the lead their messages as seen (E4), once per batch read.
+ */
+export async function markRead(deps: Deps, auth: AuthContext, chatId: number): Promise<boolean> {
+  const chat = await getChatFor(deps, auth, chatId);
+  return inTransaction(deps.db, deps.logger, async (tx) => {
+    const before = await repo.findChatLastMessageId(tx.db, chatId);
+    const changed = await repo.markChatRead(tx.db, chatId);
+    if (!changed) return false;
+    const unreadIds = await repo.latestInboundMessageIds(tx.db, chatId, 50);
+    await publishChatChange(deps, tx, chatId, { item: true, changedMessageIds: unreadIds.map((r) => r.id) });
+    const upTo = before?.last_message_id;
+    const adapter = deps.adapters.get(chat.channelKind);
+    if (upTo && adapter?.capabilities.markSeen) {
+      tx.afterCommit(() => deps.queue.enqueue(deps.jobs.markSeen, { chatId, upToMessageId: upTo }));
+    }
+    return true;
+  });
+}
+
+export async function setArchived(deps: Deps, auth: AuthContext, chatId: number, archived: boolean): Promise<void> {
+  await getChatFor(deps, auth, chatId);
+  await inTransaction(deps.db, deps.logger, async (tx) => {
+    const changed = await repo.setChatArchived(tx.db, chatId, auth.employeeId, archived);
+    if (!changed) return;
+    await publishChatChange(deps, tx, chatId, { moved: true, header: true });
+  });
 }

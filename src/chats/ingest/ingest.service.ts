@@ -4,11 +4,11 @@ import type { ChannelEvent } from '../../channels/adapter.ts';
 import { normalizePhone } from '../../crm/phone.ts';
 import * as repo from '../chats.repository.ts';
 import { publishChatChange, type ChatChange } from '../live/chats.live.ts';
-import { lastReadOutboundId, type MessageView } from '../thread/thread.ts';
+import { lastReadOutboundId, quoteOf } from '../thread/thread.ts';
 import * as ingestRepo from './ingest.repository.ts';
 import { MEDIA_ID } from './media.jobs.ts';
 import { findPost } from './posts.repository.ts';
-import { toAttachmentView, uiStatus, type AttachmentView } from '../chats.view.ts';
+import { toAttachmentView, uiStatus, type AttachmentView, type MessageView } from '../chats.view.ts';
 
 export interface IngestChannel {
   id: number;
@@ -83,12 +83,6 @@ async function applyOwnComment(deps: Deps, tx: Tx, channel: IngestChannel, e: Ex
   if (!chat) return { ...none(), chatId: parent.chat_id };
   await publishChatChange(deps, tx, parent.chat_id, { moved: true, newMessageIds: [chat.message_id] }, { chat });
   return { ...none(), chatId: parent.chat_id, messageId: chat.message_id };
-}
-
-/** What a reply shows of the message it quotes (kept on the reply: the thread needs no join). */
-export function quoteOf(m: { id: number; direction: string; kind: string; text: string | null } | undefined): Record<string, unknown> {
-  if (!m) return { missing: true };
-  return { id: m.id, direction: m.direction, kind: m.kind, text: m.text ? [...m.text].slice(0, 140).join('') : null };
 }
 
 const none = (): IngestOutcome => ({ chatId: null, createdChat: false, contactId: null, messageId: null, attachmentIds: [] });

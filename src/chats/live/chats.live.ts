@@ -6,8 +6,7 @@ import { employeesSeeingChannel, refreshRedDots } from '../access.repository.ts'
 import * as repo from '../chats.repository.ts';
 import { listMessagesForLive, type LiveMessageRow } from './live.repository.ts';
 import { LIVE_CHANGE, runLiveChange, type LiveChange } from '../../platform/live/live.repository.ts';
-import { toMessageView, type MessageView } from '../thread/thread.ts';
-import { chatHelpers, toChatView } from '../chats.view.ts';
+import { chatHelpers, toChatView, toMessageView, type MessageView } from '../chats.view.ts';
 import { translator } from '../../platform/i18n/index.ts';
 
 export interface ChatChange {

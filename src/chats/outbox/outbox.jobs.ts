@@ -6,7 +6,7 @@ import { updateChannel } from '../../channels/channels.repository.ts';
 import { decryptSecret } from '../../platform/crypto.ts';
 import * as repo from '../chats.repository.ts';
 import { findOutgoing, markFailed, markSent, nextQueuedPart, sentChange, type OutgoingRow, queuedMessagesOlderThan } from './outbox.repository.ts';
-import { toMessageView, type MessageView } from '../thread/thread.ts';
+import { toMessageView, type MessageView } from '../chats.view.ts';
 import { inOneStatement, publishChatChange, toLiveMessageView, type ChatChange } from '../live/chats.live.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { pendingInboxOlderThan } from '../../channels/meta/inbox.repository.ts';

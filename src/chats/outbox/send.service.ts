@@ -8,24 +8,10 @@ import { channelsOf } from '../chats.service.ts';
 import * as repo from '../chats.repository.ts';
 import { publishChatChange } from '../live/chats.live.ts';
 import { FILE_PART_SUFFIX, requeueFailed, claimPrivateReply } from './outbox.repository.ts';
-import { quoteOf } from '../ingest/ingest.service.ts';
+import { quoteOf } from '../thread/thread.ts';
 import { takeOnFirstAnswer } from '../team/team.service.ts';
+import { checkText } from '../message-text.ts';
 import { chosenTemplate, renderTemplateText, templateValues } from '../../channels/whatsapp/templates.service.ts';
-
-/** E1: Parley's own limit, counted in characters as a person counts them. */
-export const MAX_TEXT_LENGTH = 1000;
-
-export function textLength(text: string): number {
-  return [...text].length;
-}
-
-/** Returns the message key of what is wrong with the text, or null. */
-export function checkText(text: string): { key: 'chats.composer.empty' | 'chats.composer.too_long'; n: number } | null {
-  const n = textLength(text);
-  if (text.trim().length === 0) return { key: 'chats.composer.empty', n };
-  if (n > MAX_TEXT_LENGTH) return { key: 'chats.composer.too_long', n };
-  return null;
-}
 
 /** The composer's policy for a chat now (H1–H4): what it may send and why not. */
 export async function policyFor(deps: Deps, chat: { channel_id: number; last_inbound_at: Date | null }, now = new Date()): Promise<SendPolicy> {

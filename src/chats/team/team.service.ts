@@ -13,7 +13,7 @@ import * as repo from '../chats.repository.ts';
 import * as team from './team.repository.ts';
 import { publishChatChange, publishRedDotsOf } from '../live/chats.live.ts';
 import { getChatFor } from '../chats.service.ts';
-import { checkText } from '../outbox/send.service.ts';
+import { checkText } from '../message-text.ts';
 
 /** What an assignment record carries (the thread renders it in the reader's language). */
 export interface AssignmentMeta {
