@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { as, createTestApp, login, makeEmployee, usingPostgres, type Session, type TestApp } from '../helpers.ts';
-import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
-import { searchChats } from '../../src/chats/inbox/inbox.service.ts';
+import { as, createTestApp, login, makeEmployee, usingPostgres, type Session, type TestApp } from '../../helpers.ts';
+import { TestAdapter, leadWrites, makeTestChannel } from '../../support/test-adapter.ts';
+import { searchChats } from '../../../src/chats/inbox/inbox.service.ts';
 
 /**
  * Issue #21 finding 8: chat search is bounded. Message text is searched only for a term with

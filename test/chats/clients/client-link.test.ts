@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
-import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
-import { SseStream } from '../platform/sse.ts';
-import { createClient } from '../../src/crm/clients.service.ts';
-import { createDocument } from '../../src/crm/documents.service.ts';
-import { phonesInText } from '../../src/chats/clients/client-link.service.ts';
+import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../../helpers.ts';
+import { TestAdapter, leadWrites, makeTestChannel } from '../../support/test-adapter.ts';
+import { SseStream } from '../../platform/sse.ts';
+import { createClient } from '../../../src/crm/clients.service.ts';
+import { createDocument } from '../../../src/crm/documents.service.ts';
+import { phonesInText } from '../../../src/chats/clients/client-link.service.ts';
 
 /**
  * D3 and E5 (issue #6): the chat's client panel (link, unlink, suggestions, create the client

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { as, login, makeEmployee, type Session } from '../helpers.ts';
-import { startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
-import { LiveStreams } from '../platform/sse.ts';
-import { leadWrites } from '../support/test-adapter.ts';
-import { setChannelAccess, updateChannel } from '../../src/channels/channels.repository.ts';
-import { refreshRedDots } from '../../src/chats/access.repository.ts';
+import { as, login, makeEmployee, type Session } from '../../helpers.ts';
+import { startMetaWorld, type MetaWorld } from '../../support/meta-world.ts';
+import { LiveStreams } from '../../platform/sse.ts';
+import { leadWrites } from '../../support/test-adapter.ts';
+import { setChannelAccess, updateChannel } from '../../../src/channels/channels.repository.ts';
+import { refreshRedDots } from '../../../src/chats/access.repository.ts';
 
 /**
  * #16 items 1–2, the team side of a chat: assignment (header menu, auto-take on first answer,

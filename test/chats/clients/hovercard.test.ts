@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
-import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
-import { createClient } from '../../src/crm/clients.service.ts';
-import { createDocument } from '../../src/crm/documents.service.ts';
-import { insertCall } from '../../src/crm/calls.repository.ts';
-import { setChatClient } from '../../src/chats/clients/client-link.repository.ts';
+import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../../helpers.ts';
+import { TestAdapter, leadWrites, makeTestChannel } from '../../support/test-adapter.ts';
+import { createClient } from '../../../src/crm/clients.service.ts';
+import { createDocument } from '../../../src/crm/documents.service.ts';
+import { insertCall } from '../../../src/crm/calls.repository.ts';
+import { setChatClient } from '../../../src/chats/clients/client-link.repository.ts';
 
 /**
  * The phone hover card (J1–J4, issue #6): lists only carry the phone's attributes; the card

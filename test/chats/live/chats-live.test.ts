@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
-import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
-import { LiveStreams } from '../platform/sse.ts';
+import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../../helpers.ts';
+import { TestAdapter, leadWrites, makeTestChannel } from '../../support/test-adapter.ts';
+import { LiveStreams } from '../../platform/sse.ts';
 
 let t: TestApp;
 let url: string;

@@ -1,14 +1,14 @@
 import { gunzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
-import { TestAdapter, PlatformError, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
-import * as repo from '../../src/chats/chats.repository.ts';
-import * as ingestRepo from '../../src/chats/ingest/ingest.repository.ts';
-import { applyReceipt } from '../../src/chats/ingest/ingest.repository.ts';
-import { updateChannel } from '../../src/channels/channels.repository.ts';
-import { KeptHtml, keptHtmlOf, textOf } from '../../src/chats/inbox/kept-html.ts';
-import type { BodyPiece } from '../../src/platform/page-body.ts';
+import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../../helpers.ts';
+import { TestAdapter, PlatformError, leadWrites, makeTestChannel } from '../../support/test-adapter.ts';
+import * as repo from '../../../src/chats/chats.repository.ts';
+import * as ingestRepo from '../../../src/chats/ingest/ingest.repository.ts';
+import { applyReceipt } from '../../../src/chats/ingest/ingest.repository.ts';
+import { updateChannel } from '../../../src/channels/channels.repository.ts';
+import { KeptHtml, keptHtmlOf, textOf } from '../../../src/chats/inbox/kept-html.ts';
+import type { BodyPiece } from '../../../src/platform/page-body.ts';
 
 /**
  * The Chats page keeps each chat's rendered thread, reused while the chat's thread version

@@ -1,8 +1,8 @@
 // A new install's Chats page (#16 item 5): with no channel to read, an admin is told how to
 // connect one and an employee that an admin must give them one — in both languages.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createTestApp, login, makeEmployee, type TestApp } from '../helpers.ts';
-import { makeTestChannel, TestAdapter } from '../support/test-adapter.ts';
+import { as, createTestApp, login, makeEmployee, type TestApp } from '../../helpers.ts';
+import { makeTestChannel, TestAdapter } from '../../support/test-adapter.ts';
 
 let t: TestApp;
 beforeAll(async () => {

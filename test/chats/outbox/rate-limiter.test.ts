@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { RateLimiter } from '../../src/chats/outbox/rate-limiter.ts';
-import { usingRedis } from '../helpers.ts';
+import { RateLimiter } from '../../../src/chats/outbox/rate-limiter.ts';
+import { usingRedis } from '../../helpers.ts';
 
 /** No one-second window, sliding or aligned, may hold more sends than the limit (P8). */
 function maxInAnySecond(times: number[]): number {

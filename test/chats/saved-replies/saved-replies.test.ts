@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
-import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
-import { createClient } from '../../src/crm/clients.service.ts';
-import { createDocument } from '../../src/crm/documents.service.ts';
-import { fillPlaceholders } from '../../src/chats/saved-replies/saved-replies.service.ts';
+import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../../helpers.ts';
+import { TestAdapter, leadWrites, makeTestChannel } from '../../support/test-adapter.ts';
+import { createClient } from '../../../src/crm/clients.service.ts';
+import { createDocument } from '../../../src/crm/documents.service.ts';
+import { fillPlaceholders } from '../../../src/chats/saved-replies/saved-replies.service.ts';
 
 /**
  * Saved replies (#16 item 3): Settings › Saved replies (own for everyone, shared for admins),

@@ -6,9 +6,9 @@
 // once; before, the job failed and its retry posted the message a second time.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createTestApp, login, makeEmployee, usingPostgres, type Session, type TestApp } from '../helpers.ts';
-import { TestAdapter, leadWrites, makeTestChannel } from '../support/test-adapter.ts';
-import type { ChannelRuntime, OutboundMessage } from '../../src/channels/adapter.ts';
+import { as, createTestApp, login, makeEmployee, usingPostgres, type Session, type TestApp } from '../../helpers.ts';
+import { TestAdapter, leadWrites, makeTestChannel } from '../../support/test-adapter.ts';
+import type { ChannelRuntime, OutboundMessage } from '../../../src/channels/adapter.ts';
 
 /** An adapter whose send lets a concurrent transaction insert the echo row first, uncommitted. */
 class EchoRacingAdapter extends TestAdapter {
