@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import { redisReady } from '../redis.ts';
 import { databaseUnavailable } from '../../db/unavailable.ts';
-import { DeferJob, PermanentJobError, type EnqueueOptions, type JobDefinition, type JobQueue } from './types.ts';
+import { DeferJob, PermanentJobError, type EnqueueOptions, type JobDefinition, type JobQueue, type JobRef } from './types.ts';
 
 export interface BullOptions {
   redisUrl: string;
@@ -59,7 +59,7 @@ export class BullQueue implements JobQueue {
     this.deferred.on('error', (e) => logger.debug({ err: e.message }, 'queue error'));
   }
 
-  private jobOptions(def: JobDefinition, attemptsBefore = 0): JobsOptions {
+  private jobOptions(def: JobRef, attemptsBefore = 0): JobsOptions {
     return {
       attempts: Math.max(1, def.options.attempts - attemptsBefore),
       backoff: { type: 'exponential', delay: def.options.backoffMs, jitter: 0.5 },
@@ -68,7 +68,7 @@ export class BullQueue implements JobQueue {
     };
   }
 
-  private bullJobId<P>(def: JobDefinition<P>, payload: P): string {
+  private bullJobId<P>(def: JobRef<P>, payload: P): string {
     // BullMQ job ids may not contain ':'; the domain key is joined with '-'.
     return `${def.name}-${def.jobId(payload)}`.replace(/:/g, '-');
   }
@@ -88,7 +88,7 @@ export class BullQueue implements JobQueue {
   /** Enqueues under way: close() lets them land first (see there). */
   private readonly adding = new Set<Promise<void>>();
 
-  enqueue<P>(def: JobDefinition<P>, payload: P, opts: EnqueueOptions = {}): Promise<void> {
+  enqueue<P>(def: JobRef<P>, payload: P, opts: EnqueueOptions = {}): Promise<void> {
     const p = this.add(def, payload, opts);
     this.adding.add(p);
     const done = () => void this.adding.delete(p);
@@ -96,7 +96,7 @@ export class BullQueue implements JobQueue {
     return p;
   }
 
-  private async add<P>(def: JobDefinition<P>, payload: P, opts: EnqueueOptions): Promise<void> {
+  private async add<P>(def: JobRef<P>, payload: P, opts: EnqueueOptions): Promise<void> {
     if (!(await redisReady(this.producerConn))) {
       throw new Error(`Redis is unavailable (${this.producerConn.status}); job ${def.name} not enqueued`);
     }

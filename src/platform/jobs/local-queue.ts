@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import { backoffDelay, DeferJob, PermanentJobError, type EnqueueOptions, type JobDefinition, type JobQueue } from './types.ts';
+import { backoffDelay, DeferJob, PermanentJobError, type EnqueueOptions, type JobDefinition, type JobQueue, type JobRef } from './types.ts';
 
 /**
  * The embedded runner: the same registry and semantics as BullMQ (dedupe by job id while a job
@@ -9,7 +9,9 @@ import { backoffDelay, DeferJob, PermanentJobError, type EnqueueOptions, type Jo
  */
 export class LocalQueue implements JobQueue {
   readonly kind = 'local' as const;
-  private readonly pending = new Map<string, { def: JobDefinition; payload: unknown; attempt: number; timer?: NodeJS.Timeout }>();
+  private readonly pending = new Map<string, { def: JobRef; payload: unknown; attempt: number; timer?: NodeJS.Timeout }>();
+  /** The processors by job name (startWorkers): an enqueued ref runs the one bound to its name. */
+  private readonly processors = new Map<string, JobDefinition>();
   private readonly ready: string[] = [];
   private running = 0;
   private started = false;
@@ -18,7 +20,7 @@ export class LocalQueue implements JobQueue {
 
   constructor(private readonly logger: Logger, private readonly concurrency = 4) {}
 
-  async enqueue<P>(def: JobDefinition<P>, payload: P, opts: EnqueueOptions = {}): Promise<void> {
+  async enqueue<P>(def: JobRef<P>, payload: P, opts: EnqueueOptions = {}): Promise<void> {
     if (this.closing) throw new Error('Job queue is shutting down');
     const id = `${def.name}:${def.jobId(payload)}`;
     if (this.pending.has(id)) return;
@@ -26,7 +28,8 @@ export class LocalQueue implements JobQueue {
     this.schedule(id, opts.delayMs ?? 0);
   }
 
-  async startWorkers(_registry: JobDefinition[]): Promise<void> {
+  async startWorkers(registry: JobDefinition[]): Promise<void> {
+    for (const d of registry) this.processors.set(d.name, d);
     this.started = true;
     this.pump();
   }
@@ -66,9 +69,11 @@ export class LocalQueue implements JobQueue {
     this.checkIdle();
   }
 
-  private async run(id: string, entry: { def: JobDefinition; payload: unknown; attempt: number }) {
+  private async run(id: string, entry: { def: JobRef; payload: unknown; attempt: number }) {
     try {
-      await entry.def.process(entry.payload, { attempt: entry.attempt, jobId: id });
+      const processor = this.processors.get(entry.def.name);
+      if (!processor) throw new PermanentJobError(`no processor for job ${entry.def.name}`);
+      await processor.process(entry.payload, { attempt: entry.attempt, jobId: id });
       this.pending.delete(id);
     } catch (err) {
       if (err instanceof DeferJob && !this.closing) {

@@ -10,11 +10,20 @@ export interface JobOptions {
   backoffMs: number;
 }
 
-export interface JobDefinition<P = any> {
+/**
+ * What it takes to enqueue a job (ref.ts `jobRef`): its name, its id rule and its options,
+ * typed by its payload. Declared beside the processor; code that enqueues imports only this,
+ * never the processor or the registry.
+ */
+export interface JobRef<P = any> {
   readonly name: string;
   /** Derive the job id from the domain key (e.g. `send-42`), so duplicates collapse. */
   jobId(payload: P): string;
   readonly options: JobOptions;
+}
+
+/** A job ref bound to its processor (the registry in jobs.ts holds these). */
+export interface JobDefinition<P = any> extends JobRef<P> {
   /** Runs the job. Throw `PermanentJobError` for failures a retry cannot fix. */
   process(payload: P, ctx: JobContext): Promise<void>;
 }
@@ -57,7 +66,7 @@ export interface EnqueueOptions {
 export interface JobQueue {
   readonly kind: 'bullmq' | 'local';
   /** Fails fast (throws) when the queue backend is unreachable. */
-  enqueue<P>(def: JobDefinition<P>, payload: P, opts?: EnqueueOptions): Promise<void>;
+  enqueue<P>(ref: JobRef<P>, payload: P, opts?: EnqueueOptions): Promise<void>;
   /** Start processing (worker role) the jobs of this registry. */
   startWorkers(registry: JobDefinition[]): Promise<void>;
   /** Resolves when no job is queued or running (tests, demo). */
