@@ -1,12 +1,9 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
-import type { Tx } from '../platform/tx.ts';
+import type { Conn, Db } from '../db/database.ts';
 import { redDotInChannelsColumn, visibleChannelIdsColumn } from '../chats/access.repository.ts';
 import { channelsNeedingReconnectColumn, type listChannelsNeedingReconnect } from '../channels/channels.repository.ts';
 import { queryTemplate } from '../db/query-template.ts';
 import type { PrefetchAsk } from './prefetch.ts';
-
-type Conn = Db | Tx['db'];
 
 export async function countEmployees(db: Conn): Promise<number> {
   const r = await db.selectFrom('employees').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();

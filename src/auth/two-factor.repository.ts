@@ -1,8 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
-import type { Tx } from '../platform/tx.ts';
-
-type Conn = Db | Tx['db'];
+import type { Conn } from '../db/database.ts';
 
 /** An employee's two-factor row: the encrypted secret and whether it is on (confirmed). */
 export async function findTwoFactor(db: Conn, employeeId: number) {

@@ -1,9 +1,6 @@
 import { sql, type Expression } from 'kysely';
-import type { Db } from '../db/database.ts';
-import type { Tx } from '../platform/tx.ts';
+import type { Conn } from '../db/database.ts';
 import type { ChannelState } from '../db/schema.ts';
-
-type Conn = Db | Tx['db'];
 
 /** Just the channel's kind (follow-up.ts: does its adapter import history?). */
 export async function findChannelKind(db: Conn, channelId: number) {

@@ -9,11 +9,10 @@ import type { Db } from '../db/database.ts';
 import type { JobDefinition, JobQueue } from '../platform/jobs/types.ts';
 import type { LiveHub } from '../platform/live/hub.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { Tx } from '../platform/tx.ts';
 import type { AdapterRegistry } from './adapter.ts';
 
-/** A database handle or a transaction's. */
-export type Conn = Db | Tx['db'];
+/** A database handle or a transaction's (declared once, in db/). */
+export type { Conn } from '../db/database.ts';
 
 /**
  * The jobs channels code enqueues, by the registry's names. For now the `queue` + `jobs` pair,

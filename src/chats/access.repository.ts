@@ -1,8 +1,5 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
-import type { Db } from '../db/database.ts';
-import type { Tx } from '../platform/tx.ts';
-
-type Conn = Db | Tx['db'];
+import type { Conn } from '../db/database.ts';
 
 /**
  * The one definition of "may use this channel" (A1): the role grants Chats (admins always do)

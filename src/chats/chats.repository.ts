@@ -1,11 +1,8 @@
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { sql, type Expression } from 'kysely';
-import type { Db } from '../db/database.ts';
-import type { Tx } from '../platform/tx.ts';
+import type { Conn } from '../db/database.ts';
 import type { MessageDirection, MessageStatus } from '../db/schema.ts';
 import { queryTemplate } from '../db/query-template.ts';
-
-type Conn = Db | Tx['db'];
 
 // Contacts and chats
 

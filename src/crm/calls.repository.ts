@@ -1,5 +1,5 @@
 import type { CallsTable } from '../db/schema.ts';
-import type { Conn } from './common.ts';
+import type { Conn } from '../db/database.ts';
 
 export type CallDirection = CallsTable['direction'];
 

@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { ClientsTable, DB } from '../db/schema.ts';
-import { containsPattern, type Conn } from './common.ts';
+import type { Conn } from '../db/database.ts';
+import { containsPattern } from './common.ts';
 import { PHONE_TAIL_DIGITS, phoneMatchKeys, phoneSearchDigits } from './phone.ts';
 
 export interface PhoneRow {

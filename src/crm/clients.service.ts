@@ -1,5 +1,6 @@
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
-import { atomically, type Conn } from './common.ts';
+import type { Conn } from '../db/database.ts';
+import { atomically } from './common.ts';
 import * as repo from './clients.repository.ts';
 import { normalizePhone } from './phone.ts';
 

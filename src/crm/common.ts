@@ -1,11 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
-import type { Db } from '../db/database.ts';
+import type { Conn } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { NotFoundError } from '../platform/errors.ts';
-
-/** A connection: the app's Kysely instance or an open transaction. */
-export type Conn = Db | Transaction<DB>;
 
 /**
  * Runs `work` atomically: inside the caller's transaction when `db` already is one (another

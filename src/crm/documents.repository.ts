@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type Nullable } from 'kysely';
 import type { ClientsTable, DB, DocumentKind, DocumentsTable } from '../db/schema.ts';
-import { containsPattern, type Conn } from './common.ts';
+import type { Conn } from '../db/database.ts';
+import { containsPattern } from './common.ts';
 import { phoneSearchCondition } from './clients.repository.ts';
 
 export interface DocumentValues {

@@ -1,7 +1,8 @@
 import type { DocumentKind } from '../db/schema.ts';
 import type { Permission } from '../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
-import { isIsoDate, parseId, todayIso, type Conn } from './common.ts';
+import type { Conn } from '../db/database.ts';
+import { isIsoDate, parseId, todayIso } from './common.ts';
 import { clientExists } from './clients.repository.ts';
 import * as repo from './documents.repository.ts';
 import { DOCUMENT_KINDS, KINDS } from './documents.kinds.ts';

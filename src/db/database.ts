@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
@@ -8,6 +8,9 @@ import { PreparingClient } from './prepared-client.ts';
 import { timestampParser } from './timestamp.ts';
 
 export type Db = Kysely<DB>;
+
+/** A connection: the app's Kysely instance or an open transaction's (`Tx['db']`). The one declaration. */
+export type Conn = Db | Transaction<DB>;
 
 export interface Database {
   db: Db;

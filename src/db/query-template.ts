@@ -1,8 +1,5 @@
 import type { Compilable, CompiledQuery, RawBuilder } from 'kysely';
-import type { Db } from './database.ts';
-import type { Tx } from '../platform/tx.ts';
-
-type Conn = Db | Tx['db'];
+import type { Conn } from './database.ts';
 
 /** Stands for a named value while a template is built; never reaches the database. */
 class Slot {

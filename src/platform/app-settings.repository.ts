@@ -1,7 +1,4 @@
-import type { Db } from '../db/database.ts';
-import type { Tx } from './tx.ts';
-
-type Conn = Db | Tx['db'];
+import type { Conn } from '../db/database.ts';
 
 /** One settings document (`app_settings`), or null when never saved. */
 export async function readSetting<T extends Record<string, unknown>>(db: Conn, key: string): Promise<T | null> {

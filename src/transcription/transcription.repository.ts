@@ -1,8 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
-import type { Tx } from '../platform/tx.ts';
-
-type Conn = Db | Tx['db'];
+import type { Conn } from '../db/database.ts';
 
 /** A message's audio attachment with what a transcription needs; `channelIds` limits it to the employee's channels. */
 export async function findAudioOfMessage(db: Conn, messageId: number, channelIds?: readonly number[]) {

@@ -1,8 +1,6 @@
-import type { Db } from '../../db/database.ts';
+import type { Conn } from '../../db/database.ts';
 import type { TemplateComponent } from '../../db/schema.ts';
 import type { Tx } from '../../platform/tx.ts';
-
-type Conn = Db | Tx['db'];
 
 export interface TemplateRow {
   channel_id: number;

@@ -1,9 +1,6 @@
 import { sql } from 'kysely';
 import { chatsQuery } from '../chats.repository.ts';
-import type { Db } from '../../db/database.ts';
-import type { Tx } from '../../platform/tx.ts';
-
-type Conn = Db | Tx['db'];
+import type { Conn } from '../../db/database.ts';
 
 /** Links a chat to a client (or unlinks it with null). Returns false when the chat is gone. */
 export async function setChatClient(db: Conn, chatId: number, clientId: number | null): Promise<boolean> {

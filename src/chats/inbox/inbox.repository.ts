@@ -1,10 +1,7 @@
 import { sql, type Expression } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { Tx } from '../../platform/tx.ts';
+import type { Conn } from '../../db/database.ts';
 import { queryTemplate } from '../../db/query-template.ts';
 import { chatsQuery, inChannels, listColumns, MIN_TEXT_SEARCH, type ChatRow } from '../chats.repository.ts';
-
-type Conn = Db | Tx['db'];
 
 // The list: one page of chats, its digest, the search (C1–C3, I1–I3)
 

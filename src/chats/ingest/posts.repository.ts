@@ -1,8 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { Tx } from '../../platform/tx.ts';
-
-type Conn = Db | Tx['db'];
+import type { Conn } from '../../db/database.ts';
 
 /** What a comment shows of its post: the first words and the link. */
 export interface PostView {

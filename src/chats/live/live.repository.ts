@@ -1,10 +1,7 @@
 import { sql } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { Tx } from '../../platform/tx.ts';
+import type { Conn } from '../../db/database.ts';
 
 import { attachmentsColumn } from '../chats.repository.ts';
-
-type Conn = Db | Tx['db'];
 
 /**
  * Everything a live re-render of some messages needs, in one statement: the messages with

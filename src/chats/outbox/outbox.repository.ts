@@ -1,12 +1,9 @@
 import { sql } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { Tx } from '../../platform/tx.ts';
+import type { Conn, Db } from '../../db/database.ts';
 import type { LiveMessageRow } from '../live/live.repository.ts';
 import type { LiveChange } from '../../platform/live/live.repository.ts';
 
 import { attachmentsColumn } from '../chats.repository.ts';
-
-type Conn = Db | Tx['db'];
 
 /**
  * The idempotency key of the file part of a submit that also has text: the text's key plus

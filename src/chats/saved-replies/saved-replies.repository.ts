@@ -1,10 +1,7 @@
 import { sql, type SqlBool } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { Tx } from '../../platform/tx.ts';
+import type { Conn } from '../../db/database.ts';
 import { containsPattern } from '../../crm/common.ts';
 import { channelVisibleTo } from '../access.repository.ts';
-
-type Conn = Db | Tx['db'];
 
 export interface SavedReplyRow {
   id: number;

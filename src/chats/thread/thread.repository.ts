@@ -1,9 +1,6 @@
 import { sql } from 'kysely';
-import type { Db } from '../../db/database.ts';
-import type { Tx } from '../../platform/tx.ts';
+import type { Conn } from '../../db/database.ts';
 import { attachmentsColumn, threadVersionOf } from '../chats.repository.ts';
-
-type Conn = Db | Tx['db'];
 
 /** A contact's stored avatar, only if its channel is visible to the employee (avatar route). */
 export async function findContactAvatarIn(db: Conn, contactId: number, channelIds: readonly number[]) {

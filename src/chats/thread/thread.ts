@@ -1,9 +1,6 @@
-import type { Db } from '../../db/database.ts';
-import type { Tx } from '../../platform/tx.ts';
+import type { Conn } from '../../db/database.ts';
 import * as threadRepo from './thread.repository.ts';
 import { toMessageView, type MessageView } from '../chats.view.ts';
-
-type Conn = Db | Tx['db'];
 
 /** Kept here for the ingest code that asks it; the SQL lives in the repository. */
 export const lastReadOutboundId = threadRepo.lastReadOutboundId;
