@@ -8,7 +8,7 @@ import * as settings from './settings.service.ts';
 import { changeOwnPassword, setTemporaryPassword } from './password.service.ts';
 import { ctxOf, employeesTwoFactorView } from './two-factor.routes.ts';
 import { adminTurnOff } from './two-factor.service.ts';
-import { idParam } from '../crm/common.ts';
+import { idParam } from '../platform/http-params.ts';
 
 type Form = Record<string, string | undefined>;
 type Params = { id: string };

@@ -8,7 +8,8 @@ import * as clients from './clients.service.ts';
 import { listClientCalls } from './calls.repository.ts';
 import { listClientDocuments, visibleKinds } from './documents.service.ts';
 import { KINDS } from './documents.kinds.ts';
-import { idParam, pagerFor, parseListQuery } from './common.ts';
+import { idParam } from '../platform/http-params.ts';
+import { pagerFor, parseListQuery } from './common.ts';
 import { callView, documentView, phoneViews } from './crm.view.ts';
 
 type Form = Record<string, string | undefined>;

@@ -1,8 +1,6 @@
-import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
 import type { Conn } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
-import { NotFoundError } from '../platform/errors.ts';
 
 /**
  * Runs `work` atomically: inside the caller's transaction when `db` already is one (another
@@ -16,20 +14,6 @@ export async function atomically<T>(db: Conn, work: (trx: Transaction<DB>) => Pr
 /** `%text%` for LIKE/ILIKE with the user's own `%`, `_` and `\` taken literally. */
 export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-}
-
-/** Ids are PostgreSQL `integer`s; a larger number in a URL or form must not reach a query. */
-export function parseId(v: unknown): number | null {
-  if (typeof v !== 'string' || !/^\d{1,10}$/.test(v)) return null;
-  const n = Number(v);
-  return n > 0 && n <= 2_147_483_647 ? n : null;
-}
-
-/** The `:id` of a record URL; anything else is a 404. */
-export function idParam(req: FastifyRequest<{ Params: { id: string } }>): number {
-  const id = parseId(req.params.id);
-  if (id === null) throw new NotFoundError();
-  return id;
 }
 
 export const PAGE_SIZE = 25;

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ROOT, type Deps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
-import { idParam } from '../crm/common.ts';
+import { idParam } from '../platform/http-params.ts';
 import { baseUrlProblem } from './http-transcriber.ts';
 import { privateAddressOf } from '../platform/safe-download.ts';
 import { audioFromBuffer } from './transcriber.ts';

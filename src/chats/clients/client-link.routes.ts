@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
 import type { MessageKey, Translate } from '../../platform/i18n/index.ts';
-import { idParam } from '../../crm/common.ts';
+import { idParam } from '../../platform/http-params.ts';
 import { clientExists } from '../../crm/clients.repository.ts';
 import { KINDS } from '../../crm/documents.kinds.ts';
 import { documentEditUrl } from '../../crm/crm.view.ts';

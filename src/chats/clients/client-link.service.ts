@@ -6,7 +6,7 @@ import type { MessageKey } from '../../platform/i18n/index.ts';
 import { inTransaction, type Tx } from '../../platform/tx.ts';
 import { LOCALES } from '../../platform/i18n/index.ts';
 import { renderPartial } from '../../platform/views.ts';
-import { parseId } from '../../crm/common.ts';
+import { parseId } from '../../platform/http-params.ts';
 import { normalizePhone } from '../../crm/phone.ts';
 import { clientExists, findClientsByPhone, listPhonesForClients, searchClients } from '../../crm/clients.repository.ts';
 import { createClient, getClient, CLIENT_LIMITS } from '../../crm/clients.service.ts';

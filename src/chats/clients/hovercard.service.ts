@@ -3,7 +3,7 @@ import { can, type AuthContext, type Permission } from '../../auth/permissions.t
 import { ForbiddenError } from '../../platform/errors.ts';
 import { listClientChatsFor, startOptions, type ClientCard, type StartOptions } from './client-link.service.ts';
 import type { ChatView } from '../chats.view.ts';
-import { parseId } from '../../crm/common.ts';
+import { parseId } from '../../platform/http-params.ts';
 import { findClientsByPhone } from '../../crm/clients.repository.ts';
 import { getClient } from '../../crm/clients.service.ts';
 import { phoneViews } from '../../crm/crm.view.ts';

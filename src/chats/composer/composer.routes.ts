@@ -3,7 +3,7 @@ import type { MultipartFile, MultipartValue } from '@fastify/multipart';
 import type { Deps } from '../../deps.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
-import { idParam } from '../../crm/common.ts';
+import { idParam } from '../../platform/http-params.ts';
 import * as chats from '../chats.service.ts';
 import type { ChatView } from '../chats.view.ts';
 import { loadThread } from '../thread/thread.ts';

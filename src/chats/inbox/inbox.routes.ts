@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../../deps.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
-import { idParam } from '../../crm/common.ts';
+import { idParam } from '../../platform/http-params.ts';
 import * as chats from '../chats.service.ts';
 import * as inbox from './inbox.service.ts';
 import type { ChatView } from '../chats.view.ts';

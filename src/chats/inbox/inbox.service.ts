@@ -2,7 +2,7 @@ import type { Deps } from '../../deps.ts';
 import type { AuthContext } from '../../auth/permissions.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import type { PrefetchAsk } from '../../auth/prefetch.ts';
-import { parseId } from '../../crm/common.ts';
+import { parseId } from '../../platform/http-params.ts';
 import * as repo from '../chats.repository.ts';
 import { channelsOf, cursorOf, getChatFor, parseCursor, PAGE_SIZE } from '../chats.service.ts';
 import { publishChatChange } from '../live/chats.live.ts';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../../deps.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
-import { idParam } from '../../crm/common.ts';
+import { idParam } from '../../platform/http-params.ts';
 import * as saved from './saved-replies.service.ts';
 
 type P = { id: string };

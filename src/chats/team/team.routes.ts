@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Deps } from '../../deps.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
-import { idParam } from '../../crm/common.ts';
+import { idParam } from '../../platform/http-params.ts';
 import { getChatFor } from '../chats.service.ts';
 import { chatHelpers } from '../chats.view.ts';
 import { assignChat, colleaguesOf, openedChat } from './team.service.ts';

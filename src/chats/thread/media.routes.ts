@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Deps } from '../../deps.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { channelsOf } from '../chats.service.ts';
-import { parseId } from '../../crm/common.ts';
+import { parseId } from '../../platform/http-params.ts';
 import { findAttachmentIn, findContactAvatarIn } from './thread.repository.ts';
 
 /** Types a browser may render inline; anything else is served as a download. */
