@@ -8,6 +8,7 @@ import { can, type Access, type AuthContext } from './auth/permissions.ts';
 import { resolveSession, type PageContext } from './auth/auth.service.ts';
 import { AnonCsrf, anonCsrfCookie } from './auth/anon-csrf.ts';
 import { temporaryPasswordGate } from './auth/password-gate.ts';
+import { SESSION_COOKIE } from './auth/session-cookie.ts';
 import { pickLocale, translator, type Locale, type Translate } from './platform/i18n/index.ts';
 import { securityHeaders } from './platform/security.ts';
 import { loadAssets, staticRoutes } from './platform/assets.ts';
@@ -63,7 +64,6 @@ declare module 'fastify' {
   }
 }
 
-export const SESSION_COOKIE = 'parley_session';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
@@ -116,7 +116,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // the reconnect banner: the session look-up brings them in the same round trip.
     const page = req.method === 'GET' && !wantsFragment(req) && !req.url.startsWith('/events');
     const prefetch = page && token ? req.routeOptions.config?.prefetch?.(req) : null;
-    const session = token ? await resolveSession(deps.db, token, deps.sessionPolicy, { page, prefetch }) : null;
+    const session = token ? await resolveSession(deps, token, { page, prefetch }) : null;
     req.auth = session?.auth ?? null;
     req.pageContext = session?.page ?? null;
     req.prefetched = session?.prefetched ?? null;

@@ -14,6 +14,8 @@ import { createEta, type ViewEngine } from './platform/views.ts';
 import { ShopCurrency } from './shop/currency.ts';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/auth.service.ts';
 import { loadViewer } from './auth/viewer.ts';
+import type { ChannelAccessColumns } from './auth/ports.ts';
+import { redDotInChannelsColumn, visibleChannelIds, visibleChannelIdsColumn } from './chats/access.repository.ts';
 import { createJobRegistry } from './jobs.ts';
 import type { AdapterRegistry, ChannelAdapter } from './channels/adapter.ts';
 import { createAdapters } from './channels/registry.ts';
@@ -41,6 +43,8 @@ export interface Deps {
   readonly adapters: AdapterRegistry;
   readonly storage: MediaStorage;
   readonly rateLimiter: RateLimiter;
+  /** Chats' access rules as SQL, passed down to auth (the session statement, a stream's viewer). */
+  readonly channelAccess: ChannelAccessColumns;
   readonly root: string;
   close(): Promise<void>;
 }
@@ -77,11 +81,12 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const queue: JobQueue = config.redisUrl ? new BullQueue({ redisUrl: config.redisUrl, prefix }, logger) : new LocalQueue(logger);
   const bus: Bus = config.redisUrl ? new RedisBus(config.redisUrl, `${prefix}:bus:`, logger) : new LocalBus();
   const sessionPolicy = opts.sessionPolicy ?? DEFAULT_SESSION_POLICY;
+  const channelAccess: ChannelAccessColumns = { visibleChannelIdsColumn, redDotInChannelsColumn, visibleChannelIds };
   const live = new LiveHub(
     db,
     bus,
     logger,
-    (id, acceptLanguage) => loadViewer(db, id, acceptLanguage),
+    (id, acceptLanguage) => loadViewer({ db, channelAccess }, id, acceptLanguage),
     (hashes) => liveSessionHashes(db, hashes, new Date(), new Date(Date.now() - sessionPolicy.idleMs)),
     { sessionCheckMs: opts.liveSessionCheckMs },
   );
@@ -106,6 +111,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     storage: new MediaStorage(join(config.dataDir, 'media')),
     // With Redis the per-channel pace holds across every worker process (P8).
     rateLimiter: new RateLimiter(config.redisUrl ? rateLimitRedis(config.redisUrl, logger) : undefined, prefix),
+    channelAccess,
     root: ROOT,
     async close() {
       await live.close();

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import type { Conn, Db } from '../db/database.ts';
-import { redDotInChannelsColumn, visibleChannelIdsColumn } from '../chats/access.repository.ts';
 import { channelsNeedingReconnectColumn, type listChannelsNeedingReconnect } from '../channels/channels.repository.ts';
 import { queryTemplate } from '../db/query-template.ts';
 import type { PrefetchAsk } from './prefetch.ts';
+import type { ChannelAccessColumns } from './ports.ts';
 
 export async function countEmployees(db: Conn): Promise<number> {
   const r = await db.selectFrom('employees').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
@@ -152,20 +152,30 @@ export async function insertSession(db: Conn, s: { idHash: string; employeeId: n
  * employee and role, the channels they may use (Chats), and for full pages the red dot and, for
  * admins, the channels needing reconnecting (the banner).
  */
-export async function findSessionContext(db: Conn, idHash: string, o: { page: boolean; prefetch?: PrefetchAsk | null }) {
+export async function findSessionContext(
+  db: Conn,
+  idHash: string,
+  o: { page: boolean; prefetch?: PrefetchAsk | null; channelAccess: ChannelAccessColumns },
+) {
   const key = `${o.page}|${o.prefetch?.key ?? ''}`;
-  let template = sessionTemplates.get(key);
-  if (!template) sessionTemplates.set(key, (template = sessionContextTemplate(o.page, o.prefetch ?? null)));
+  let templates = sessionTemplates.get(o.channelAccess);
+  if (!templates) sessionTemplates.set(o.channelAccess, (templates = new Map()));
+  let template = templates.get(key);
+  if (!template) templates.set(key, (template = sessionContextTemplate(o.page, o.prefetch ?? null, o.channelAccess)));
   return template.executeTakeFirst(db, { ...o.prefetch?.values, idHash });
 }
 
 /** Prefetched columns come back as `pf_<name>`. */
 export const PREFETCH_PREFIX = 'pf_';
 
-/** Built once per shape (it runs on every request): src/db/query-template.ts. */
-const sessionTemplates = new Map<string, ReturnType<typeof sessionContextTemplate>>();
+/**
+ * Built once per shape (it runs on every request): src/db/query-template.ts. The access columns
+ * the root passes in are the same object for the process's life, so one map per them.
+ */
+const sessionTemplates = new WeakMap<ChannelAccessColumns, Map<string, ReturnType<typeof sessionContextTemplate>>>();
 
-function sessionContextTemplate(page: boolean, prefetch: PrefetchAsk | null) {
+function sessionContextTemplate(page: boolean, prefetch: PrefetchAsk | null, access: ChannelAccessColumns) {
+  const { visibleChannelIdsColumn, redDotInChannelsColumn } = access;
   return queryTemplate((db, p: { idHash: string; [slot: string]: any }) => {
     const who = { employee: sql.ref<number>('e.id'), channels: sql.ref<number[]>('vc.ids') };
     const extra = Object.entries(prefetch?.columns(p, who, db as Db) ?? {}).map(([name, e]) => sql`${e}`.as(PREFETCH_PREFIX + name));

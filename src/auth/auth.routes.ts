@@ -1,10 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../deps.ts';
-import { SESSION_COOKIE } from '../app.ts';
-import { anonCsrfCookie } from './anon-csrf.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ValidationError } from '../platform/errors.ts';
 import { countEmployees } from './auth.repository.ts';
-import { checkCredentials, logout, setupOwner, startSession, type NewSession } from './auth.service.ts';
+import { checkCredentials, logout, setupOwner, startSession } from './auth.service.ts';
+import type { AuthPorts } from './ports.ts';
+import { SESSION_COOKIE, setSessionCookie } from './session-cookie.ts';
 import { beginSecondStep } from './two-factor.routes.ts';
 
 type Form = Record<string, string | undefined>;
@@ -14,20 +13,7 @@ function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?!\/)[^\s\\]*$/.test(next) ? next : '/';
 }
 
-/** The cookie of a new session (after setup, a login, or a login's two-factor step). */
-export function setSessionCookie(deps: Deps, reply: FastifyReply, s: NewSession) {
-  reply.setCookie(SESSION_COOKIE, s.token, {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: deps.config.secureCookies,
-    maxAge: Math.floor(deps.sessionPolicy.absoluteMs / 1000),
-  });
-  const anon = anonCsrfCookie(deps.config.secureCookies);
-  reply.clearCookie(anon.name, anon.options);
-}
-
-export function authRoutes(deps: Deps) {
+export function authRoutes(deps: Pick<AuthPorts, 'config' | 'db' | 'logger' | 'live' | 'sessionPolicy'>) {
 
   return async (app: FastifyInstance) => {
     app.get('/setup', { config: { access: 'public' } }, async (req, reply) => {

@@ -7,13 +7,9 @@ import * as repo from './auth.repository.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
 import type { AuthContext } from './permissions.ts';
 import type { PrefetchAsk } from './prefetch.ts';
+import type { AuthPorts, SessionPolicy } from './ports.ts';
 
-export interface SessionPolicy {
-  /** A session unused this long ends. */
-  idleMs: number;
-  /** A session ends this long after login, used or not. */
-  absoluteMs: number;
-}
+export type { SessionPolicy } from './ports.ts';
 
 export const DEFAULT_SESSION_POLICY: SessionPolicy = { idleMs: 12 * 3600_000, absoluteMs: 14 * 24 * 3600_000 };
 
@@ -56,14 +52,14 @@ export interface PageContext {
  * `prefetch` what the page's handler reads first (prefetch.ts).
  */
 export async function resolveSession(
-  db: Db,
+  deps: Pick<AuthPorts, 'db' | 'sessionPolicy' | 'channelAccess'>,
   token: string,
-  policy: SessionPolicy,
   o: { page?: boolean; now?: Date; prefetch?: PrefetchAsk | null } = {},
 ): Promise<{ auth: AuthContext; page: PageContext | null; prefetched: Record<string, unknown> | null } | null> {
+  const { db, sessionPolicy: policy } = deps;
   const now = o.now ?? new Date();
   const idHash = sha256(token);
-  const row = await repo.findSessionContext(db, idHash, { page: Boolean(o.page), prefetch: o.prefetch ?? null });
+  const row = await repo.findSessionContext(db, idHash, { page: Boolean(o.page), prefetch: o.prefetch ?? null, channelAccess: deps.channelAccess });
   if (!row) return null;
   const expired =
     row.expires_at.getTime() <= now.getTime() || now.getTime() - row.last_seen_at.getTime() > policy.idleMs || row.disabled_at !== null;

@@ -1,19 +1,13 @@
 import { randomInt } from 'node:crypto';
-import type { Db } from '../db/database.ts';
 import { ValidationError } from '../platform/errors.ts';
-import type { Logger } from '../platform/logger.ts';
-import type { LiveHub } from '../platform/live/hub.ts';
 import { inTransaction } from '../platform/tx.ts';
 import * as repo from './auth.repository.ts';
 import { attemptFailed, attemptSucceeded, passwordProblem, reserveAttempt } from './auth.service.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { deleteEmployeeChallenges } from './two-factor.repository.ts';
+import type { AuthPorts } from './ports.ts';
 
-interface Ctx {
-  db: Db;
-  logger: Logger;
-  live: LiveHub;
-}
+type Ctx = Pick<AuthPorts, 'db' | 'logger' | 'live'>;
 
 /**
  * Gives an employee a new password (argon2id) and ends their sessions, but `keepSession`, the

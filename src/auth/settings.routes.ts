@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect } from '../platform/htmx.ts';
 import * as repo from './auth.repository.ts';
@@ -9,12 +8,13 @@ import { changeOwnPassword, setTemporaryPassword } from './password.service.ts';
 import { ctxOf, employeesTwoFactorView } from './two-factor.routes.ts';
 import { adminTurnOff } from './two-factor.service.ts';
 import { idParam } from '../platform/http-params.ts';
+import type { AuthPorts } from './ports.ts';
 
 type Form = Record<string, string | undefined>;
 type Params = { id: string };
 
 /** Settings › Employees, Settings › Roles (admins) and My profile (everyone). */
-export function settingsRoutes(deps: Deps) {
+export function settingsRoutes(deps: Pick<AuthPorts, 'config' | 'db' | 'logger' | 'live'>) {
   const ctx = { db: deps.db, logger: deps.logger, live: deps.live };
 
   const employeesPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {

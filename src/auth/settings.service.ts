@@ -1,7 +1,5 @@
 import type { Db } from '../db/database.ts';
 import { ValidationError } from '../platform/errors.ts';
-import type { Logger } from '../platform/logger.ts';
-import type { LiveHub } from '../platform/live/hub.ts';
 import { ACCESS_CHANGED } from '../platform/live/hub.ts';
 import { inTransaction, type Tx } from '../platform/tx.ts';
 import { isLocale } from '../platform/i18n/index.ts';
@@ -9,12 +7,9 @@ import * as repo from './auth.repository.ts';
 import { validateEmployeeInput } from './auth.service.ts';
 import { hashPassword } from './passwords.ts';
 import { isPermission } from './permissions.ts';
+import type { AuthPorts } from './ports.ts';
 
-interface Ctx {
-  db: Db;
-  logger: Logger;
-  live: LiveHub;
-}
+type Ctx = Pick<AuthPorts, 'db' | 'logger' | 'live'>;
 
 /** Tells every web process to rebuild this employee's (or everyone's) live-stream access. */
 async function accessChanged(ctx: Ctx, tx: Tx, employeeId?: number) {

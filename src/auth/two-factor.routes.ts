@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { Deps } from '../deps.ts';
-import { SESSION_COOKIE } from '../app.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { redirect } from '../platform/htmx.ts';
 import { readSetting } from '../platform/app-settings.repository.ts';
-import { setSessionCookie } from './auth.routes.ts';
+import type { AuthPorts } from './ports.ts';
+import { SESSION_COOKIE, setSessionCookie } from './session-cookie.ts';
 import { OPEN_WHILE_TEMPORARY } from './password-gate.ts';
 import { startSession } from './auth.service.ts';
 import * as repo from './two-factor.repository.ts';
@@ -16,7 +15,10 @@ type Form = Record<string, string | undefined>;
 export const CHALLENGE_COOKIE = 'parley_2fa';
 export const TWO_FACTOR_SETTINGS_PATH = '/settings/two-factor';
 
-export const ctxOf = (deps: Deps): tf.TwoFactorCtx => ({ db: deps.db, logger: deps.logger, live: deps.live, secretKey: deps.config.secretKey });
+/** What the two-factor routes need. */
+type TwoFactorPorts = Pick<AuthPorts, 'config' | 'db' | 'logger' | 'live' | 'sessionPolicy'>;
+
+export const ctxOf = (deps: Pick<AuthPorts, 'config' | 'db' | 'logger' | 'live'>): tf.TwoFactorCtx => ({ db: deps.db, logger: deps.logger, live: deps.live, secretKey: deps.config.secretKey });
 
 /**
  * Called by POST /login after a right password: an employee with two-factor on gets a challenge
@@ -24,7 +26,7 @@ export const ctxOf = (deps: Deps): tf.TwoFactorCtx => ({ db: deps.db, logger: de
  * (nothing sent) when two-factor is off. A boolean, not the reply: a reply is thenable, so an
  * async function returning one resolves to undefined once it is sent.
  */
-export async function beginSecondStep(deps: Deps, reply: FastifyReply, employeeId: number, next: string): Promise<boolean> {
+export async function beginSecondStep(deps: Pick<AuthPorts, 'config' | 'db'>, reply: FastifyReply, employeeId: number, next: string): Promise<boolean> {
   if (!(await tf.isEnabled(deps.db, employeeId))) return false;
   const token = await tf.createChallenge(deps.db, employeeId, next);
   reply.setCookie(CHALLENGE_COOKIE, token, {
@@ -71,7 +73,7 @@ export function twoFactorGate(requirement: tf.TwoFactorRequirement): preHandlerA
 }
 
 /** Rows of Settings › Employees: who has two-factor on, and the shop's requirement. */
-export async function employeesTwoFactorView(deps: Deps) {
+export async function employeesTwoFactorView(deps: Pick<AuthPorts, 'db'>) {
   const [ids, setting] = await Promise.all([
     repo.listEnabledEmployeeIds(deps.db),
     readSetting<{ requireForAdmins?: boolean }>(deps.db, tf.TWO_FACTOR_SETTINGS_KEY),
@@ -80,7 +82,7 @@ export async function employeesTwoFactorView(deps: Deps) {
 }
 
 /** The login's second step, My profile › Two-factor sign-in, and the admins' switches. */
-export function twoFactorRoutes(deps: Deps, requirement: tf.TwoFactorRequirement) {
+export function twoFactorRoutes(deps: TwoFactorPorts, requirement: tf.TwoFactorRequirement) {
   const ctx = ctxOf(deps);
 
   /** Renders My profile › Two-factor sign-in on `reply` (resolves once rendered, not once sent). */

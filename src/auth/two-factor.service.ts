@@ -18,13 +18,13 @@ import type { Db } from '../db/database.ts';
 import { decryptSecret, encryptSecret, randomToken, sha256 } from '../platform/crypto.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { LiveHub } from '../platform/live/hub.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { readSetting, writeSetting } from '../platform/app-settings.repository.ts';
 import * as authRepo from './auth.repository.ts';
 import { attemptFailed, attemptSucceeded, reserveAttempt, reserveCodeAttempt } from './auth.service.ts';
 import { verifyPassword } from './passwords.ts';
 import * as repo from './two-factor.repository.ts';
+import type { AuthPorts } from './ports.ts';
 
 export const TOTP_ISSUER = 'Parley';
 const PERIOD = 30;
@@ -37,12 +37,7 @@ export const CHALLENGE_MAX_ATTEMPTS = 5;
 /** No 0/o, 1/l/i: a code read off paper is typed back right. */
 const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 
-export interface TwoFactorCtx {
-  db: Db;
-  logger: Logger;
-  live: LiveHub;
-  secretKey: Buffer;
-}
+export type TwoFactorCtx = Pick<AuthPorts, 'db' | 'logger' | 'live'> & { secretKey: Buffer };
 
 function totp(secretBase32: string, email = ''): OTPAuth.TOTP {
   return new OTPAuth.TOTP({ issuer: TOTP_ISSUER, label: email, algorithm: 'SHA1', digits: DIGITS, period: PERIOD, secret: OTPAuth.Secret.fromBase32(secretBase32) });

@@ -122,6 +122,11 @@ export class LiveHub {
     private readonly options: LiveHubOptions = {},
   ) {}
 
+  /** What an employee's stream may carry, by the loader the root passed in (auth's viewer). */
+  viewerOf(employeeId: number, acceptLanguage?: string): Promise<Viewer | null> {
+    return this.loadViewer(employeeId, acceptLanguage);
+  }
+
   get lastEventId(): number {
     return this.cursor;
   }

@@ -1,21 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
-import { loadViewer } from '../../auth/viewer.ts';
+import type { Logger } from '../logger.ts';
+import type { LiveHub } from './hub.ts';
 
 /**
  * GET /events: the logged-in employee's live stream (SSE). The browser resumes with the
  * standard Last-Event-ID header; the first connection passes `?after=` with the id the page
  * was rendered at, so nothing between render and connect is lost.
  */
-export function liveRoutes(deps: Deps) {
+export function liveRoutes(deps: { readonly logger: Logger; readonly live: Pick<LiveHub, 'viewerOf' | 'connect'> }) {
   return async (app: FastifyInstance) => {
     app.get('/events', { config: { access: 'login' } }, async (req: FastifyRequest<{ Querystring: { after?: string } }>, reply) => {
       const acceptLanguage = req.headers['accept-language'];
       // The stream is bound to this session: it ends when the session does (hub.ts).
       const session = req.auth!.sessionHash;
-      const viewer = await loadViewer(deps.db, req.auth!.employeeId, acceptLanguage);
+      const viewer = await deps.live.viewerOf(req.auth!.employeeId, acceptLanguage);
       if (!viewer) return reply.code(401).send();
       const raw = req.headers['last-event-id'] ?? req.query.after;
       const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : null;
