@@ -21,6 +21,7 @@ import type { AdapterRegistry, ChannelAdapter } from './channels/adapter.ts';
 import { createAdapters } from './channels/registry.ts';
 import { MediaStorage } from './platform/storage.ts';
 import { RateLimiter } from './chats/outbox/rate-limiter.ts';
+import { sweepTranscriptions } from './transcription/transcription.service.ts';
 import { Redis } from 'ioredis';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,6 +46,8 @@ export interface Deps {
   readonly rateLimiter: RateLimiter;
   /** Chats' access rules as SQL, passed down to auth (the session statement, a stream's viewer). */
   readonly channelAccess: ChannelAccessColumns;
+  /** Sweeps of features above chats, run by chats' outbox sweep (chats/ports.ts `sweeps`). */
+  readonly sweeps: ReadonlyArray<() => Promise<void>>;
   readonly root: string;
   close(): Promise<void>;
 }
@@ -111,6 +114,8 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     storage: new MediaStorage(join(config.dataDir, 'media')),
     // With Redis the per-channel pace holds across every worker process (P8).
     rateLimiter: new RateLimiter(config.redisUrl ? rateLimitRedis(config.redisUrl, logger) : undefined, prefix),
+    // Asked-for transcriptions whose job was lost (transcription is above chats: passed in).
+    sweeps: [() => sweepTranscriptions(deps)],
     channelAccess,
     root: ROOT,
     async close() {

@@ -1,4 +1,4 @@
-import type { Deps } from '../deps.ts';
+import type { ChatsPorts } from './ports.ts';
 import type { ChannelAdapter, ChannelRuntime } from '../channels/adapter.ts';
 import { loadRuntime } from '../channels/channels.service.ts';
 import { findChatTarget } from './chats.repository.ts';
@@ -15,7 +15,7 @@ export interface ChatTarget {
  * Who a chat talks to and through what: the contact's platform id, the channel with its
  * decrypted credentials, and the channel's adapter. Null when any of them is gone.
  */
-export async function loadChatTarget(deps: Deps, chatId: number): Promise<ChatTarget | null> {
+export async function loadChatTarget(deps: ChatsPorts, chatId: number): Promise<ChatTarget | null> {
   const row = await findChatTarget(deps.db, chatId);
   if (!row) return null;
   const channel = await loadRuntime(deps, row.channel_id);

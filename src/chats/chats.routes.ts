@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
-import type { Deps } from '../deps.ts';
+import type { ChatsPorts } from './ports.ts';
 import { chatHelpers } from './chats.view.ts';
 import { threadRoutes } from './thread/thread.routes.ts';
 import { composerKit, composerRoutes, MAX_TEMPLATE_PARAMS } from './composer/composer.routes.ts';
@@ -10,7 +10,7 @@ import { chatsPage, inboxRoutes } from './inbox/inbox.routes.ts';
  * The Chats page (C1–C8, D1–D2, E1–E2, I1–I3): one plugin whose routes each concept declares
  * (inbox/ the list and the pane, thread/ older messages and moderation, composer/ sends and notes).
  */
-export function chatsRoutes(deps: Deps) {
+export function chatsRoutes(deps: ChatsPorts) {
   const composer = composerKit(deps);
   const page = chatsPage(deps, composer);
 

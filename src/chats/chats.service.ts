@@ -1,4 +1,4 @@
-import type { Deps } from '../deps.ts';
+import type { ChatsPorts } from './ports.ts';
 import type { AuthContext } from '../auth/permissions.ts';
 import { NotFoundError } from '../platform/errors.ts';
 import { visibleChannelIds } from './access.repository.ts';
@@ -11,7 +11,7 @@ import type { SendPolicy } from '../channels/adapter.ts';
  * is built per request): a page that lists chats and opens one asks once, not twice.
  */
 const visibleForRequest = new WeakMap<AuthContext, Promise<readonly number[]>>();
-export function channelsOf(deps: Deps, auth: AuthContext): Promise<readonly number[]> {
+export function channelsOf(deps: ChatsPorts, auth: AuthContext): Promise<readonly number[]> {
   // Requests get the list with their session (one round trip); others look it up once.
   if (auth.channelIds) return Promise.resolve(auth.channelIds);
   let p = visibleForRequest.get(auth);
@@ -23,7 +23,7 @@ export function channelsOf(deps: Deps, auth: AuthContext): Promise<readonly numb
 }
 
 /** The composer's send policy (H1–H4), decided from the chat as read for the page. */
-export function policyOfChat(deps: Pick<Deps, 'adapters'>, chat: ChatView, now = new Date()): SendPolicy {
+export function policyOfChat(deps: Pick<ChatsPorts, 'adapters'>, chat: ChatView, now = new Date()): SendPolicy {
   const adapter = deps.adapters.get(chat.channelKind);
   if (!adapter) return { action: 'refuse', reasonKey: 'chats.error.channel_unavailable' };
   const channel = { id: chat.channelId, kind: chat.channelKind, settings: chat.channelSettings };
@@ -55,7 +55,7 @@ export function cursorOf(at: Date, id: number): string {
 }
 
 /** The chat if the employee may see it; otherwise a 404 (never a hint that it exists). */
-export async function getChatFor(deps: Deps, auth: AuthContext, chatId: number): Promise<ChatView> {
+export async function getChatFor(deps: ChatsPorts, auth: AuthContext, chatId: number): Promise<ChatView> {
   const channels = await channelsOf(deps, auth);
   const row = await repo.findChatIn(deps.db, chatId, channels);
   if (!row) throw new NotFoundError();

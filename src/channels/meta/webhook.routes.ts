@@ -3,6 +3,7 @@ import { safeEqual } from '../../platform/crypto.ts';
 import type { ChannelsPorts } from '../ports.ts';
 import { InboxWriter } from './inbox-writer.ts';
 import { verifyMetaSignature } from './signature.ts';
+import { processWebhookRef } from '../jobs.refs.ts';
 
 /** Meta batches up to 1000 updates and WhatsApp bodies reach 3 MB (§1.2): 5 MB here only. */
 export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
@@ -13,7 +14,7 @@ export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
  * 200 and leaves the work to a job (R1: an acknowledged delivery is durable; R6: Redis being
  * down only delays processing, the sweeper enqueues it later).
  */
-export function metaWebhookRoutes(deps: Pick<ChannelsPorts, 'config' | 'db' | 'queue' | 'jobs'>) {
+export function metaWebhookRoutes(deps: Pick<ChannelsPorts, 'config' | 'db' | 'queue'>) {
   const inbox = new InboxWriter(deps.db);
   return async (app: FastifyInstance) => {
     // Raw bytes for the signature: this parser applies to this plugin's routes only.
@@ -56,7 +57,7 @@ export function metaWebhookRoutes(deps: Pick<ChannelsPorts, 'config' | 'db' | 'q
       const text = raw.toString('utf8');
       const id = await inbox.write('meta', text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text);
       reply.code(200).type('text/plain').send('EVENT_RECEIVED');
-      deps.queue.enqueue(deps.jobs.processWebhook, { inboxId: id }).catch((err) => {
+      deps.queue.enqueue(processWebhookRef, { inboxId: id }).catch((err) => {
         req.log.warn({ inboxId: id, err: (err as Error).message }, 'webhook stored; processing deferred to the sweeper');
       });
       return reply;

@@ -13,9 +13,10 @@ import { accessChanged, type AudiencePorts } from './audience.ts';
 import { ConnectError, isConnectKind, parseAccess, parseExternalId, parseName, parseToken, type AccessInput } from './forms.ts';
 import { subscribeAccount, verifyAccount, type VerifiedAccount } from './verify.ts';
 import { subscribeWaba, verifyWhatsApp } from './verify-whatsapp.ts';
+import { importChannelHistoryRef, refreshTemplatesRef } from '../jobs.refs.ts';
 
 /** What connecting needs: storing, the follow-up jobs (history, templates), the audience change. */
-export type ConnectPorts = Pick<ChannelsPorts, 'config' | 'db' | 'logger' | 'adapters' | 'queue' | 'jobs'> & AudiencePorts;
+export type ConnectPorts = Pick<ChannelsPorts, 'config' | 'db' | 'logger' | 'adapters' | 'queue'> & AudiencePorts;
 
 const DEFAULT_SETTINGS: ChannelSettings = { comments: false, humanAgent: false, legacyTags: false };
 
@@ -55,7 +56,7 @@ export async function saveAccount(
       if (!opts.access.all) await repo.setChannelAccess(tx.db, id, opts.access.employeeIds);
       await accessChanged(deps, tx, id, []);
       // D4: the recent conversations' history comes in the background.
-      tx.afterCommit(() => deps.queue.enqueue(deps.jobs.importChannelHistory, { channelId: id }));
+      tx.afterCommit(() => deps.queue.enqueue(importChannelHistoryRef, { channelId: id }));
       afterConnect(deps, tx, id, acct);
       return { id, created: true };
     });
@@ -67,7 +68,7 @@ export async function saveAccount(
 
 /** What a (re)connected channel fetches in the background: a WhatsApp number's templates (H4). */
 function afterConnect(deps: ConnectPorts, tx: Tx, channelId: number, acct: VerifiedAccount) {
-  if (deps.adapters.get(acct.kind)?.capabilities.templates) tx.afterCommit(() => deps.queue.enqueue(deps.jobs.refreshTemplates, { channelId }));
+  if (deps.adapters.get(acct.kind)?.capabilities.templates) tx.afterCommit(() => deps.queue.enqueue(refreshTemplatesRef, { channelId }));
 }
 
 export interface ConnectInput {

@@ -6,7 +6,8 @@
  * chat's language; the message the thread keeps is the text the customer sees.
  */
 import type { TemplateComponent } from '../../db/schema.ts';
-import { defineJob } from '../../platform/jobs/types.ts';
+import { processorOf } from '../../platform/jobs/ref.ts';
+import { refreshTemplatesRef } from '../jobs.refs.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { platformRefusal } from '../channels.service.ts';
@@ -168,14 +169,7 @@ export async function refreshTemplates(deps: Pick<ChannelsPorts, 'config' | 'db'
 
 /** Background refresh (after connecting, and when the composer finds the cache stale). */
 export function refreshTemplatesJob(deps: Pick<ChannelsPorts, 'config' | 'db' | 'logger'>) {
-  return defineJob<{ channelId: number }>({
-    name: 'refresh-templates',
-    // One per channel and ten minutes: a job that failed for good (kept a while by the queue)
-    // does not block the next refresh.
-    jobId: (p) => `${p.channelId}-${Math.floor(Date.now() / 600_000)}`,
-    options: { attempts: 3, backoffMs: 5000 },
-    async process({ channelId }) {
-      await refreshTemplates(deps, channelId).catch((err: unknown) => platformRefusal(deps, channelId, err));
-    },
+  return processorOf(refreshTemplatesRef, async ({ channelId }) => {
+    await refreshTemplates(deps, channelId).catch((err: unknown) => platformRefusal(deps, channelId, err));
   });
 }

@@ -1,6 +1,6 @@
 import { mentionedIn } from '../team/team.service.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
 import type { MessageKey, Translate } from '../../platform/i18n/index.ts';
@@ -28,7 +28,7 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : '');
  * from the lead, documents from the chat), the compact chat window, and a client's chats with
  * "start a chat". Every chat read goes through the employee's visible channels (404 otherwise).
  */
-export function clientLinkRoutes(deps: Deps) {
+export function clientLinkRoutes(deps: ChatsPorts) {
   const kindLabel = (t: Translate) => (kind: string) => t(`kind.${kind}` as MessageKey);
 
   const panelView = async (

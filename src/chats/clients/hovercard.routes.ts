@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import { can } from '../../auth/permissions.ts';
 import { wantsFragment } from '../../platform/htmx.ts';
 import { chatHelpers } from '../chats.view.ts';
@@ -12,7 +12,7 @@ type Q = { phone?: string; client_id?: string };
  * only the phone's attributes; the card is fetched once, when the pointer rests on the number
  * or the keyboard focuses it, so list pages cost nothing more (P5).
  */
-export function hovercardRoutes(deps: Deps) {
+export function hovercardRoutes(deps: ChatsPorts) {
   return async (app: FastifyInstance) => {
     app.get('/hovercard', { config: { access: 'login' } }, async (req: FastifyRequest<{ Querystring: Q }>, reply) => {
       const card = await loadHovercard(deps, req.auth!, req.query);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MultipartFile, MultipartValue } from '@fastify/multipart';
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
 import { idParam } from '../../platform/http-params.ts';
@@ -20,7 +20,7 @@ type Q = { template?: string; reply_to?: string; private?: string; mode?: string
 type P = { id: string; mid?: string };
 
 /** The composer's data for a chat, and the composer a link asks for. */
-export function composerKit(deps: Deps) {
+export function composerKit(deps: ChatsPorts) {
   const composerData = (req: FastifyRequest, chat: ChatView, o: ComposerOptions = {}) => composerFor(deps, req.locale, chat, { ...o, viewerId: req.auth!.employeeId });
 
   /** The composer a link asks for: a template to fill in, a message to reply to. */
@@ -46,7 +46,7 @@ export interface ComposerPage {
 }
 
 /** The composer: alone (htmx), templates refreshed (H4), a send (C5–C8, E1–E2, F1), a note (#16), a retry. */
-export function composerRoutes(app: FastifyInstance, deps: Deps, { composerData, composerQuery }: ComposerKit, { page, paneData }: ComposerPage): void {
+export function composerRoutes(app: FastifyInstance, deps: ChatsPorts, { composerData, composerQuery }: ComposerKit, { page, paneData }: ComposerPage): void {
   // The composer alone (htmx: choosing a template, replying to a message, cancelling either).
   app.get('/chats/:id/composer', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
     const id = idParam(req);

@@ -4,7 +4,7 @@
  * plus the message being replied to. One place for the Chats page, its fragments and the
  * compact window.
  */
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import type { Locale } from '../../platform/i18n/index.ts';
 import { chatLanguage, chosenTemplate, offeredTemplates, renderTemplateText, TEMPLATES_STALE_MS, type OfferedTemplate } from '../../channels/whatsapp/templates.service.ts';
 import { policyOfChat } from '../chats.service.ts';
@@ -14,6 +14,7 @@ import { PRIVATE_REPLY_MS } from '../outbox/send.service.ts';
 import { MAX_TEXT_LENGTH } from '../message-text.ts';
 import { newIdempotencyKey } from '../outbox/idempotency.ts';
 import { colleaguesOnChannel } from '../access.repository.ts';
+import { refreshTemplatesRef } from '../../channels/jobs.refs.ts';
 
 export interface ComposerOptions {
   /** Reply to the client (default), or write a note only employees see (#16). */
@@ -52,8 +53,8 @@ export interface ComposerTemplates {
  */
 const REFRESH_ASK_MS = 10 * 60_000;
 /** Per app (its deps), like kept-html.ts: no module-wide state shared between apps in one process. */
-const askedByApp = new WeakMap<Deps, Map<number, number>>();
-function refreshDue(deps: Deps, channelId: number, now = Date.now()): boolean {
+const askedByApp = new WeakMap<ChatsPorts, Map<number, number>>();
+function refreshDue(deps: ChatsPorts, channelId: number, now = Date.now()): boolean {
   let lastAsked = askedByApp.get(deps);
   if (!lastAsked) askedByApp.set(deps, (lastAsked = new Map()));
   const at = lastAsked.get(channelId);
@@ -63,7 +64,7 @@ function refreshDue(deps: Deps, channelId: number, now = Date.now()): boolean {
   return true;
 }
 
-export async function composerFor(deps: Deps, locale: Locale, chat: ChatView, o: ComposerOptions = {}) {
+export async function composerFor(deps: ChatsPorts, locale: Locale, chat: ChatView, o: ComposerOptions = {}) {
   const policy = policyOfChat(deps, chat);
   const base = {
     chat,
@@ -86,7 +87,7 @@ export async function composerFor(deps: Deps, locale: Locale, chat: ChatView, o:
     const { templates: list, fetchedAt } = await offeredTemplates(deps, chat.channelId, chatLanguage(chat.phone, locale));
     if ((!fetchedAt || Date.now() - fetchedAt.getTime() > TEMPLATES_STALE_MS) && refreshDue(deps, chat.channelId)) {
       // Shown from the cache now; the platform's current list is fetched in the background.
-      deps.queue.enqueue(deps.jobs.refreshTemplates, { channelId: chat.channelId }).catch(() => {});
+      deps.queue.enqueue(refreshTemplatesRef, { channelId: chat.channelId }).catch(() => {});
     }
     const chosen = o.templateKey ? (list.find((t) => t.key === o.templateKey) ?? (await chosenTemplate(deps, chat.channelId, o.templateKey))) : null;
     const values = chosen ? Array.from({ length: chosen.params }, (_, i) => o.values?.[i] ?? '') : [];

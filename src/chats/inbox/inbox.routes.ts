@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
 import { idParam } from '../../platform/http-params.ts';
@@ -18,7 +18,7 @@ type P = { id: string };
  * kept as HTML, its composer). The composer's routes use `page` and `paneData` for a 422 that
  * re-renders the whole page (chats.routes.ts passes them in).
  */
-export function chatsPage(deps: Deps, { composerData, composerQuery }: ComposerKit) {
+export function chatsPage(deps: ChatsPorts, { composerData, composerQuery }: ComposerKit) {
   const paneData = async (req: FastifyRequest, chatId: number, known?: ChatView) => {
     const chat = known ?? (await chats.getChatFor(deps, req.auth!, chatId));
     return {
@@ -56,7 +56,7 @@ export function chatsPage(deps: Deps, { composerData, composerQuery }: ComposerK
 export type ChatsPage = ReturnType<typeof chatsPage>;
 
 /** The list (C1–C3, I1–I3), a chat opened in the pane, marking it read, archive and reopen. */
-export function inboxRoutes(app: FastifyInstance, deps: Deps, { page, paneData, status }: ChatsPage): void {
+export function inboxRoutes(app: FastifyInstance, deps: ChatsPorts, { page, paneData, status }: ChatsPage): void {
   app.get('/chats', { config: { access: 'chats', prefetch: inbox.chatsPagePrefetch } }, async (req: FastifyRequest<{ Querystring: Q }>, reply) => {
     if (wantsFragment(req)) {
       const st = status(req.query.status);

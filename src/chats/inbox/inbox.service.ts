@@ -1,4 +1,4 @@
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import type { AuthContext } from '../../auth/permissions.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import type { PrefetchAsk } from '../../auth/prefetch.ts';
@@ -8,13 +8,14 @@ import { channelsOf, cursorOf, getChatFor, parseCursor, PAGE_SIZE } from '../cha
 import { publishChatChange } from '../live/chats.live.ts';
 import { toChatListItem, toChatView, type ChatListItem, type ChatView } from '../chats.view.ts';
 import * as inboxRepo from './inbox.repository.ts';
+import { markSeenRef } from '../thread/thread.refs.ts';
 
 /** The list filter a URL asks for (`?filter=mine|unassigned`; anything else: all chats). */
 export function listFilterOf(raw: unknown): inboxRepo.ListFilter {
   return raw === 'mine' || raw === 'unassigned' ? raw : 'all';
 }
 
-export async function listChatsFor(deps: Deps, auth: AuthContext, o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string; after?: string }) {
+export async function listChatsFor(deps: ChatsPorts, auth: AuthContext, o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string; after?: string }) {
   const channels = await channelsOf(deps, auth);
   const after = parseCursor(o.after);
   const options = { status: o.status, filter: o.filter, me: auth.employeeId, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 };
@@ -34,7 +35,7 @@ export type SearchNote = { key: 'chats.search_long' | 'chats.search_short' | 'ch
 /** Searches one employee may have running at once in a process; more wait for none, they are refused. */
 export const SEARCHES_PER_EMPLOYEE = 2;
 
-const runningSearches = new WeakMap<Deps, Map<number, number>>();
+const runningSearches = new WeakMap<ChatsPorts, Map<number, number>>();
 
 /** PostgreSQL's "canceling statement due to statement timeout". */
 const QUERY_CANCELED = '57014';
@@ -46,7 +47,7 @@ const QUERY_CANCELED = '57014';
  * statement and no other request is limited); a search cancelled there finds nothing and says
  * "refine it". PGlite (embedded) has no statement timeout: there the term rules are the bound.
  */
-export async function searchChats(deps: Deps, channels: readonly number[], o: inboxRepo.ListChatsOptions & { q: string }) {
+export async function searchChats(deps: ChatsPorts, channels: readonly number[], o: inboxRepo.ListChatsOptions & { q: string }) {
   let q = o.q.trim();
   const notes: SearchNote[] = [];
   if (q.length > MAX_SEARCH) {
@@ -123,7 +124,7 @@ export function prefetchedPage(prefetched: Record<string, unknown> | null): { ch
  * Opening a chat marks it read for the whole team (C3) and, where the platform supports it,
  * asks the channel to show the lead their messages as seen (E4), once per batch read.
  */
-export async function markRead(deps: Deps, auth: AuthContext, chatId: number): Promise<boolean> {
+export async function markRead(deps: ChatsPorts, auth: AuthContext, chatId: number): Promise<boolean> {
   const chat = await getChatFor(deps, auth, chatId);
   return inTransaction(deps.db, deps.logger, async (tx) => {
     const before = await repo.findChatLastMessageId(tx.db, chatId);
@@ -134,13 +135,13 @@ export async function markRead(deps: Deps, auth: AuthContext, chatId: number): P
     const upTo = before?.last_message_id;
     const adapter = deps.adapters.get(chat.channelKind);
     if (upTo && adapter?.capabilities.markSeen) {
-      tx.afterCommit(() => deps.queue.enqueue(deps.jobs.markSeen, { chatId, upToMessageId: upTo }));
+      tx.afterCommit(() => deps.queue.enqueue(markSeenRef, { chatId, upToMessageId: upTo }));
     }
     return true;
   });
 }
 
-export async function setArchived(deps: Deps, auth: AuthContext, chatId: number, archived: boolean): Promise<void> {
+export async function setArchived(deps: ChatsPorts, auth: AuthContext, chatId: number, archived: boolean): Promise<void> {
   await getChatFor(deps, auth, chatId);
   await inTransaction(deps.db, deps.logger, async (tx) => {
     const changed = await repo.setChatArchived(tx.db, chatId, auth.employeeId, archived);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import type { AuthContext } from '../../auth/permissions.ts';
 import type { Locale } from '../../platform/i18n/index.ts';
 import { translator } from '../../platform/i18n/index.ts';
@@ -89,10 +89,10 @@ export function textOf(pieces: readonly BodyPiece[]): string {
   return pieces.map((p) => (typeof p === 'string' ? p : p.bytes.toString('utf8'))).join('');
 }
 
-const kept = new WeakMap<Deps, KeptHtml>();
+const kept = new WeakMap<ChatsPorts, KeptHtml>();
 
-/** The process's kept parts (one set per `Deps`: each test app has its own). */
-export function keptHtmlOf(deps: Deps): KeptHtml {
+/** The process's kept parts (one set per `ChatsPorts`: each test app has its own). */
+export function keptHtmlOf(deps: ChatsPorts): KeptHtml {
   let c = kept.get(deps);
   if (!c) kept.set(deps, (c = new KeptHtml()));
   return c;
@@ -115,7 +115,7 @@ function markerFor(viewer: Viewer, pieces: BodyPiece[]): string {
   return partMarkers.marker(viewer.parts.push(pieces) - 1);
 }
 
-function render(deps: Deps, template: string, viewer: Viewer, data: Record<string, unknown>): string {
+function render(deps: ChatsPorts, template: string, viewer: Viewer, data: Record<string, unknown>): string {
   return renderPartial(deps.eta, template, viewer.locale, { ...data, h: chatHelpers(translator(viewer.locale)), csrf: keptHtmlOf(deps).csrfSlot });
 }
 
@@ -124,7 +124,7 @@ function render(deps: Deps, template: string, viewer: Viewer, data: Record<strin
  * `limit` messages with day separators and the "load older" link (`chats/thread/_thread.eta`). Returns
  * a marker for the response's template to output raw; `reply.view` splices the part in.
  */
-export async function threadHtml(deps: Deps, viewer: Viewer, chat: ChatView, limit: number): Promise<string> {
+export async function threadHtml(deps: ChatsPorts, viewer: Viewer, chat: ChatView, limit: number): Promise<string> {
   const cache = keptHtmlOf(deps);
   const key = `thread|${chat.id}|${viewer.locale}|${limit}`;
   const hit = cache.get(key, `${chat.threadVersion}|${chat.readUpTo}`, viewer.csrf);
@@ -142,7 +142,7 @@ export async function threadHtml(deps: Deps, viewer: Viewer, chat: ChatView, lim
  * a kept list comes back as a marker for `reply.view` (a searched one as its HTML).
  */
 export async function listHtml(
-  deps: Deps,
+  deps: ChatsPorts,
   viewer: Viewer,
   auth: AuthContext,
   o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string },

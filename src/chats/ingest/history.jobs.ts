@@ -1,10 +1,12 @@
-import type { Deps } from '../../deps.ts';
-import { defineJob } from '../../platform/jobs/types.ts';
+import type { ChatsPorts } from '../ports.ts';
 import { loadRuntime, platformRefusal } from '../../channels/channels.service.ts';
 import { applyChannelEvents } from './ingest.service.ts';
 import { loadChatTarget } from '../chat-target.ts';
 import { followUpJobs } from './follow-up.ts';
 import { findChatContact } from './ingest.repository.ts';
+import { downloadMediaRef, fetchProfileRef, importHistoryRef } from './ingest.refs.ts';
+import { importChannelHistoryRef } from '../../channels/jobs.refs.ts';
+import { processorOf } from '../../platform/jobs/ref.ts';
 
 
 /** D4: the last 500 messages of a conversation. */
@@ -17,50 +19,40 @@ const CONVERSATIONS_PER_SECOND = 2;
  * same ingest as webhooks, keyed by platform id, so whichever arrives first wins and nothing is
  * doubled. Imported messages neither reopen the chat nor count as unread.
  */
-export function importHistoryJob(deps: Deps) {
-  return defineJob<{ chatId: number }>({
-    name: 'import-history',
-    jobId: (p) => String(p.chatId),
-    options: { attempts: 4, backoffMs: 5000 },
-    async process({ chatId }) {
-      const chat = await findChatContact(deps.db, chatId);
-      if (!chat) return;
-      const channel = await loadRuntime(deps, chat.channel_id);
-      const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
-      if (!channel || !adapter?.importHistory) return;
-      const events = await adapter
-        .importHistory(channel, chat.external_id, {
-          limit: HISTORY_LIMIT,
-          pace: () => deps.rateLimiter.take(`conversations:${channel.id}`, CONVERSATIONS_PER_SECOND),
-        })
-        .catch((err: unknown) => platformRefusal(deps, channel.id, err));
-      await applyChannelEvents(deps, { id: channel.id, kind: channel.kind }, events, (o, _e, tx) => {
-        tx.afterCommit(() => Promise.all(o.attachmentIds.map((attachmentId) => deps.queue.enqueue(deps.jobs.downloadMedia, { attachmentId }))));
-      });
-    },
+export function importHistoryJob(deps: ChatsPorts) {
+  return processorOf(importHistoryRef, async ({ chatId }) => {
+    const chat = await findChatContact(deps.db, chatId);
+    if (!chat) return;
+    const channel = await loadRuntime(deps, chat.channel_id);
+    const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
+    if (!channel || !adapter?.importHistory) return;
+    const events = await adapter
+      .importHistory(channel, chat.external_id, {
+        limit: HISTORY_LIMIT,
+        pace: () => deps.rateLimiter.take(`conversations:${channel.id}`, CONVERSATIONS_PER_SECOND),
+      })
+      .catch((err: unknown) => platformRefusal(deps, channel.id, err));
+    await applyChannelEvents(deps, { id: channel.id, kind: channel.kind }, events, (o, _e, tx) => {
+      tx.afterCommit(() => Promise.all(o.attachmentIds.map((attachmentId) => deps.queue.enqueue(downloadMediaRef, { attachmentId }))));
+    });
   });
 }
 
 /** D4 at connect time: history of the most recent conversations of a newly connected channel. */
-export function importChannelHistoryJob(deps: Deps) {
-  return defineJob<{ channelId: number }>({
-    name: 'import-channel-history',
-    jobId: (p) => String(p.channelId),
-    options: { attempts: 3, backoffMs: 10_000 },
-    async process({ channelId }) {
-      const channel = await loadRuntime(deps, channelId);
-      const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
-      if (!channel || !adapter?.recentConversations || !adapter.importHistory) return;
-      const pace = () => deps.rateLimiter.take(`conversations:${channel.id}`, CONVERSATIONS_PER_SECOND);
-      const contacts = await adapter.recentConversations(channel, { limit: HISTORY_LIMIT, pace, conversations: 25 }).catch((err: unknown) => platformRefusal(deps, channel.id, err));
-      for (const contact of contacts) {
-        const events = await adapter.importHistory(channel, contact, { limit: HISTORY_LIMIT, pace }).catch((err: unknown) => platformRefusal(deps, channel.id, err));
-        await applyChannelEvents(deps, { id: channel.id, kind: channel.kind }, events, (o, _e, tx) => {
-          tx.afterCommit(() => followUpJobs(deps, channel.id, { ...o, createdChat: false }).then(async () => {
-            if (o.createdChat && o.contactId) await deps.queue.enqueue(deps.jobs.fetchProfile, { contactId: o.contactId });
-          }));
-        });
-      }
-    },
+export function importChannelHistoryJob(deps: ChatsPorts) {
+  return processorOf(importChannelHistoryRef, async ({ channelId }) => {
+    const channel = await loadRuntime(deps, channelId);
+    const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
+    if (!channel || !adapter?.recentConversations || !adapter.importHistory) return;
+    const pace = () => deps.rateLimiter.take(`conversations:${channel.id}`, CONVERSATIONS_PER_SECOND);
+    const contacts = await adapter.recentConversations(channel, { limit: HISTORY_LIMIT, pace, conversations: 25 }).catch((err: unknown) => platformRefusal(deps, channel.id, err));
+    for (const contact of contacts) {
+      const events = await adapter.importHistory(channel, contact, { limit: HISTORY_LIMIT, pace }).catch((err: unknown) => platformRefusal(deps, channel.id, err));
+      await applyChannelEvents(deps, { id: channel.id, kind: channel.kind }, events, (o, _e, tx) => {
+        tx.afterCommit(() => followUpJobs(deps, channel.id, { ...o, createdChat: false }).then(async () => {
+          if (o.createdChat && o.contactId) await deps.queue.enqueue(fetchProfileRef, { contactId: o.contactId });
+        }));
+      });
+    }
   });
 }

@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
-import { defineJob, PermanentJobError } from '../../platform/jobs/types.ts';
+import type { ChatsPorts } from '../ports.ts';
+import { PermanentJobError } from '../../platform/jobs/types.ts';
 import type { Tx } from '../../platform/tx.ts';
 import { databaseUnavailable } from '../../db/unavailable.ts';
 import { findChannelByExternal } from '../../channels/channels.repository.ts';
@@ -10,6 +10,8 @@ import { findInboxDelivery, markInboxAttempt, markInboxProcessed, recordWebhookF
 import { parseMetaWebhook } from '../../channels/meta/webhook-parser.ts';
 import { splitDelivery, type DeliveryChange } from './changes.ts';
 import { cleanString } from '../../channels/meta/clean.ts';
+import { processWebhookRef } from '../../channels/jobs.refs.ts';
+import { processorOf } from '../../platform/jobs/ref.ts';
 
 const KIND_OF_OBJECT = { page: 'messenger', instagram: 'instagram', whatsapp_business_account: 'whatsapp' } as const;
 
@@ -22,51 +24,46 @@ const KIND_OF_OBJECT = { page: 'messenger', instagram: 'instagram', whatsapp_bus
  * unreachable or busy fails the job, which is retried as before; re-running it is harmless
  * (applied changes are no-ops by their platform ids, a set-aside change counts an attempt).
  */
-export function processWebhookJob(deps: Deps) {
+export function processWebhookJob(deps: ChatsPorts) {
   const channelOf = channelLookup(deps);
-  return defineJob<{ inboxId: number }>({
-    name: 'process-webhook',
-    jobId: (p) => String(p.inboxId),
-    options: { attempts: 8, backoffMs: 1000 },
-    async process({ inboxId }) {
-      const row = await findInboxDelivery(deps.db, inboxId);
-      if (!row || row.processed_at) return;
-      let body: unknown;
-      try {
-        body = JSON.parse(row.body);
-      } catch {
-        await markInboxAttempt(deps.db, inboxId, 'body is not JSON');
-        await markInboxProcessed(deps.db, inboxId);
-        throw new PermanentJobError('webhook body is not JSON');
-      }
-      const changes = splitDelivery(body);
-      if (!changes) {
-        // An object Parley does not serve (§10.6): acknowledged, nothing to do.
-        deps.logger.info({ inboxId, object: (body as { object?: unknown })?.object }, 'webhook object not handled; acknowledged');
-        await markInboxProcessed(deps.db, inboxId);
-        return;
-      }
-      const receivedAt = new Date(row.received_at);
-      try {
-        const { markedInLast } = await applyDeliveryChanges(deps, changes, {
-          receivedAt,
-          channelOf,
-          logContext: { inboxId },
-          // The delivery is marked processed in the transaction of its last event: one commit
-          // fewer, and "processed" is never true of a delivery whose events are not all in.
-          inLastTransaction: (tx) => markInboxProcessed(tx.db, inboxId),
-          // Recorded before anything later commits, so a crash cannot lose a set-aside change.
-          setAside: async (f) => {
-            deps.logger.warn({ inboxId, change: f.change.key, channelId: f.channelId, err: f.error }, 'webhook change set aside');
-            await recordWebhookFailure(deps.db, { inboxId, changeKey: f.change.key, change: JSON.stringify(f.change.body), receivedAt, ...summaryOf(f) });
-          },
-        });
-        if (!markedInLast) await markInboxProcessed(deps.db, inboxId);
-      } catch (err) {
-        await markInboxAttempt(deps.db, inboxId, (err as Error).message.slice(0, 500)).catch(() => {});
-        throw err;
-      }
-    },
+  return processorOf(processWebhookRef, async ({ inboxId }) => {
+    const row = await findInboxDelivery(deps.db, inboxId);
+    if (!row || row.processed_at) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(row.body);
+    } catch {
+      await markInboxAttempt(deps.db, inboxId, 'body is not JSON');
+      await markInboxProcessed(deps.db, inboxId);
+      throw new PermanentJobError('webhook body is not JSON');
+    }
+    const changes = splitDelivery(body);
+    if (!changes) {
+      // An object Parley does not serve (§10.6): acknowledged, nothing to do.
+      deps.logger.info({ inboxId, object: (body as { object?: unknown })?.object }, 'webhook object not handled; acknowledged');
+      await markInboxProcessed(deps.db, inboxId);
+      return;
+    }
+    const receivedAt = new Date(row.received_at);
+    try {
+      const { markedInLast } = await applyDeliveryChanges(deps, changes, {
+        receivedAt,
+        channelOf,
+        logContext: { inboxId },
+        // The delivery is marked processed in the transaction of its last event: one commit
+        // fewer, and "processed" is never true of a delivery whose events are not all in.
+        inLastTransaction: (tx) => markInboxProcessed(tx.db, inboxId),
+        // Recorded before anything later commits, so a crash cannot lose a set-aside change.
+        setAside: async (f) => {
+          deps.logger.warn({ inboxId, change: f.change.key, channelId: f.channelId, err: f.error }, 'webhook change set aside');
+          await recordWebhookFailure(deps.db, { inboxId, changeKey: f.change.key, change: JSON.stringify(f.change.body), receivedAt, ...summaryOf(f) });
+        },
+      });
+      if (!markedInLast) await markInboxProcessed(deps.db, inboxId);
+    } catch (err) {
+      await markInboxAttempt(deps.db, inboxId, (err as Error).message.slice(0, 500)).catch(() => {});
+      throw err;
+    }
   });
 }
 
@@ -91,7 +88,7 @@ export interface ApplyChangesOptions {
  * joins the last one's. A change that fails for any reason but the database being unavailable
  * goes to `setAside`; that reason is thrown, to retry the whole (idempotent) run later.
  */
-export async function applyDeliveryChanges(deps: Deps, changes: DeliveryChange[], opts: ApplyChangesOptions): Promise<{ markedInLast: boolean }> {
+export async function applyDeliveryChanges(deps: ChatsPorts, changes: DeliveryChange[], opts: ApplyChangesOptions): Promise<{ markedInLast: boolean }> {
   const work: Array<{ change: DeliveryChange; channel: { id: number; kind: string }; event: ChannelEvent }> = [];
   const unserved = new Set<string>();
   for (const change of changes) {
@@ -182,7 +179,7 @@ function isCommentEvent(e: ChannelEvent): boolean {
  * (kind, external id), so the answer is remembered briefly instead of read for every
  * delivery; an unknown account is always looked up again (it may be connected any time).
  */
-export function channelLookup(deps: Deps) {
+export function channelLookup(deps: ChatsPorts) {
   const known = new Map<string, { channel: { id: number; comments: boolean }; at: number }>();
   return async (kind: string, accountId: string): Promise<{ id: number; comments: boolean } | undefined> => {
     const key = `${kind}:${accountId}`;

@@ -1,4 +1,4 @@
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import type { AuthContext } from '../../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { inTransaction } from '../../platform/tx.ts';
@@ -12,9 +12,10 @@ import { quoteOf } from '../thread/thread.ts';
 import { takeOnFirstAnswer } from '../team/team.service.ts';
 import { checkText } from '../message-text.ts';
 import { chosenTemplate, renderTemplateText, templateValues } from '../../channels/whatsapp/templates.service.ts';
+import { sendMessageRef } from './outbox.refs.ts';
 
 /** The composer's policy for a chat now (H1–H4): what it may send and why not. */
-export async function policyFor(deps: Deps, chat: { channel_id: number; last_inbound_at: Date | null }, now = new Date()): Promise<SendPolicy> {
+export async function policyFor(deps: ChatsPorts, chat: { channel_id: number; last_inbound_at: Date | null }, now = new Date()): Promise<SendPolicy> {
   const channel = await loadRuntime(deps, chat.channel_id);
   const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
   if (!channel || !adapter) return { action: 'refuse', reasonKey: 'chats.error.channel_unavailable' };
@@ -64,7 +65,7 @@ function cleanFileName(name: string): string {
  * submit's idempotency key (a double submit finds the first one); the send job runs after
  * commit and the sweeper re-enqueues anything a crash left behind.
  */
-export async function sendMessage(deps: Deps, auth: AuthContext, chatId: number, input: SendInput): Promise<{ messageId: number; created: boolean }> {
+export async function sendMessage(deps: ChatsPorts, auth: AuthContext, chatId: number, input: SendInput): Promise<{ messageId: number; created: boolean }> {
   const hasText = !input.template && input.text.trim().length > 0;
   const problem = input.template || (input.file && !hasText) ? null : checkText(input.text);
   if (problem) throw new ValidationError({ text: problem.key });
@@ -160,7 +161,7 @@ interface QueuedPart {
  * part carries the quoted message, if any.
  */
 async function queueParts(
-  deps: Deps,
+  deps: ChatsPorts,
   auth: AuthContext,
   chat: { id: number; channel_id: number; status: string },
   parts: QueuedPart[],
@@ -227,13 +228,13 @@ async function queueParts(
     });
     // Sent one after the other, in order: the text waits for its file (the send job
     // enqueues the submit's next part, found by its key, when it is done).
-    tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId: ids[0]! }));
+    tx.afterCommit(() => deps.queue.enqueue(sendMessageRef, { messageId: ids[0]! }));
     return { messageId: ids[ids.length - 1]!, created: true };
   });
 }
 
 /** The chat's message an employee replies to: it must be the platform's (it has a platform id). */
-async function quotedMessage(deps: Deps, chatId: number, id: number | undefined) {
+async function quotedMessage(deps: ChatsPorts, chatId: number, id: number | undefined) {
   if (id === undefined) return undefined;
   const m = await repo.findMessage(deps.db, id);
   const channel = m ? await loadRuntime(deps, m.channel_id) : null;
@@ -244,7 +245,7 @@ async function quotedMessage(deps: Deps, chatId: number, id: number | undefined)
 }
 
 /** Retry a failed message: back to the outbox. */
-export async function retryMessage(deps: Deps, auth: AuthContext, chatId: number, messageId: number): Promise<void> {
+export async function retryMessage(deps: ChatsPorts, auth: AuthContext, chatId: number, messageId: number): Promise<void> {
   const channels = await channelsOf(deps, auth);
   const chat = await repo.findChatIn(deps.db, chatId, channels);
   if (!chat) throw new NotFoundError();
@@ -252,6 +253,6 @@ export async function retryMessage(deps: Deps, auth: AuthContext, chatId: number
     const r = await requeueFailed(tx.db, chatId, messageId);
     if (!r) throw new NotFoundError();
     await publishChatChange(deps, tx, chatId, { changedMessageIds: [messageId] });
-    tx.afterCommit(() => deps.queue.enqueue(deps.jobs.sendMessage, { messageId }));
+    tx.afterCommit(() => deps.queue.enqueue(sendMessageRef, { messageId }));
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
 import { idParam } from '../../platform/http-params.ts';
@@ -12,7 +12,7 @@ type Body = Record<string, string | undefined>;
  * Settings › Chats › Saved replies (#16 item 3): every employee manages their own, admins also
  * the shared ones. And the composer's `/` list for one chat (public/js/saved-replies.js).
  */
-export function savedRepliesRoutes(deps: Deps) {
+export function savedRepliesRoutes(deps: ChatsPorts) {
   const page = async (req: FastifyRequest, reply: FastifyReply, o: { editing?: saved.SavedReplyInput & { id: number; shared: boolean }; values?: saved.SavedReplyInput; errors?: Record<string, string>; status?: number } = {}) => {
     const replies = await saved.listForSettings(deps, req.auth!);
     const q = req.query as { saved?: string; deleted?: string };

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
 import { idParam } from '../../platform/http-params.ts';
@@ -19,7 +19,7 @@ function assigneeOf(raw: unknown, me: number): number | null {
 }
 
 /** #16 assignment: the header's menu of colleagues, and assigning from it. */
-export function teamRoutes(deps: Deps) {
+export function teamRoutes(deps: ChatsPorts) {
   return async (app: FastifyInstance) => {
     app.addHook('preHandler', async (req) => {
       (req as FastifyRequest & { viewExtras?: Record<string, unknown> }).viewExtras = { h: chatHelpers(req.t) };

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { channelsOf } from '../chats.service.ts';
 import { parseId } from '../../platform/http-params.ts';
@@ -19,7 +19,7 @@ function contentDisposition(kind: 'inline' | 'attachment', fileName: string | nu
  * of a channel the employee may not use is a 404. Served with nosniff, a sandboxing CSP and
  * an explicit disposition, so a hostile file cannot run in Parley's origin (S9).
  */
-export function mediaRoutes(deps: Deps) {
+export function mediaRoutes(deps: ChatsPorts) {
   return async (app: FastifyInstance) => {
     app.get('/media/:id', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
       const id = Number(req.params.id);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
+import type { ChatsPorts } from '../ports.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { redirect, wantsFragment } from '../../platform/htmx.ts';
 import { idParam } from '../../platform/http-params.ts';
@@ -19,7 +19,7 @@ export function messageIdOf(raw: string | undefined): number {
 }
 
 /** The thread: older messages (C4), and hiding or unhiding a comment (F2). */
-export function threadRoutes(app: FastifyInstance, deps: Deps): void {
+export function threadRoutes(app: FastifyInstance, deps: ChatsPorts): void {
   app.get('/chats/:id/messages', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Querystring: Q }>, reply) => {
     const id = idParam(req);
     const chat = await chats.getChatFor(deps, req.auth!, id);

@@ -482,7 +482,7 @@ describe('notes', () => {
       expect(w.emu.calls({ all: true }).slice(callsBefore).filter((c) => JSON.stringify(c).includes('VIP client'))).toHaveLength(0);
       expect(w.emu.calls({ pathIncludes: '/messages' }).filter((c) => JSON.stringify(c.body ?? '').includes('VIP'))).toHaveLength(0);
       expect(graphCalls()).not.toContain('VIP client');
-      expect(enqueue.mock.calls.filter(([job, payload]) => job === w.t.deps.jobs.sendMessage || (payload as { messageId?: number })?.messageId === notes[0]!.id)).toHaveLength(0);
+      expect(enqueue.mock.calls.filter(([job, payload]) => job.name === 'send-message' || (payload as { messageId?: number })?.messageId === notes[0]!.id)).toHaveLength(0);
       const queued = await db().selectFrom('messages').select('id').where('chat_id', '=', chatId).where((eb) => eb.or([eb('status', '=', 'queued'), eb('direction', '=', 'out')])).execute();
       expect(queued).toHaveLength(0);
     } finally {
