@@ -1,7 +1,7 @@
 import type { Translate } from '../platform/i18n/index.ts';
 import { I18N_REASON } from '../platform/i18n/reasons.ts';
 import { NO_RETRY_REASONS } from '../channels/whatsapp/errors.ts';
-import { MAX_DURATION_MS } from '../transcription/transcriber.ts';
+import { MAX_DURATION_MS } from '../platform/audio-duration.ts';
 import type { MessageKey } from '../platform/i18n/index.ts';
 import type { ChannelSettings } from '../channels/adapter.ts';
 import { MIN_TEXT_SEARCH } from './chats.repository.ts';

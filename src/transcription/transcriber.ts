@@ -55,6 +55,6 @@ export class TranscriptionError extends Error {
 /** Engines take at most this much audio per request (OpenAI's own cap is 25 MB). */
 export const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
 /** G1: audio longer than this is not offered for transcription. */
-export const MAX_DURATION_MS = 5 * 60_000;
+export { MAX_DURATION_MS } from '../platform/audio-duration.ts';
 /** G2: a transcription gives up after this long, retries included. */
 export const TRANSCRIBE_LIMIT_MS = 60_000;

@@ -11,7 +11,7 @@ import { defineJob } from '../platform/jobs/types.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { channelsOf } from '../chats/chats.service.ts';
 import { publishChatChange } from '../chats/live/chats.live.ts';
-import { audioFileDurationMs } from './audio-duration.ts';
+import { audioFileDurationMs } from '../platform/audio-duration.ts';
 import { currentTranscriber } from './engine.ts';
 import { MAX_DURATION_MS, TRANSCRIBE_LIMIT_MS, TranscriptionError, type AudioInput, type Transcriber } from './transcriber.ts';
 import * as repo from './transcription.repository.ts';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, createTestApp, login, makeEmployee, type Session, type TestApp } from '../helpers.ts';
 import { startEmulator, SAMPLE_TRANSCRIPTS, type Emulator } from '../../emulator/index.ts';
-import { audioDurationMs, audioFileDurationMs } from '../../src/transcription/audio-duration.ts';
+import { audioDurationMs, audioFileDurationMs } from '../../src/platform/audio-duration.ts';
 import { CommandTranscriber } from '../../src/transcription/command-transcriber.ts';
 import { HttpTranscriber, transcriptionsUrl } from '../../src/transcription/http-transcriber.ts';
 import { TranscriptionError, audioFromBuffer } from '../../src/transcription/transcriber.ts';

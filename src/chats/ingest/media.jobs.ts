@@ -3,7 +3,7 @@ import { inTransaction } from '../../platform/tx.ts';
 import { DownloadRefused, safeDownload, type DownloadPolicy, type Downloaded } from '../../platform/safe-download.ts';
 import { loadRuntime } from '../../channels/channels.service.ts';
 import { PlatformError } from '../../channels/adapter.ts';
-import { audioDurationMs } from '../../transcription/audio-duration.ts';
+import { audioDurationMs } from '../../platform/audio-duration.ts';
 import { publishChatChange } from '../live/chats.live.ts';
 import { findAttachmentToDownload, recordAttachmentDownload, type DownloadOutcome } from './ingest.repository.ts';
 import { downloadMediaRef } from './ingest.refs.ts';

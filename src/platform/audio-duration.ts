@@ -1,5 +1,8 @@
 import { parseBuffer, parseFile } from 'music-metadata';
 
+/** G1: audio longer than this is not offered for transcription (the thread shows why; the engine is never asked). */
+export const MAX_DURATION_MS = 5 * 60_000;
+
 /**
  * G1: an audio file's length, read from the file itself (Opus/OGG, M4A/AAC, MP3, WAV, WebM),
  * never from what the platform says. Null when the file does not say (a broken or unknown
