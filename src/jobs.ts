@@ -1,5 +1,6 @@
 import type { Deps } from './deps.ts';
 import { maintenanceJob } from './platform/maintenance.jobs.ts';
+import { endExpiredSessions } from './auth/auth.service.ts';
 import { outboxSweepJob, sendMessageJob } from './chats/outbox/outbox.jobs.ts';
 import { markSeenJob } from './chats/thread/seen.jobs.ts';
 import { downloadMediaJob } from './chats/ingest/media.jobs.ts';
@@ -16,7 +17,7 @@ import { fetchPostJob } from './chats/ingest/posts.jobs.ts';
  */
 export function createJobRegistry(deps: Deps) {
   return {
-    maintenance: maintenanceJob(deps),
+    maintenance: maintenanceJob({ db: deps.db, chores: [(now) => endExpiredSessions(deps, now)] }),
     sendMessage: sendMessageJob(deps, deps.rateLimiter),
     outboxSweep: outboxSweepJob(deps),
     markSeen: markSeenJob(deps),

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { buildApp } from './app.ts';
 import { createDeps, registryList, type Deps } from './deps.ts';
 import { BullQueue } from './platform/jobs/bullmq-queue.ts';
+import { maintenanceRef } from './platform/maintenance.jobs.ts';
 
 /** How long after Redis comes back the pending work is swept (see the reconnect sweep). */
 const RECONNECT_SWEEP_DELAY_MS = 2_000;
@@ -50,7 +51,7 @@ export async function start(config: Config, roles = config.processRoles): Promis
   let sweeper: NodeJS.Timeout | undefined;
   if (runJobs) {
     const tick = () =>
-      deps.queue.enqueue(deps.jobs.maintenance, { hour: new Date().toISOString().slice(0, 13) }).catch((e) =>
+      deps.queue.enqueue(maintenanceRef, { hour: new Date().toISOString().slice(0, 13) }).catch((e) =>
         deps.logger.warn({ err: (e as Error).message }, 'maintenance not enqueued'),
       );
     void tick();

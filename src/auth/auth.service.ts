@@ -227,3 +227,8 @@ export async function startSession(db: Db, employeeId: number, previousSessionTo
 export async function logout(db: Db, sessionHash: string) {
   await repo.deleteSession(db, sessionHash);
 }
+
+/** The hourly chore (platform/maintenance.jobs.ts, passed in by the root): sessions past their end or idle too long go. */
+export async function endExpiredSessions(deps: Pick<AuthPorts, 'db' | 'sessionPolicy'>, now: Date) {
+  await repo.deleteExpiredSessions(deps.db, now, new Date(now.getTime() - deps.sessionPolicy.idleMs));
+}
