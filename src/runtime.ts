@@ -6,6 +6,7 @@ import { buildApp } from './app.ts';
 import { createDeps, registryList, type Deps } from './deps.ts';
 import { BullQueue } from './platform/jobs/bullmq-queue.ts';
 import { maintenanceRef } from './platform/maintenance.jobs.ts';
+import { outboxSweepRef } from './chats/outbox/outbox.refs.ts';
 
 /** How long after Redis comes back the pending work is swept (see the reconnect sweep). */
 const RECONNECT_SWEEP_DELAY_MS = 2_000;
@@ -59,7 +60,7 @@ export async function start(config: Config, roles = config.processRoles): Promis
     maintenance.unref();
     // The outbox sweeper: anything still queued after a crash or a Redis outage goes out.
     const sweep = (payload: { slot: string; minAgeMs?: number }) =>
-      deps.queue.enqueue(deps.jobs.outboxSweep, payload).catch((e) => deps.logger.debug({ err: (e as Error).message }, 'outbox sweep not enqueued'));
+      deps.queue.enqueue(outboxSweepRef, payload).catch((e) => deps.logger.debug({ err: (e as Error).message }, 'outbox sweep not enqueued'));
     sweeper = setInterval(() => void sweep({ slot: String(Math.floor(Date.now() / 15_000)) }), 15_000);
     sweeper.unref();
     // Redis back after an outage: what it held may be lost; sweep everything pending now rather

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.ts';
+import type { CrmPorts } from './ports.ts';
 import { wantsFragment } from '../platform/htmx.ts';
 import { listCalls } from './calls.repository.ts';
 import { pagerFor, parseListQuery } from './common.ts';
 import { callView } from './crm.view.ts';
 
 /** The call log (A6). Calls arrive from telephony (and the demo seed); there is no form. */
-export function callsRoutes(deps: Deps) {
+export function callsRoutes(deps: Pick<CrmPorts, 'db'>) {
   return async (app: FastifyInstance) => {
     app.get('/calls', { config: { access: 'calls' } }, async (req, reply) => {
       const lq = parseListQuery(req.query);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../deps.ts';
+import type { CrmPorts } from './ports.ts';
 import { can } from '../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
@@ -16,7 +16,7 @@ type Form = Record<string, string | undefined>;
 type Params = { id: string };
 
 /** Clients: the searchable list, the card, create and edit (A4). */
-export function clientsRoutes(deps: Deps) {
+export function clientsRoutes(deps: Pick<CrmPorts, 'db'>) {
   const db = deps.db;
 
   const formPage = (reply: FastifyReply, opts: { editing: { id: number } | null; values: Form; errors?: Record<string, string> }, status?: number) =>

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../deps.ts';
+import type { CrmPorts } from './ports.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
 import { listClientOptions } from './clients.repository.ts';
@@ -25,7 +25,7 @@ function filterText(v: unknown): string {
  * Leads, orders, estimates and invoices (A5): one implementation, mounted once per kind under
  * the kind's URL and guarded by the kind's permission.
  */
-export function documentsRoutes(deps: Deps) {
+export function documentsRoutes(deps: Pick<CrmPorts, 'db'>) {
   const db = deps.db;
 
   return async (app: FastifyInstance) => {

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Redis } from 'ioredis';
-import type { Deps } from '../deps.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { JobQueue } from './jobs/types.ts';
 
 /** GET /healthz: 200 when the database (and Redis, when configured) answer; 503 otherwise. */
-export function healthRoutes(deps: Deps) {
+export function healthRoutes(deps: { readonly db: Db; readonly config: Pick<Config, 'redisUrl' | 'embedded'>; readonly queue: Pick<JobQueue, 'kind'> }) {
   let redis: Redis | undefined;
   return async (app: FastifyInstance) => {
     app.addHook('onClose', async () => redis?.disconnect());

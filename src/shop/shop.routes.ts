@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../deps.ts';
 import { redirect } from '../platform/htmx.ts';
 import type { Locale } from '../platform/i18n/index.ts';
-import { CURRENCIES, currencyName, isCurrency } from './currency.ts';
+import { CURRENCIES, currencyName, isCurrency, type ShopCurrency } from './currency.ts';
 
 type Body = Record<string, string | undefined>;
 
 /** Settings › Shop (admins): the shop's currency, which every amount is shown in. */
-export function shopSettingsRoutes(deps: Deps) {
+export function shopSettingsRoutes(deps: { readonly currency: ShopCurrency }) {
   const page = (reply: FastifyReply, locale: Locale, extra: Record<string, unknown> = {}, status?: number) => {
     const c = deps.currency;
     const name = (code: string) => currencyName(locale, code);

@@ -3,7 +3,7 @@
  * `TRANSCRIBE_COMMAND`) when set, otherwise what an admin saved in Settings › Transcription,
  * otherwise none. The API key is stored encrypted; it is never rendered back.
  */
-import type { Deps } from '../deps.ts';
+import type { TranscriptionPorts } from './ports.ts';
 import { decryptSecret, encryptSecret } from '../platform/crypto.ts';
 import { readSetting, writeSetting } from '../platform/app-settings.repository.ts';
 import { CommandTranscriber } from './command-transcriber.ts';
@@ -33,7 +33,7 @@ export interface EngineView {
   command: readonly string[] | null;
 }
 
-type EngineDeps = Pick<Deps, 'db' | 'config'>;
+type EngineDeps = Pick<TranscriptionPorts, 'db' | 'config'>;
 
 export async function readEngine(deps: EngineDeps): Promise<EngineView & { apiKey: string | null }> {
   const env = deps.config.transcription;

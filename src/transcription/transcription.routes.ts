@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ROOT, type Deps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { redirect, wantsFragment } from '../platform/htmx.ts';
 import { idParam } from '../platform/http-params.ts';
@@ -11,12 +10,13 @@ import { audioFromBuffer } from './transcriber.ts';
 import { chatHelpers } from '../chats/chats.view.ts';
 import { currentTranscriber, readEngine, saveEngine } from './engine.ts';
 import { failureOf, requestTranscription, transcribeWithin } from './transcription.service.ts';
+import type { TranscriptionPorts } from './ports.ts';
 
 type P = { id: string; mid: string };
 type Body = Record<string, string | undefined>;
 
-/** The recording Settings › Transcription's Test button transcribes (a short voice note). */
-export const SAMPLE_AUDIO = join(ROOT, 'assets', 'transcription-sample.ogg');
+/** The recording Settings › Transcription's Test button transcribes (a short voice note), under the app's folder. */
+export const sampleAudioPath = (root: string) => join(root, 'assets', 'transcription-sample.ogg');
 /** Languages offered for a fixed transcription language (otherwise the engine detects it). */
 export const LANGUAGES = ['en', 'fr', 'ru', 'uk', 'de', 'es', 'it', 'pt', 'nl', 'pl', 'ar', 'tr'] as const;
 
@@ -27,7 +27,8 @@ function messageIdOf(raw: string | undefined): number {
 }
 
 /** G1 (the thread's Transcribe and Retry) and Settings › Transcription (admins). */
-export function transcriptionRoutes(deps: Deps) {
+export function transcriptionRoutes(deps: TranscriptionPorts) {
+  const SAMPLE_AUDIO = sampleAudioPath(deps.root);
   const settingsPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
     const engine = await readEngine(deps);
     const { apiKey: _secret, ...shown } = engine;

@@ -4,10 +4,9 @@
  * backoff inside that minute, and the result — or why there is none — is saved under the audio
  * and pushed live to everyone who may see the chat.
  */
-import type { Deps } from '../deps.ts';
 import type { AuthContext } from '../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
-import { defineJob } from '../platform/jobs/types.ts';
+import { jobRef, processorOf } from '../platform/jobs/ref.ts';
 import { inTransaction } from '../platform/tx.ts';
 import { channelsOf } from '../chats/chats.service.ts';
 import { publishChatChange } from '../chats/live/chats.live.ts';
@@ -15,11 +14,12 @@ import { audioFileDurationMs } from '../platform/audio-duration.ts';
 import { currentTranscriber } from './engine.ts';
 import { MAX_DURATION_MS, TRANSCRIBE_LIMIT_MS, TranscriptionError, type AudioInput, type Transcriber } from './transcriber.ts';
 import * as repo from './transcription.repository.ts';
+import type { TranscriptionPorts } from './ports.ts';
 
 type Failure = { key: string; params?: Record<string, string | number>; detail?: string; retry: boolean };
 
 /** The stored file's length, read once from the file and kept (older attachments have none yet). */
-async function durationOf(deps: Deps, a: repo.AudioRow): Promise<number | null> {
+async function durationOf(deps: Pick<TranscriptionPorts, 'db' | 'storage'>, a: repo.AudioRow): Promise<number | null> {
   if (a.duration_ms !== null) return a.duration_ms;
   if (!a.storage_key) return null;
   const ms = await audioFileDurationMs(deps.storage.localPath(a.storage_key), a.mime);
@@ -31,7 +31,7 @@ async function durationOf(deps: Deps, a: repo.AudioRow): Promise<number | null> 
  * G1: the *Transcribe* click (or Retry). Refused for audio over 5 minutes; with no engine
  * configured the failure is recorded at once, plainly (G3).
  */
-export async function requestTranscription(deps: Deps, auth: AuthContext, chatId: number, messageId: number): Promise<void> {
+export async function requestTranscription(deps: TranscriptionPorts, auth: AuthContext, chatId: number, messageId: number): Promise<void> {
   const audio = await repo.findAudioOfMessage(deps.db, messageId, await channelsOf(deps, auth));
   if (!audio || audio.chat_id !== chatId || audio.deleted_at) throw new NotFoundError();
   if (audio.status !== 'stored' || !audio.storage_key) throw new ValidationError({ transcribe: 'transcribe.error.file_missing' });
@@ -52,7 +52,7 @@ export async function requestTranscription(deps: Deps, auth: AuthContext, chatId
     const started = await repo.startTranscription(tx.db, audio.id, value);
     if (!started) return; // already running or done: this click adds nothing
     await publishChatChange(deps, tx, chatId, { changedMessageIds: [messageId] });
-    if (engine) tx.afterCommit(() => deps.queue.enqueue(deps.jobs.transcribe, { messageId }));
+    if (engine) tx.afterCommit(() => deps.queue.enqueue(transcribeRef, { messageId }));
   });
 }
 
@@ -97,53 +97,55 @@ export function failureOf(err: unknown): Failure {
  * re-run after a worker died, finds the transcript done and does nothing; a transcript is
  * saved once, by whichever run finishes first while it is still pending.
  */
-export function transcribeJob(deps: Deps) {
-  return defineJob<{ messageId: number }>({
-    name: 'transcribe',
-    jobId: (p) => String(p.messageId),
-    options: { attempts: 3, backoffMs: 2000 },
-    async process({ messageId }) {
-      const audio = await repo.findAudioOfMessage(deps.db, messageId);
-      const t = audio?.transcription as { status?: string; requestedAt?: string } | null | undefined;
-      if (!audio || t?.status !== 'pending' || !t.requestedAt) return;
-      const started = Date.now();
-      const engine = await currentTranscriber(deps);
-      let outcome: Record<string, unknown>;
-      if (!engine) {
-        outcome = { status: 'failed', error: { key: 'transcribe.error.not_configured', retry: true } satisfies Failure };
-      } else if (!audio.storage_key) {
-        outcome = { status: 'failed', error: { key: 'transcribe.error.file_missing', retry: false } satisfies Failure };
-      } else {
-        try {
-          const key = audio.storage_key;
-          const mime = audio.mime ?? 'application/octet-stream';
-          const input: AudioInput = {
-            fileName: audio.file_name ?? `voice-${messageId}`,
-            mime,
-            size: (await deps.storage.size(key)) ?? 0,
-            blob: () => deps.storage.blob(key, mime),
-            buffer: () => deps.storage.read(key),
-          };
-          const result = await transcribeWithin(engine.transcriber, input, engine.language, deps.config.transcription.timeoutMs);
-          outcome = {
-            status: 'done',
-            text: result.text,
-            language: result.language,
-            engine: engine.transcriber.label,
-            durationMs: audio.duration_ms ?? (result.durationSec !== null ? Math.round(result.durationSec * 1000) : null),
-            tookMs: Date.now() - started,
-          };
-        } catch (err) {
-          deps.logger.warn({ messageId, err: (err as Error).message }, 'transcription failed');
-          outcome = { status: 'failed', engine: engine.transcriber.label, error: failureOf(err) };
-        }
+/** G1: one transcription per message (two clicks transcribe once); its id is the message id. */
+export const transcribeRef = jobRef<{ messageId: number }>({
+  name: 'transcribe',
+  jobId: (p) => String(p.messageId),
+  options: { attempts: 3, backoffMs: 2000 },
+});
+
+export function transcribeJob(deps: TranscriptionPorts) {
+  return processorOf(transcribeRef, async ({ messageId }) => {
+    const audio = await repo.findAudioOfMessage(deps.db, messageId);
+    const t = audio?.transcription as { status?: string; requestedAt?: string } | null | undefined;
+    if (!audio || t?.status !== 'pending' || !t.requestedAt) return;
+    const started = Date.now();
+    const engine = await currentTranscriber(deps);
+    let outcome: Record<string, unknown>;
+    if (!engine) {
+      outcome = { status: 'failed', error: { key: 'transcribe.error.not_configured', retry: true } satisfies Failure };
+    } else if (!audio.storage_key) {
+      outcome = { status: 'failed', error: { key: 'transcribe.error.file_missing', retry: false } satisfies Failure };
+    } else {
+      try {
+        const key = audio.storage_key;
+        const mime = audio.mime ?? 'application/octet-stream';
+        const input: AudioInput = {
+          fileName: audio.file_name ?? `voice-${messageId}`,
+          mime,
+          size: (await deps.storage.size(key)) ?? 0,
+          blob: () => deps.storage.blob(key, mime),
+          buffer: () => deps.storage.read(key),
+        };
+        const result = await transcribeWithin(engine.transcriber, input, engine.language, deps.config.transcription.timeoutMs);
+        outcome = {
+          status: 'done',
+          text: result.text,
+          language: result.language,
+          engine: engine.transcriber.label,
+          durationMs: audio.duration_ms ?? (result.durationSec !== null ? Math.round(result.durationSec * 1000) : null),
+          tookMs: Date.now() - started,
+        };
+      } catch (err) {
+        deps.logger.warn({ messageId, err: (err as Error).message }, 'transcription failed');
+        outcome = { status: 'failed', engine: engine.transcriber.label, error: failureOf(err) };
       }
-      await inTransaction(deps.db, deps.logger, async (tx) => {
-        const value = { ...(t as Record<string, unknown>), ...outcome, completedAt: new Date().toISOString() };
-        const saved = await repo.finishTranscription(tx.db, audio.id, t.requestedAt!, value);
-        if (saved) await publishChatChange(deps, tx, audio.chat_id, { changedMessageIds: [messageId] });
-      });
-    },
+    }
+    await inTransaction(deps.db, deps.logger, async (tx) => {
+      const value = { ...(t as Record<string, unknown>), ...outcome, completedAt: new Date().toISOString() };
+      const saved = await repo.finishTranscription(tx.db, audio.id, t.requestedAt!, value);
+      if (saved) await publishChatChange(deps, tx, audio.chat_id, { changedMessageIds: [messageId] });
+    });
   });
 }
 
@@ -157,7 +159,7 @@ export const TRANSCRIPTION_GIVE_UP_MS = 5 * 60_000;
  * For the sweeper: re-enqueues transcriptions whose job was lost, and gives up (with Retry)
  * those still pending after five minutes, so none stays "Transcribing…" for ever.
  */
-export async function sweepTranscriptions(deps: Deps): Promise<void> {
+export async function sweepTranscriptions(deps: TranscriptionPorts): Promise<void> {
   await inTransaction(deps.db, deps.logger, async (tx) => {
     const failure: Failure = { key: 'transcribe.error.timeout', retry: true };
     const given = await repo.failStalePending(tx.db, new Date(Date.now() - TRANSCRIPTION_GIVE_UP_MS), { status: 'failed', error: failure, completedAt: new Date().toISOString() });
@@ -167,5 +169,5 @@ export async function sweepTranscriptions(deps: Deps): Promise<void> {
     }
   });
   const stuck = await repo.pendingTranscriptionsBefore(deps.db, new Date(Date.now() - TRANSCRIPTION_SWEEP_MS), 200);
-  for (const s of stuck) await deps.queue.enqueue(deps.jobs.transcribe, { messageId: s.message_id });
+  for (const s of stuck) await deps.queue.enqueue(transcribeRef, { messageId: s.message_id });
 }
