@@ -4,12 +4,6 @@ import { PlatformError } from './adapter.ts';
 import { PermanentJobError } from '../platform/jobs/types.ts';
 import type { ChannelsPorts } from './ports.ts';
 
-/**
- * The runtime loader's home is runtimes.ts; these two are re-exported for the callers in
- * src/chats that still import them from here (they switch to runtimes.ts after the chats move).
- */
-export { loadRuntime, toRuntime } from './runtimes.ts';
-
 export function encryptCredentials(key: Buffer, credentials: Record<string, unknown>): string {
   return encryptSecret(key, JSON.stringify(credentials));
 }

@@ -1,6 +1,6 @@
 import type { ChatsPorts } from './ports.ts';
 import type { ChannelAdapter, ChannelRuntime } from '../channels/adapter.ts';
-import { loadRuntime } from '../channels/channels.service.ts';
+import { loadRuntimeWithAdapter } from '../channels/runtimes.ts';
 import { findChatTarget } from './chats.repository.ts';
 
 export interface ChatTarget {
@@ -18,8 +18,7 @@ export interface ChatTarget {
 export async function loadChatTarget(deps: ChatsPorts, chatId: number): Promise<ChatTarget | null> {
   const row = await findChatTarget(deps.db, chatId);
   if (!row) return null;
-  const channel = await loadRuntime(deps, row.channel_id);
-  const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
-  if (!channel || !adapter) return null;
-  return { chatId, contactExternalId: row.external_id, channel, adapter, channelState: row.state };
+  const loaded = await loadRuntimeWithAdapter(deps, row.channel_id);
+  if (!loaded) return null;
+  return { chatId, contactExternalId: row.external_id, channel: loaded.channel, adapter: loaded.adapter, channelState: row.state };
 }

@@ -5,6 +5,7 @@ import { visibleChannelIds } from './access.repository.ts';
 import * as repo from './chats.repository.ts';
 import { toChatView, type ChatView } from './chats.view.ts';
 import type { SendPolicy } from '../channels/adapter.ts';
+import { policyOf } from '../channels/runtimes.ts';
 
 /**
  * The channels this request's employee may see, looked up once per request (the AuthContext
@@ -24,10 +25,7 @@ export function channelsOf(deps: ChatsPorts, auth: AuthContext): Promise<readonl
 
 /** The composer's send policy (H1–H4), decided from the chat as read for the page. */
 export function policyOfChat(deps: Pick<ChatsPorts, 'adapters'>, chat: ChatView, now = new Date()): SendPolicy {
-  const adapter = deps.adapters.get(chat.channelKind);
-  if (!adapter) return { action: 'refuse', reasonKey: 'chats.error.channel_unavailable' };
-  const channel = { id: chat.channelId, kind: chat.channelKind, settings: chat.channelSettings };
-  return adapter.sendPolicy({ channel, lastInboundAt: chat.lastInboundAt, now });
+  return policyOf(deps, { id: chat.channelId, kind: chat.channelKind, settings: chat.channelSettings }, chat.lastInboundAt, now);
 }
 
 export const PAGE_SIZE = 30;

@@ -10,7 +10,7 @@ import { chatLanguage, chosenTemplate, offeredTemplates, renderTemplateText, TEM
 import { policyOfChat } from '../chats.service.ts';
 import { findMessage } from '../chats.repository.ts';
 import type { ChatView } from '../chats.view.ts';
-import { PRIVATE_REPLY_MS } from '../outbox/send.service.ts';
+import { privateReplyProblem } from '../outbox/private-reply.ts';
 import { MAX_TEXT_LENGTH } from '../message-text.ts';
 import { newIdempotencyKey } from '../outbox/idempotency.ts';
 import { colleaguesOnChannel } from '../access.repository.ts';
@@ -97,11 +97,11 @@ export async function composerFor(deps: ChatsPorts, locale: Locale, chat: ChatVi
   if (o.replyTo !== undefined) {
     const m = await findMessage(deps.db, o.replyTo);
     if (m && m.chat_id === chat.id && m.external_id && !m.deleted_at) {
-      const meta = (m.meta ?? {}) as { post?: { text?: string | null }; privateReplyMessageId?: number };
+      const meta = (m.meta ?? {}) as { post?: { text?: string | null } };
       const comment = m.kind === 'comment';
       const mode = comment ? (o.commentReply ?? 'public') : null;
       // F2: why a private reply is no longer possible, if it is not.
-      const privateProblem = !comment || m.direction !== 'in' ? 'chats.comment.private_own' : meta.privateReplyMessageId ? 'chats.error.private_reply_used' : Date.now() - m.sort_at.getTime() > PRIVATE_REPLY_MS ? 'chats.comment.private_too_late' : null;
+      const privateProblem = privateReplyProblem(m);
       replyTo = { id: m.id, direction: m.direction, kind: m.kind, text: m.text, commentMode: mode, postText: meta.post?.text ?? null, privateProblem };
     }
   }

@@ -1,5 +1,6 @@
 import type { ChatsPorts } from '../ports.ts';
-import { loadRuntime, platformRefusal } from '../../channels/channels.service.ts';
+import { platformRefusal } from '../../channels/channels.service.ts';
+import { loadRuntime } from '../../channels/runtimes.ts';
 import { applyChannelEvents } from './ingest.service.ts';
 import { loadChatTarget } from '../chat-target.ts';
 import { followUpJobs } from './follow-up.ts';

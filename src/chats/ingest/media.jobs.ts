@@ -1,7 +1,7 @@
 import type { ChatsPorts } from '../ports.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { DownloadRefused, safeDownload, type DownloadPolicy, type Downloaded } from '../../platform/safe-download.ts';
-import { loadRuntime } from '../../channels/channels.service.ts';
+import { loadRuntime } from '../../channels/runtimes.ts';
 import { PlatformError } from '../../channels/adapter.ts';
 import { audioDurationMs } from '../../platform/audio-duration.ts';
 import { publishChatChange } from '../live/chats.live.ts';

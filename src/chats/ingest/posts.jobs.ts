@@ -1,6 +1,7 @@
 import type { ChatsPorts } from '../ports.ts';
 import { inTransaction } from '../../platform/tx.ts';
-import { loadRuntime, platformRefusal } from '../../channels/channels.service.ts';
+import { platformRefusal } from '../../channels/channels.service.ts';
+import { loadRuntime } from '../../channels/runtimes.ts';
 import { publishChatChange } from '../live/chats.live.ts';
 import { attachPostToComments, findPost, savePost } from './posts.repository.ts';
 import { fetchPostRef } from './ingest.refs.ts';

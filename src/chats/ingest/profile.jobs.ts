@@ -1,7 +1,8 @@
 import type { ChatsPorts } from '../ports.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { safeDownload } from '../../platform/safe-download.ts';
-import { loadRuntime, platformRefusal } from '../../channels/channels.service.ts';
+import { platformRefusal } from '../../channels/channels.service.ts';
+import { loadRuntime } from '../../channels/runtimes.ts';
 import { findChatIdOfContact, findContact, updateContactProfile } from './ingest.repository.ts';
 import { publishChatChange } from '../live/chats.live.ts';
 import { fetchProfileRef } from './ingest.refs.ts';

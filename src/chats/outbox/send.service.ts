@@ -3,7 +3,7 @@ import type { AuthContext } from '../../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import type { SendPolicy } from '../../channels/adapter.ts';
-import { loadRuntime } from '../../channels/channels.service.ts';
+import { loadRuntime, policyOf } from '../../channels/runtimes.ts';
 import { channelsOf } from '../chats.service.ts';
 import * as repo from '../chats.repository.ts';
 import { publishChatChange } from '../live/chats.live.ts';
@@ -13,13 +13,12 @@ import { takeOnFirstAnswer } from '../team/team.service.ts';
 import { checkText } from '../message-text.ts';
 import { chosenTemplate, renderTemplateText, templateValues } from '../../channels/whatsapp/templates.service.ts';
 import { sendMessageRef } from './outbox.refs.ts';
+import { privateReplyProblem } from './private-reply.ts';
 
 /** The composer's policy for a chat now (H1–H4): what it may send and why not. */
 export async function policyFor(deps: ChatsPorts, chat: { channel_id: number; last_inbound_at: Date | null }, now = new Date()): Promise<SendPolicy> {
   const channel = await loadRuntime(deps, chat.channel_id);
-  const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
-  if (!channel || !adapter) return { action: 'refuse', reasonKey: 'chats.error.channel_unavailable' };
-  return adapter.sendPolicy({ channel, lastInboundAt: chat.last_inbound_at, now });
+  return policyOf(deps, channel, chat.last_inbound_at, now);
 }
 
 export interface OutgoingFile {
@@ -42,8 +41,8 @@ export interface SendInput {
   commentReply?: 'public' | 'private' | undefined;
 }
 
-/** F2: a private reply is possible this long after the comment (§2.8, §3.3). */
-export const PRIVATE_REPLY_MS = 7 * 24 * 3600_000;
+/** F2's window for a private reply (its rule: private-reply.ts). */
+export { PRIVATE_REPLY_MS } from './private-reply.ts';
 
 const INLINE_IMAGE = /^image\/(jpeg|png|gif|webp)$/;
 
@@ -89,9 +88,8 @@ export async function sendMessage(deps: ChatsPorts, auth: AuthContext, chatId: n
     // one goes once per comment, within 7 days of it.
     if (input.file || input.template) throw new ValidationError({ text: 'chats.comment.text_only' });
     if (input.commentReply === 'private') {
-      if (quoted.direction !== 'in') throw new ValidationError({ text: 'chats.comment.private_own' });
-      if (quoted.meta?.privateReplyMessageId) throw new ValidationError({ text: 'chats.error.private_reply_used' });
-      if (now.getTime() - quoted.sort_at.getTime() > PRIVATE_REPLY_MS) throw new ValidationError({ text: 'chats.comment.private_too_late' });
+      const privateProblem = privateReplyProblem(quoted, now.getTime());
+      if (privateProblem) throw new ValidationError({ text: privateProblem });
       const meta = { commentExternalId: quoted.external_id, privateReply: true };
       return queueParts(deps, auth, chat, [{ kind: 'text', text: input.text, key, at: now }], meta, quoted, { privateReplyTo: quoted });
     }

@@ -8,7 +8,7 @@ import type { AuthContext } from '../../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { PlatformError } from '../../channels/adapter.ts';
-import { loadRuntime } from '../../channels/channels.service.ts';
+import { loadRuntime } from '../../channels/runtimes.ts';
 import { channelsOf } from '../chats.service.ts';
 import * as repo from '../chats.repository.ts';
 import { publishChatChange } from '../live/chats.live.ts';
