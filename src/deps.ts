@@ -17,6 +17,7 @@ import { loadViewer } from './auth/viewer.ts';
 import type { ChannelAccessColumns } from './auth/ports.ts';
 import { redDotInChannelsColumn, visibleChannelIds, visibleChannelIdsColumn } from './chats/access.repository.ts';
 import { createJobRegistry } from './jobs.ts';
+import { useFeatureDictionaries } from './dictionaries.ts';
 import type { AdapterRegistry, ChannelAdapter } from './channels/adapter.ts';
 import { createAdapters } from './channels/registry.ts';
 import { MediaStorage } from './platform/storage.ts';
@@ -68,6 +69,8 @@ export interface DepsOptions {
 }
 
 export async function createDeps(config: Config, opts: DepsOptions = {}): Promise<Deps> {
+  // Every feature's strings join platform/i18n's (the root assembles them: src/dictionaries.ts).
+  useFeatureDictionaries();
   const logger = opts.logger ?? createLogger(config.logLevel);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,

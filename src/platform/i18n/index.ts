@@ -1,14 +1,30 @@
-import { en, fr, type MessageKey } from './dictionaries.ts';
+import { coreEn } from './core.en.ts';
+import { coreFr } from './core.fr.ts';
 
 export type Locale = 'en' | 'fr';
 export const LOCALES: readonly Locale[] = ['en', 'fr'];
-export type { MessageKey };
+
+/**
+ * Every message key, as this interface's keys: core's here; each feature's join by declaration
+ * merging in the root's src/dictionaries.ts, which also hands their strings in at start
+ * (`addDictionaries`), so platform imports no feature.
+ */
+export interface MessageKeys extends Record<keyof typeof coreEn, true> {}
+export type MessageKey = keyof MessageKeys & string;
 export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
 
-const dictionaries: Record<Locale, Record<MessageKey, string>> = { en, fr };
+/** Every visible string, per language: core's, then the features' the root adds. */
+const dictionaries: Record<Locale, Record<string, string>> = { en: { ...coreEn }, fr: { ...coreFr } };
+
+/** The root adds the features' dictionaries at start (src/dictionaries.ts); later keys win, as in a merge. */
+export function addDictionaries(d: Record<Locale, Record<string, string>>): void {
+  Object.assign(dictionaries.en, d.en);
+  Object.assign(dictionaries.fr, d.fr);
+}
 
 export function translator(locale: Locale): Translate {
   const dict = dictionaries[locale];
+  const en = dictionaries.en;
   return (key, params) => {
     const s = dict[key] ?? en[key] ?? key;
     if (!params) return s;
