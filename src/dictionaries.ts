@@ -18,7 +18,19 @@ import { twoFactorEn, twoFactorFr } from './auth/two-factor.i18n.ts';
  * from deps.ts), so platform imports no feature. Merged in this order, after core's.
  */
 export const featuresEn = { ...crmEn, ...chatsEn, ...channelsEn, ...whatsappEn, ...transcriptionEn, ...commentsEn, ...savedRepliesEn, ...teamEn, ...shopEn, ...authEn, ...twoFactorEn };
-export const featuresFr: Record<keyof typeof featuresEn, string> = { ...crmFr, ...chatsFr, ...channelsFr, ...whatsappFr, ...transcriptionFr, ...commentsFr, ...savedRepliesFr, ...teamFr, ...shopFr, ...authFr, ...twoFactorFr };
+export const featuresFr: Record<keyof typeof featuresEn, string> = {
+  ...crmFr,
+  ...chatsFr,
+  ...channelsFr,
+  ...whatsappFr,
+  ...transcriptionFr,
+  ...commentsFr,
+  ...savedRepliesFr,
+  ...teamFr,
+  ...shopFr,
+  ...authFr,
+  ...twoFactorFr,
+};
 
 declare module './platform/i18n/index.ts' {
   /** The features' keys join core's: `t('clients.title')` type-checks, a key no dictionary has does not. */
