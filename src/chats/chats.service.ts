@@ -12,7 +12,7 @@ import { policyOf } from '../channels/runtimes.ts';
  * is built per request): a page that lists chats and opens one asks once, not twice.
  */
 const visibleForRequest = new WeakMap<AuthContext, Promise<readonly number[]>>();
-export function channelsOf(deps: ChatsPorts, auth: AuthContext): Promise<readonly number[]> {
+export function channelsOf(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext): Promise<readonly number[]> {
   // Requests get the list with their session (one round trip); others look it up once.
   if (auth.channelIds) return Promise.resolve(auth.channelIds);
   let p = visibleForRequest.get(auth);
@@ -53,7 +53,7 @@ export function cursorOf(at: Date, id: number): string {
 }
 
 /** The chat if the employee may see it; otherwise a 404 (never a hint that it exists). */
-export async function getChatFor(deps: ChatsPorts, auth: AuthContext, chatId: number): Promise<ChatView> {
+export async function getChatFor(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, chatId: number): Promise<ChatView> {
   const channels = await channelsOf(deps, auth);
   const row = await repo.findChatIn(deps.db, chatId, channels);
   if (!row) throw new NotFoundError();

@@ -22,7 +22,7 @@ export interface ChatsPorts {
   /** One adapter per channel kind (channels/registry.ts); chats asks them, never branches on a platform. */
   readonly adapters: AdapterRegistry;
   /** Live events recorded in a transaction, fanned out to the channel's audience. */
-  readonly live: LiveHub;
+  readonly live: Pick<LiveHub, 'record'>;
   /** Partials rendered for live pushes and kept HTML. */
   readonly eta: ViewEngine;
   /** Stored media (attachments, avatars). */
@@ -37,3 +37,12 @@ export interface ChatsPorts {
    */
   readonly sweeps: ReadonlyArray<() => Promise<void>>;
 }
+
+/** Rendering a chat's change and recording it live (live/chats.live.ts `publishChatChange`). */
+export type LivePorts = Pick<ChatsPorts, 'eta' | 'live'>;
+
+/** A transaction and the live events it records: what most chat writes need. */
+export type ChangePorts = Pick<ChatsPorts, 'db' | 'logger' | 'eta' | 'live'>;
+
+/** Loading a channel's runtime and its adapter (channels/runtimes.ts). */
+export type RuntimePorts = Pick<ChatsPorts, 'db' | 'config' | 'adapters'>;

@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, LivePorts, ChangePorts } from '../ports.ts';
 import { can, type AuthContext } from '../../auth/permissions.ts';
 import type { DocumentKind } from '../../db/schema.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../platform/errors.ts';
@@ -89,14 +89,14 @@ function requireClients(auth: AuthContext): void {
 }
 
 /** The chat if this employee may see it (one visibility lookup, reused for the client's other chats). */
-async function visibleChat(deps: ChatsPorts, auth: AuthContext, chatId: number): Promise<{ chat: ChatView; channels: readonly number[] }> {
+async function visibleChat(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, chatId: number): Promise<{ chat: ChatView; channels: readonly number[] }> {
   const channels = await channelsOf(deps, auth);
   const row = await findChatIn(deps.db, chatId, channels);
   if (!row) throw new NotFoundError();
   return { chat: toChatView(row), channels };
 }
 
-async function clientCards(deps: ChatsPorts, rows: Array<{ id: number; name: string; email: string | null; notes?: string | null }>): Promise<ClientCard[]> {
+async function clientCards(deps: Pick<ChatsPorts, 'db'>, rows: Array<{ id: number; name: string; email: string | null; notes?: string | null }>): Promise<ClientCard[]> {
   const phones = await listPhonesForClients(deps.db, rows.map((r) => r.id));
   return rows.map((r) => ({ id: r.id, name: r.name, email: r.email, notes: r.notes ?? null, phones: phoneViews(phones.get(r.id)) }));
 }
@@ -118,7 +118,7 @@ export function phonesInText(text: string): string[] {
 }
 
 /** D3 suggestions: the contact's phone, numbers written in the chat, then the same name. */
-export async function suggestClients(deps: ChatsPorts, chat: ChatView, texts: string[]): Promise<Suggestion[]> {
+export async function suggestClients(deps: Pick<ChatsPorts, 'db'>, chat: ChatView, texts: string[]): Promise<Suggestion[]> {
   const found = new Map<number, { id: number; name: string; email: string | null; reason: Suggestion['reason']; phone: string | null }>();
   const add = (c: { id: number; name: string; email: string | null }, reason: Suggestion['reason'], phone: string | null) => {
     if (!found.has(c.id) && found.size < SUGGESTION_LIMIT) found.set(c.id, { id: c.id, name: c.name, email: c.email, reason, phone });
@@ -133,11 +133,11 @@ export async function suggestClients(deps: ChatsPorts, chat: ChatView, texts: st
 }
 
 /** The client's chats the employee may see (every channel they use), newest activity first. */
-export async function clientChatsIn(deps: ChatsPorts, clientId: number, channels: readonly number[]): Promise<ChatView[]> {
+export async function clientChatsIn(deps: Pick<ChatsPorts, 'db'>, clientId: number, channels: readonly number[]): Promise<ChatView[]> {
   return (await repo.listClientChats(deps.db, clientId, channels, CLIENT_CHATS_LIMIT)).map((r) => toChatView(r));
 }
 
-export async function listClientChatsFor(deps: ChatsPorts, auth: AuthContext, clientId: number): Promise<ChatView[]> {
+export async function listClientChatsFor(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, clientId: number): Promise<ChatView[]> {
   if (!can(auth, 'chats')) return [];
   return clientChatsIn(deps, clientId, await channelsOf(deps, auth));
 }
@@ -149,7 +149,7 @@ export async function listClientChatsFor(deps: ChatsPorts, auth: AuthContext, cl
  * number (WhatsApp) qualifies whenever the client has an international number: the chat is
  * created on the first click, and its composer offers the templates (H4).
  */
-export async function startOptions(deps: ChatsPorts, auth: AuthContext, clientId: number, chats: ChatView[]): Promise<StartOptions> {
+export async function startOptions(deps: Pick<ChatsPorts, 'db' | 'adapters'>, auth: AuthContext, clientId: number, chats: ChatView[]): Promise<StartOptions> {
   if (!can(auth, 'chats')) return { options: [], reasonKey: null };
   const channels = await repo.listChannelsByIds(deps.db, await channelsOf(deps, auth));
   if (channels.length === 0) return { options: [], reasonKey: 'clientchats.no_channels' };
@@ -165,13 +165,13 @@ export async function startOptions(deps: ChatsPorts, auth: AuthContext, clientId
 }
 
 /** The client's first number with a country code (a person on WhatsApp is known by it). */
-async function reachablePhone(deps: ChatsPorts, clientId: number): Promise<string | null> {
+async function reachablePhone(deps: Pick<ChatsPorts, 'db'>, clientId: number): Promise<string | null> {
   const phones = await listPhonesForClients(deps.db, [clientId]);
   return (phones.get(clientId) ?? []).map((p) => p.normalized).find((n) => n.startsWith('+')) ?? null;
 }
 
 /** "Start a chat" on one channel: the chat to open, or why the client cannot be reached there. */
-export async function startChat(deps: ChatsPorts, auth: AuthContext, clientId: number, channelIdRaw: unknown): Promise<number> {
+export async function startChat(deps: ChangePorts & Pick<ChatsPorts, 'adapters'>, auth: AuthContext, clientId: number, channelIdRaw: unknown): Promise<number> {
   if (!(await clientExists(deps.db, clientId))) throw new NotFoundError();
   const channels = await channelsOf(deps, auth);
   const channelId = parseId(channelIdRaw);
@@ -204,7 +204,7 @@ function notesPrefill(chat: ChatView, kindLabel: (kind: string) => string): stri
  * chats and documents when linked; suggestions and the "create from the lead" form when not.
  * `kindLabel` names a channel kind in the employee's language (for the notes prefill).
  */
-export async function loadClientPanel(deps: ChatsPorts, auth: AuthContext, chatId: number, kindLabel: (kind: string) => string, extras: PanelExtras = {}): Promise<ClientPanel> {
+export async function loadClientPanel(deps: Pick<ChatsPorts, 'db' | 'adapters'>, auth: AuthContext, chatId: number, kindLabel: (kind: string) => string, extras: PanelExtras = {}): Promise<ClientPanel> {
   const { chat, channels } = await visibleChat(deps, auth, chatId);
   const canClients = can(auth, 'clients');
   const texts = await repo.recentInboundTexts(deps.db, chat.id, SCANNED_MESSAGES);
@@ -251,7 +251,7 @@ export async function loadClientPanel(deps: ChatsPorts, auth: AuthContext, chatI
 }
 
 /** Clients matching the search box (name, email, or a phone number in any format). */
-export async function searchClientsForChat(deps: ChatsPorts, auth: AuthContext, chatId: number, rawQ: unknown): Promise<ClientCard[]> {
+export async function searchClientsForChat(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, chatId: number, rawQ: unknown): Promise<ClientCard[]> {
   requireClients(auth);
   await visibleChat(deps, auth, chatId);
   const q = str(rawQ, 100);
@@ -266,14 +266,14 @@ export async function searchClientsForChat(deps: ChatsPorts, auth: AuthContext, 
  * the viewer's own permissions, so no client data travels to someone who may not see it.
  * The browser leaves alone the actor's own panel and a panel someone is typing in.
  */
-async function announcePanelChange(deps: ChatsPorts, tx: Tx, chat: ChatView, actorId: number): Promise<void> {
+async function announcePanelChange(deps: LivePorts, tx: Tx, chat: ChatView, actorId: number): Promise<void> {
   for (const locale of LOCALES) {
     const html = renderPartial(deps.eta, '/chats/clients/_client_panel', locale, { chat, clientPanel: null, oob: true, by: actorId });
     await deps.live.record(tx, { audience: 'channel', channelId: chat.channelId, name: 'ui', html, locale });
   }
 }
 
-export async function linkClient(deps: ChatsPorts, auth: AuthContext, chatId: number, clientIdRaw: unknown): Promise<void> {
+export async function linkClient(deps: ChangePorts, auth: AuthContext, chatId: number, clientIdRaw: unknown): Promise<void> {
   requireClients(auth);
   const { chat } = await visibleChat(deps, auth, chatId);
   const clientId = parseId(clientIdRaw);
@@ -284,7 +284,7 @@ export async function linkClient(deps: ChatsPorts, auth: AuthContext, chatId: nu
   });
 }
 
-export async function unlinkClient(deps: ChatsPorts, auth: AuthContext, chatId: number): Promise<void> {
+export async function unlinkClient(deps: ChangePorts, auth: AuthContext, chatId: number): Promise<void> {
   requireClients(auth);
   const { chat } = await visibleChat(deps, auth, chatId);
   await inTransaction(deps.db, deps.logger, async (tx) => {
@@ -294,7 +294,7 @@ export async function unlinkClient(deps: ChatsPorts, auth: AuthContext, chatId: 
 }
 
 /** D3 "create the client from the lead's data": one transaction creates the client and links the chat. */
-export async function createClientFromChat(deps: ChatsPorts, auth: AuthContext, chatId: number, form: Record<string, unknown>): Promise<number> {
+export async function createClientFromChat(deps: ChangePorts, auth: AuthContext, chatId: number, form: Record<string, unknown>): Promise<number> {
   requireClients(auth);
   const { chat } = await visibleChat(deps, auth, chatId);
   const input = {
@@ -312,7 +312,7 @@ export async function createClientFromChat(deps: ChatsPorts, auth: AuthContext, 
 
 /** A lead, order or estimate for the chat's client (D3), prefilled with the client. */
 export async function createDocumentFromChat(
-  deps: ChatsPorts,
+  deps: ChangePorts,
   auth: AuthContext,
   chatId: number,
   form: Record<string, unknown>,

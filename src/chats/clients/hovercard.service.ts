@@ -36,7 +36,7 @@ export interface Hovercard {
  * channels of the client with that number (chats they may open anyway). Such a card is found by
  * the number only, never by `client_id`, and reads no name, e-mail or other number.
  */
-export async function loadHovercard(deps: ChatsPorts, auth: AuthContext, q: { phone?: unknown; client_id?: unknown }): Promise<Hovercard> {
+export async function loadHovercard(deps: Pick<ChatsPorts, 'db' | 'adapters'>, auth: AuthContext, q: { phone?: unknown; client_id?: unknown }): Promise<Hovercard> {
   if (!LIST_PERMISSIONS.some((p) => can(auth, p))) throw new ForbiddenError();
   const phone = typeof q.phone === 'string' ? q.phone.trim().slice(0, 40) : '';
   const canChats = can(auth, 'chats');

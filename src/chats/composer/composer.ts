@@ -53,8 +53,8 @@ export interface ComposerTemplates {
  */
 const REFRESH_ASK_MS = 10 * 60_000;
 /** Per app (its deps), like kept-html.ts: no module-wide state shared between apps in one process. */
-const askedByApp = new WeakMap<ChatsPorts, Map<number, number>>();
-function refreshDue(deps: ChatsPorts, channelId: number, now = Date.now()): boolean {
+const askedByApp = new WeakMap<object, Map<number, number>>();
+function refreshDue(deps: object, channelId: number, now = Date.now()): boolean {
   let lastAsked = askedByApp.get(deps);
   if (!lastAsked) askedByApp.set(deps, (lastAsked = new Map()));
   const at = lastAsked.get(channelId);
@@ -64,7 +64,7 @@ function refreshDue(deps: ChatsPorts, channelId: number, now = Date.now()): bool
   return true;
 }
 
-export async function composerFor(deps: ChatsPorts, locale: Locale, chat: ChatView, o: ComposerOptions = {}) {
+export async function composerFor(deps: Pick<ChatsPorts, 'db' | 'adapters' | 'queue'>, locale: Locale, chat: ChatView, o: ComposerOptions = {}) {
   const policy = policyOfChat(deps, chat);
   const base = {
     chat,

@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, ChangePorts } from '../ports.ts';
 import type { AuthContext } from '../../auth/permissions.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import type { PrefetchAsk } from '../../auth/prefetch.ts';
@@ -15,7 +15,7 @@ export function listFilterOf(raw: unknown): inboxRepo.ListFilter {
   return raw === 'mine' || raw === 'unassigned' ? raw : 'all';
 }
 
-export async function listChatsFor(deps: ChatsPorts, auth: AuthContext, o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string; after?: string }) {
+export async function listChatsFor(deps: Pick<ChatsPorts, 'db' | 'logger' | 'config'>, auth: AuthContext, o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string; after?: string }) {
   const channels = await channelsOf(deps, auth);
   const after = parseCursor(o.after);
   const options = { status: o.status, filter: o.filter, me: auth.employeeId, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 };
@@ -35,7 +35,7 @@ export type SearchNote = { key: 'chats.search_long' | 'chats.search_short' | 'ch
 /** Searches one employee may have running at once in a process; more wait for none, they are refused. */
 export const SEARCHES_PER_EMPLOYEE = 2;
 
-const runningSearches = new WeakMap<ChatsPorts, Map<number, number>>();
+const runningSearches = new WeakMap<object, Map<number, number>>();
 
 /** PostgreSQL's "canceling statement due to statement timeout". */
 const QUERY_CANCELED = '57014';
@@ -47,7 +47,7 @@ const QUERY_CANCELED = '57014';
  * statement and no other request is limited); a search cancelled there finds nothing and says
  * "refine it". PGlite (embedded) has no statement timeout: there the term rules are the bound.
  */
-export async function searchChats(deps: ChatsPorts, channels: readonly number[], o: inboxRepo.ListChatsOptions & { q: string }) {
+export async function searchChats(deps: Pick<ChatsPorts, 'db' | 'logger' | 'config'>, channels: readonly number[], o: inboxRepo.ListChatsOptions & { q: string }) {
   let q = o.q.trim();
   const notes: SearchNote[] = [];
   if (q.length > MAX_SEARCH) {
@@ -124,7 +124,7 @@ export function prefetchedPage(prefetched: Record<string, unknown> | null): { ch
  * Opening a chat marks it read for the whole team (C3) and, where the platform supports it,
  * asks the channel to show the lead their messages as seen (E4), once per batch read.
  */
-export async function markRead(deps: ChatsPorts, auth: AuthContext, chatId: number): Promise<boolean> {
+export async function markRead(deps: ChangePorts & Pick<ChatsPorts, 'adapters' | 'queue'>, auth: AuthContext, chatId: number): Promise<boolean> {
   const chat = await getChatFor(deps, auth, chatId);
   return inTransaction(deps.db, deps.logger, async (tx) => {
     const before = await repo.findChatLastMessageId(tx.db, chatId);
@@ -141,7 +141,7 @@ export async function markRead(deps: ChatsPorts, auth: AuthContext, chatId: numb
   });
 }
 
-export async function setArchived(deps: ChatsPorts, auth: AuthContext, chatId: number, archived: boolean): Promise<void> {
+export async function setArchived(deps: ChangePorts, auth: AuthContext, chatId: number, archived: boolean): Promise<void> {
   await getChatFor(deps, auth, chatId);
   await inTransaction(deps.db, deps.logger, async (tx) => {
     const changed = await repo.setChatArchived(tx.db, chatId, auth.employeeId, archived);

@@ -5,7 +5,6 @@ import type { Locale } from '../../platform/i18n/index.ts';
 import { translator } from '../../platform/i18n/index.ts';
 import { renderPartial } from '../../platform/views.ts';
 import { EncodedPart, partMarkers, type BodyPiece } from '../../platform/page-body.ts';
-import * as repo from '../chats.repository.ts';
 import * as inboxRepo from './inbox.repository.ts';
 import { chatHelpers, toChatListItem, type ChatView } from '../chats.view.ts';
 import { channelsOf, PAGE_SIZE } from '../chats.service.ts';
@@ -89,10 +88,10 @@ export function textOf(pieces: readonly BodyPiece[]): string {
   return pieces.map((p) => (typeof p === 'string' ? p : p.bytes.toString('utf8'))).join('');
 }
 
-const kept = new WeakMap<ChatsPorts, KeptHtml>();
+const kept = new WeakMap<object, KeptHtml>();
 
 /** The process's kept parts (one set per `ChatsPorts`: each test app has its own). */
-export function keptHtmlOf(deps: ChatsPorts): KeptHtml {
+export function keptHtmlOf(deps: object): KeptHtml {
   let c = kept.get(deps);
   if (!c) kept.set(deps, (c = new KeptHtml()));
   return c;
@@ -115,7 +114,7 @@ function markerFor(viewer: Viewer, pieces: BodyPiece[]): string {
   return partMarkers.marker(viewer.parts.push(pieces) - 1);
 }
 
-function render(deps: ChatsPorts, template: string, viewer: Viewer, data: Record<string, unknown>): string {
+function render(deps: Pick<ChatsPorts, 'eta'>, template: string, viewer: Viewer, data: Record<string, unknown>): string {
   return renderPartial(deps.eta, template, viewer.locale, { ...data, h: chatHelpers(translator(viewer.locale)), csrf: keptHtmlOf(deps).csrfSlot });
 }
 
@@ -124,7 +123,7 @@ function render(deps: ChatsPorts, template: string, viewer: Viewer, data: Record
  * `limit` messages with day separators and the "load older" link (`chats/thread/_thread.eta`). Returns
  * a marker for the response's template to output raw; `reply.view` splices the part in.
  */
-export async function threadHtml(deps: ChatsPorts, viewer: Viewer, chat: ChatView, limit: number): Promise<string> {
+export async function threadHtml(deps: Pick<ChatsPorts, 'db' | 'eta'>, viewer: Viewer, chat: ChatView, limit: number): Promise<string> {
   const cache = keptHtmlOf(deps);
   const key = `thread|${chat.id}|${viewer.locale}|${limit}`;
   const hit = cache.get(key, `${chat.threadVersion}|${chat.readUpTo}`, viewer.csrf);
@@ -142,7 +141,7 @@ export async function threadHtml(deps: ChatsPorts, viewer: Viewer, chat: ChatVie
  * a kept list comes back as a marker for `reply.view` (a searched one as its HTML).
  */
 export async function listHtml(
-  deps: ChatsPorts,
+  deps: Pick<ChatsPorts, 'db' | 'eta' | 'logger' | 'config'>,
   viewer: Viewer,
   auth: AuthContext,
   o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string },

@@ -8,7 +8,7 @@ import { downloadMediaRef, fetchPostRef, fetchProfileRef, importHistoryRef } fro
  * person's profile the first time, and import the conversation's history when the chat is
  * new (D4). Failures to enqueue are left to the sweepers.
  */
-export async function followUpJobs(deps: ChatsPorts, channelId: number, o: IngestOutcome): Promise<void> {
+export async function followUpJobs(deps: Pick<ChatsPorts, 'db' | 'adapters' | 'queue'>, channelId: number, o: IngestOutcome): Promise<void> {
   for (const attachmentId of o.attachmentIds) await deps.queue.enqueue(downloadMediaRef, { attachmentId });
   if (o.postToFetch) await deps.queue.enqueue(fetchPostRef, { channelId, postId: o.postToFetch });
   if (o.contactId && o.createdChat) {

@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, ChangePorts, RuntimePorts } from '../ports.ts';
 import { platformRefusal } from '../../channels/channels.service.ts';
 import { loadRuntime } from '../../channels/runtimes.ts';
 import { applyChannelEvents } from './ingest.service.ts';
@@ -20,7 +20,7 @@ const CONVERSATIONS_PER_SECOND = 2;
  * same ingest as webhooks, keyed by platform id, so whichever arrives first wins and nothing is
  * doubled. Imported messages neither reopen the chat nor count as unread.
  */
-export function importHistoryJob(deps: ChatsPorts) {
+export function importHistoryJob(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'rateLimiter' | 'queue'>) {
   return processorOf(importHistoryRef, async ({ chatId }) => {
     const chat = await findChatContact(deps.db, chatId);
     if (!chat) return;
@@ -40,7 +40,7 @@ export function importHistoryJob(deps: ChatsPorts) {
 }
 
 /** D4 at connect time: history of the most recent conversations of a newly connected channel. */
-export function importChannelHistoryJob(deps: ChatsPorts) {
+export function importChannelHistoryJob(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'rateLimiter' | 'queue'>) {
   return processorOf(importChannelHistoryRef, async ({ channelId }) => {
     const channel = await loadRuntime(deps, channelId);
     const adapter = channel ? deps.adapters.get(channel.kind) : undefined;

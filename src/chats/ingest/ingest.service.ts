@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChangePorts } from '../ports.ts';
 import { inTransaction, type Tx } from '../../platform/tx.ts';
 import type { ChannelEvent } from '../../channels/adapter.ts';
 import { normalizePhone } from '../../crm/phone.ts';
@@ -33,7 +33,7 @@ export interface IngestOutcome {
  * after commit by the caller through `onApplied`.
  */
 export async function applyChannelEvents(
-  deps: ChatsPorts,
+  deps: ChangePorts,
   channel: IngestChannel,
   events: ChannelEvent[],
   onApplied?: (outcome: IngestOutcome, event: ChannelEvent, tx: Tx) => void,
@@ -61,7 +61,7 @@ export async function applyChannelEvents(
  * id; if the echo is first, the send merges it, outbox.repository.ts). A reply to nothing
  * Parley has is not shown.
  */
-async function applyOwnComment(deps: ChatsPorts, tx: Tx, channel: IngestChannel, e: Extract<ChannelEvent, { type: 'message' }>): Promise<IngestOutcome> {
+async function applyOwnComment(deps: ChangePorts, tx: Tx, channel: IngestChannel, e: Extract<ChannelEvent, { type: 'message' }>): Promise<IngestOutcome> {
   const parent = e.replyToExternalId ? await ingestRepo.findMessageByExternalId(tx.db, channel.id, e.replyToExternalId) : undefined;
   if (!parent) return none();
   const chat = await ingestRepo.insertMessageIntoChat(tx.db, {
@@ -87,7 +87,7 @@ async function applyOwnComment(deps: ChatsPorts, tx: Tx, channel: IngestChannel,
 
 const none = (): IngestOutcome => ({ chatId: null, createdChat: false, contactId: null, messageId: null, attachmentIds: [] });
 
-async function applyOne(deps: ChatsPorts, tx: Tx, channel: IngestChannel, e: ChannelEvent): Promise<IngestOutcome> {
+async function applyOne(deps: ChangePorts, tx: Tx, channel: IngestChannel, e: ChannelEvent): Promise<IngestOutcome> {
   switch (e.type) {
     case 'message': {
       // The shop's own comment (a reply under a comment): it belongs where its parent is.

@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, ChangePorts, RuntimePorts } from '../ports.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { DownloadRefused, safeDownload, type DownloadPolicy, type Downloaded } from '../../platform/safe-download.ts';
 import { loadRuntime } from '../../channels/runtimes.ts';
@@ -20,7 +20,7 @@ const EXT: Record<string, string> = {
  * the SSRF-safe fetcher. A refusal (host not allowed, too large, gone) marks it failed and the
  * thread shows a clear placeholder; network trouble is retried.
  */
-export function downloadMediaJob(deps: ChatsPorts) {
+export function downloadMediaJob(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'storage'>) {
   return processorOf(downloadMediaRef, async ({ attachmentId }, ctx) => {
     const a = await findAttachmentToDownload(deps.db, attachmentId);
     if (!a || a.status !== 'pending' || !a.source_url) return;
@@ -62,7 +62,7 @@ export const MEDIA_ID = 'media-id:';
  * download was slow) is asked for again once; the media id itself lives 7 days, after which
  * the platform refuses it for good (§10.12).
  */
-export async function downloadByMediaId(deps: ChatsPorts, channelId: number, mediaId: string, policy: DownloadPolicy, resolveFirst?: () => Promise<string>): Promise<Downloaded> {
+export async function downloadByMediaId(deps: RuntimePorts, channelId: number, mediaId: string, policy: DownloadPolicy, resolveFirst?: () => Promise<string>): Promise<Downloaded> {
   const channel = await loadRuntime(deps, channelId);
   const adapter = channel ? deps.adapters.get(channel.kind) : undefined;
   if (!channel || !adapter?.mediaSource) throw new DownloadRefused('the channel cannot fetch this media', true);

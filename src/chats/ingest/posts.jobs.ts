@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChangePorts, RuntimePorts } from '../ports.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { platformRefusal } from '../../channels/channels.service.ts';
 import { loadRuntime } from '../../channels/runtimes.ts';
@@ -14,7 +14,7 @@ const POST_TEXT = 140;
  * F1: fetches a post once (its first words and permalink) and shows it with every comment
  * under it; comments that arrive later find it at ingest. Job id: channel and post.
  */
-export function fetchPostJob(deps: ChatsPorts) {
+export function fetchPostJob(deps: ChangePorts & RuntimePorts) {
   return processorOf(fetchPostRef, async ({ channelId, postId }) => {
     let post = await findPost(deps.db, channelId, postId);
     if (!post) {

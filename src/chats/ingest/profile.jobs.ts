@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, ChangePorts, RuntimePorts } from '../ports.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { safeDownload } from '../../platform/safe-download.ts';
 import { platformRefusal } from '../../channels/channels.service.ts';
@@ -11,7 +11,7 @@ import { processorOf } from '../../platform/jobs/ref.ts';
 /** Profiles are fetched once, then refreshed at most this often (no retry storm on privacy). */
 export const PROFILE_REFRESH_MS = 7 * 24 * 3600_000;
 
-export function fetchProfileJob(deps: ChatsPorts) {
+export function fetchProfileJob(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'storage'>) {
   return processorOf(fetchProfileRef, async ({ contactId }) => {
     const contact = await findContact(deps.db, contactId);
     if (!contact) return;

@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, ChangePorts } from '../ports.ts';
 import { PermanentJobError } from '../../platform/jobs/types.ts';
 import type { Tx } from '../../platform/tx.ts';
 import { databaseUnavailable } from '../../db/unavailable.ts';
@@ -24,7 +24,7 @@ const KIND_OF_OBJECT = { page: 'messenger', instagram: 'instagram', whatsapp_bus
  * unreachable or busy fails the job, which is retried as before; re-running it is harmless
  * (applied changes are no-ops by their platform ids, a set-aside change counts an attempt).
  */
-export function processWebhookJob(deps: ChatsPorts) {
+export function processWebhookJob(deps: ChangePorts & Pick<ChatsPorts, 'adapters' | 'queue'>) {
   const channelOf = channelLookup(deps);
   return processorOf(processWebhookRef, async ({ inboxId }) => {
     const row = await findInboxDelivery(deps.db, inboxId);
@@ -88,7 +88,7 @@ export interface ApplyChangesOptions {
  * joins the last one's. A change that fails for any reason but the database being unavailable
  * goes to `setAside`; that reason is thrown, to retry the whole (idempotent) run later.
  */
-export async function applyDeliveryChanges(deps: ChatsPorts, changes: DeliveryChange[], opts: ApplyChangesOptions): Promise<{ markedInLast: boolean }> {
+export async function applyDeliveryChanges(deps: ChangePorts & Pick<ChatsPorts, 'adapters' | 'queue'>, changes: DeliveryChange[], opts: ApplyChangesOptions): Promise<{ markedInLast: boolean }> {
   const work: Array<{ change: DeliveryChange; channel: { id: number; kind: string }; event: ChannelEvent }> = [];
   const unserved = new Set<string>();
   for (const change of changes) {
@@ -179,7 +179,7 @@ function isCommentEvent(e: ChannelEvent): boolean {
  * (kind, external id), so the answer is remembered briefly instead of read for every
  * delivery; an unknown account is always looked up again (it may be connected any time).
  */
-export function channelLookup(deps: ChatsPorts) {
+export function channelLookup(deps: Pick<ChatsPorts, 'db'>) {
   const known = new Map<string, { channel: { id: number; comments: boolean }; at: number }>();
   return async (kind: string, accountId: string): Promise<{ id: number; comments: boolean } | undefined> => {
     const key = `${kind}:${accountId}`;

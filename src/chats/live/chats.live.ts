@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, LivePorts } from '../ports.ts';
 import type { Tx } from '../../platform/tx.ts';
 import { LOCALES } from '../../platform/i18n/index.ts';
 import { renderPartial } from '../../platform/views.ts';
@@ -51,7 +51,7 @@ export function toLiveMessageView(r: LiveMessageRow): MessageView {
  * language with out-of-band swaps (list item, messages, header), visible to the channel's
  * audience only, and a `red-dot` event for each employee whose dot flipped.
  */
-export async function publishChatChange(deps: ChatsPorts, tx: Tx, chatId: number, change: ChatChange, known: Known = {}): Promise<void> {
+export async function publishChatChange(deps: LivePorts, tx: Tx, chatId: number, change: ChatChange, known: Known = {}): Promise<void> {
   // Message-only changes (a status, a reaction, a downloaded file) leave the list item, the
   // indicator and everyone's red dot as they were: skip reading, rendering and recomputing those.
   const chatLevel = Boolean(change.moved || change.header || change.item);
@@ -99,12 +99,12 @@ export async function publishChatChange(deps: ChatsPorts, tx: Tx, chatId: number
   if (chatLevel && known.redDots !== false) await publishRedDots(deps, tx, channelId);
 }
 
-export async function publishRedDots(deps: ChatsPorts, tx: Tx, channelId: number): Promise<void> {
+export async function publishRedDots(deps: Pick<ChatsPorts, 'live'>, tx: Tx, channelId: number): Promise<void> {
   await publishRedDotsOf(deps, tx, await employeesSeeingChannel(tx.db, channelId));
 }
 
 /** Recomputes these employees' red dots; each one that flipped gets a `red-dot` event. Returns those. */
-export async function publishRedDotsOf(deps: ChatsPorts, tx: Tx, employeeIds: number[]): Promise<Array<{ id: number; red_dot: boolean }>> {
+export async function publishRedDotsOf(deps: Pick<ChatsPorts, 'live'>, tx: Tx, employeeIds: number[]): Promise<Array<{ id: number; red_dot: boolean }>> {
   const changed = await refreshRedDots(tx.db, employeeIds);
   for (const e of changed) {
     await deps.live.record(tx, { audience: 'employee', employeeId: e.id, name: 'red-dot', data: { on: e.red_dot } });
@@ -120,7 +120,7 @@ export async function publishRedDotsOf(deps: ChatsPorts, tx: Tx, employeeIds: nu
  * they are written only if the change applies, and published once the statement returned.
  * Returns the change's rows (empty: it did not apply, and nothing was recorded).
  */
-export async function inOneStatement<R>(deps: ChatsPorts, change: LiveChange<R>, record: (tx: Tx) => Promise<void>): Promise<R[]> {
+export async function inOneStatement<R>(deps: Pick<ChatsPorts, 'logger'>, change: LiveChange<R>, record: (tx: Tx) => Promise<void>): Promise<R[]> {
   const finals: Array<() => Promise<void>> = [];
   const effects: Array<() => unknown> = [];
   const refuse = new Proxy({} as Tx['db'], {

@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, ChangePorts, RuntimePorts } from '../ports.ts';
 import { DeferJob } from '../../platform/jobs/types.ts';
 import { inTransaction } from '../../platform/tx.ts';
 import { PlatformError, type OutboundMessage } from '../../channels/adapter.ts';
@@ -32,7 +32,7 @@ import { processorOf } from '../../platform/jobs/ref.ts';
  * One read before the send and, usually, one statement after it: the message's new state
  * with its live events (chats.live.ts `inOneStatement`).
  */
-export function sendMessageJob(deps: ChatsPorts, limiter: RateLimiter) {
+export function sendMessageJob(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'storage' | 'queue'>, limiter: RateLimiter) {
   // Decrypted credentials kept by ciphertext (runtimes.ts): the send's hot path.
   const runtimes = channelRuntimes(deps, { cache: 'credentials' });
   return processorOf(sendMessageRef, async ({ messageId }, ctx) => {
@@ -141,7 +141,7 @@ const RECORD_BUDGET_MS = 60_000;
  * read receipt overtook the send, it is recorded in a short transaction instead, retried a few
  * times. Never by failing the job: its retry would post the message a second time.
  */
-async function recordSent(deps: ChatsPorts, m: OutgoingRow, sent: { id: number; channelId: number; externalId: string; sentAt: Date }, change: ChatChange): Promise<number | null> {
+async function recordSent(deps: ChangePorts, m: OutgoingRow, sent: { id: number; channelId: number; externalId: string; sentAt: Date }, change: ChatChange): Promise<number | null> {
   try {
     const [fast] = await inOneStatement(deps, sentChange(deps.db, sent), (tx) =>
       publishChatChange(deps, tx, m.chat_id, change, { messages: [sentView(m)], channelId: m.channel_id }),
@@ -180,7 +180,7 @@ function sentView(m: OutgoingRow): MessageView {
 /** A deferred send comes back this long before its slot, to be there on time. */
 const WAKE_EARLY_MS = 50;
 
-async function fail(deps: ChatsPorts, messageId: number, reason: string) {
+async function fail(deps: ChangePorts & Pick<ChatsPorts, 'queue'>, messageId: number, reason: string) {
   const next = await inTransaction(deps.db, deps.logger, async (tx) => {
     const r = await markFailed(tx.db, messageId, reason);
     if (!r) return nextQueuedPart(tx.db, messageId);
@@ -192,7 +192,7 @@ async function fail(deps: ChatsPorts, messageId: number, reason: string) {
 }
 
 /** Messages of one submit (a file, then its text) go out in order: the next one follows. */
-async function enqueueNext(deps: ChatsPorts, messageId: number) {
+async function enqueueNext(deps: Pick<ChatsPorts, 'queue'>, messageId: number) {
   await deps.queue.enqueue(sendMessageRef, { messageId }).catch(() => {});
 }
 
@@ -204,7 +204,7 @@ async function enqueueNext(deps: ChatsPorts, messageId: number) {
  * (job ids collapse the ones that did survive; processors skip what is done). Without it, work
  * lost with Redis waited up to 15 s + 20 s for the periodic sweep (chaos (d): 22 s, R3 15 s).
  */
-export function outboxSweepJob(deps: ChatsPorts) {
+export function outboxSweepJob(deps: Pick<ChatsPorts, 'db' | 'queue' | 'sweeps'>) {
   return processorOf(outboxSweepRef, async ({ minAgeMs }) => {
     const stuck = await queuedMessagesOlderThan(deps.db, new Date(Date.now() - (minAgeMs ?? 20_000)), 500);
     // replaceFailed: a job that ran out of attempts while its message stayed queued (every

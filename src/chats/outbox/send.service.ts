@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, ChangePorts, RuntimePorts } from '../ports.ts';
 import type { AuthContext } from '../../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { inTransaction } from '../../platform/tx.ts';
@@ -16,7 +16,7 @@ import { sendMessageRef } from './outbox.refs.ts';
 import { privateReplyProblem } from './private-reply.ts';
 
 /** The composer's policy for a chat now (H1–H4): what it may send and why not. */
-export async function policyFor(deps: ChatsPorts, chat: { channel_id: number; last_inbound_at: Date | null }, now = new Date()): Promise<SendPolicy> {
+export async function policyFor(deps: RuntimePorts, chat: { channel_id: number; last_inbound_at: Date | null }, now = new Date()): Promise<SendPolicy> {
   const channel = await loadRuntime(deps, chat.channel_id);
   return policyOf(deps, channel, chat.last_inbound_at, now);
 }
@@ -64,7 +64,7 @@ function cleanFileName(name: string): string {
  * submit's idempotency key (a double submit finds the first one); the send job runs after
  * commit and the sweeper re-enqueues anything a crash left behind.
  */
-export async function sendMessage(deps: ChatsPorts, auth: AuthContext, chatId: number, input: SendInput): Promise<{ messageId: number; created: boolean }> {
+export async function sendMessage(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'storage' | 'queue'>, auth: AuthContext, chatId: number, input: SendInput): Promise<{ messageId: number; created: boolean }> {
   const hasText = !input.template && input.text.trim().length > 0;
   const problem = input.template || (input.file && !hasText) ? null : checkText(input.text);
   if (problem) throw new ValidationError({ text: problem.key });
@@ -159,7 +159,7 @@ interface QueuedPart {
  * part carries the quoted message, if any.
  */
 async function queueParts(
-  deps: ChatsPorts,
+  deps: ChangePorts & Pick<ChatsPorts, 'storage' | 'queue'>,
   auth: AuthContext,
   chat: { id: number; channel_id: number; status: string },
   parts: QueuedPart[],
@@ -232,7 +232,7 @@ async function queueParts(
 }
 
 /** The chat's message an employee replies to: it must be the platform's (it has a platform id). */
-async function quotedMessage(deps: ChatsPorts, chatId: number, id: number | undefined) {
+async function quotedMessage(deps: RuntimePorts, chatId: number, id: number | undefined) {
   if (id === undefined) return undefined;
   const m = await repo.findMessage(deps.db, id);
   const channel = m ? await loadRuntime(deps, m.channel_id) : null;
@@ -243,7 +243,7 @@ async function quotedMessage(deps: ChatsPorts, chatId: number, id: number | unde
 }
 
 /** Retry a failed message: back to the outbox. */
-export async function retryMessage(deps: ChatsPorts, auth: AuthContext, chatId: number, messageId: number): Promise<void> {
+export async function retryMessage(deps: ChangePorts & Pick<ChatsPorts, 'queue'>, auth: AuthContext, chatId: number, messageId: number): Promise<void> {
   const channels = await channelsOf(deps, auth);
   const chat = await repo.findChatIn(deps.db, chatId, channels);
   if (!chat) throw new NotFoundError();

@@ -39,18 +39,18 @@ function validate(auth: AuthContext, v: SavedReplyInput): Record<string, string>
   return errors;
 }
 
-export function listForSettings(deps: ChatsPorts, auth: AuthContext) {
+export function listForSettings(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext) {
   return repo.listSavedRepliesFor(deps.db, auth.employeeId);
 }
 
 /** A reply the employee may edit; anything else (another's, shared for a non-admin, missing) is a 404. */
-export async function getEditable(deps: ChatsPorts, auth: AuthContext, id: number) {
+export async function getEditable(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, id: number) {
   const row = await repo.findManageableSavedReply(deps.db, auth.employeeId, id);
   if (!row) throw new NotFoundError();
   return row;
 }
 
-export async function createSavedReply(deps: ChatsPorts, auth: AuthContext, v: SavedReplyInput): Promise<number> {
+export async function createSavedReply(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, v: SavedReplyInput): Promise<number> {
   const errors = validate(auth, v);
   if (Object.keys(errors).length) throw new ValidationError(errors);
   const id = await repo.insertSavedReply(deps.db, { ownerEmployeeId: v.scope === 'shared' ? null : auth.employeeId, shortcut: v.shortcut, text: v.text });
@@ -58,7 +58,7 @@ export async function createSavedReply(deps: ChatsPorts, auth: AuthContext, v: S
   return id;
 }
 
-export async function updateSavedReply(deps: ChatsPorts, auth: AuthContext, id: number, v: SavedReplyInput): Promise<void> {
+export async function updateSavedReply(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, id: number, v: SavedReplyInput): Promise<void> {
   const current = await getEditable(deps, auth, id);
   const errors = validate(auth, { ...v, scope: 'own' });
   if (Object.keys(errors).length) throw new ValidationError(errors);
@@ -72,7 +72,7 @@ export async function updateSavedReply(deps: ChatsPorts, auth: AuthContext, id: 
   }
 }
 
-export async function deleteSavedReply(deps: ChatsPorts, auth: AuthContext, id: number): Promise<void> {
+export async function deleteSavedReply(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, id: number): Promise<void> {
   if (!(await repo.deleteManageableSavedReply(deps.db, auth.employeeId, id))) throw new NotFoundError();
 }
 
@@ -90,7 +90,7 @@ export function fillPlaceholders(text: string, values: PlaceholderValues): strin
  * The composer's list for a chat the employee may see (404 otherwise): their replies and the
  * shared ones matching `q`, each with its text filled for this chat.
  */
-export async function savedRepliesForChat(deps: ChatsPorts, auth: AuthContext, chatId: number, rawQ: unknown) {
+export async function savedRepliesForChat(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, chatId: number, rawQ: unknown) {
   const values = await repo.placeholderValuesOf(deps.db, auth.employeeId, chatId, can(auth, 'orders') ? OPEN_ORDER_STATUSES : null);
   if (!values) throw new NotFoundError();
   const q = typeof rawQ === 'string' ? rawQ.trim().replace(/^\//, '').slice(0, 100) : '';

@@ -4,7 +4,7 @@
  * answer), so they are recorded with who and when, kept HTML and live updates follow as for any
  * message, and access is the chat's own.
  */
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, ChangePorts } from '../ports.ts';
 import type { AuthContext } from '../../auth/permissions.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { inTransaction, type Tx } from '../../platform/tx.ts';
@@ -41,7 +41,7 @@ async function recordAssignment(tx: Tx, chat: { id: number; channel_id: number }
   return inserted!.id;
 }
 
-async function nameOf(deps: ChatsPorts, colleagues: Array<{ id: number; name: string }>, id: number | null) {
+async function nameOf(deps: Pick<ChatsPorts, 'db'>, colleagues: Array<{ id: number; name: string }>, id: number | null) {
   if (id === null) return null;
   const known = colleagues.find((c) => c.id === id);
   if (known) return known;
@@ -54,7 +54,7 @@ async function nameOf(deps: ChatsPorts, colleagues: Array<{ id: number; name: st
  * unchanged assignment records nothing; a change is recorded in the thread and goes live to
  * everyone who sees the chat (list item, header, thread).
  */
-export async function assignChat(deps: ChatsPorts, auth: AuthContext, chatId: number, assigneeId: number | null): Promise<void> {
+export async function assignChat(deps: ChangePorts, auth: AuthContext, chatId: number, assigneeId: number | null): Promise<void> {
   const chat = await getChatFor(deps, auth, chatId);
   const colleagues = await colleaguesOnChannel(deps.db, chat.channelId);
   const to = assigneeId === null ? null : colleagues.find((c) => c.id === assigneeId);
@@ -120,7 +120,7 @@ export function mentionsIn(text: string, colleagues: ReadonlyArray<{ id: number;
  * never an answer for the indicator), once per submit (the composer's idempotency key). The
  * colleagues it mentions get the red dot until they open the chat.
  */
-export async function addNote(deps: ChatsPorts, auth: AuthContext, chatId: number, input: { text: string; idempotencyKey: string }): Promise<{ messageId: number; created: boolean }> {
+export async function addNote(deps: ChangePorts, auth: AuthContext, chatId: number, input: { text: string; idempotencyKey: string }): Promise<{ messageId: number; created: boolean }> {
   const problem = checkText(input.text);
   if (problem) throw new ValidationError({ text: problem.key });
   const key = input.idempotencyKey.trim();
@@ -164,7 +164,7 @@ export async function addNote(deps: ChatsPorts, auth: AuthContext, chatId: numbe
  * `/chats/:id/mentions/seen` (opening is a GET and changes nothing, S5). `known` is what the
  * page's prefetch already says (then no statement).
  */
-export async function mentionedIn(deps: ChatsPorts, auth: AuthContext, chatId: number, known?: boolean): Promise<boolean> {
+export async function mentionedIn(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, chatId: number, known?: boolean): Promise<boolean> {
   return known ?? team.hasMention(deps.db, auth.employeeId, chatId);
 }
 
@@ -173,7 +173,7 @@ export async function mentionedIn(deps: ChatsPorts, auth: AuthContext, chatId: n
  * prefetch already says (no statement when there is none). Returns the employee's red dot
  * when it changed, so the page being rendered shows it right.
  */
-export async function openedChat(deps: ChatsPorts, auth: AuthContext, chatId: number, known?: boolean): Promise<boolean | undefined> {
+export async function openedChat(deps: Pick<ChatsPorts, 'db' | 'logger' | 'live'>, auth: AuthContext, chatId: number, known?: boolean): Promise<boolean | undefined> {
   if (known === false) return undefined;
   if (known === undefined && !(await team.hasMention(deps.db, auth.employeeId, chatId))) return undefined;
   return inTransaction(deps.db, deps.logger, async (tx) => {
@@ -183,7 +183,7 @@ export async function openedChat(deps: ChatsPorts, auth: AuthContext, chatId: nu
 }
 
 /** The chat's colleagues (the header's assign menu, the note composer's @ list). */
-export async function colleaguesOf(deps: ChatsPorts, auth: AuthContext, chatId: number) {
+export async function colleaguesOf(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, chatId: number) {
   const chat = await getChatFor(deps, auth, chatId);
   return { chat, colleagues: await colleaguesOnChannel(deps.db, chat.channelId) };
 }

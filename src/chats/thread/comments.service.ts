@@ -3,7 +3,7 @@
  * with the channel). The platform is asked first; Parley records what it said and shows the
  * change live to everyone who sees the chat.
  */
-import type { ChatsPorts } from '../ports.ts';
+import type { ChangePorts, RuntimePorts } from '../ports.ts';
 import type { AuthContext } from '../../auth/permissions.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { inTransaction } from '../../platform/tx.ts';
@@ -19,7 +19,7 @@ export class ModerationError extends ValidationError {
   }
 }
 
-export async function moderateComment(deps: ChatsPorts, auth: AuthContext, chatId: number, messageId: number, hidden: boolean): Promise<void> {
+export async function moderateComment(deps: ChangePorts & RuntimePorts, auth: AuthContext, chatId: number, messageId: number, hidden: boolean): Promise<void> {
   const chat = await repo.findChatIn(deps.db, chatId, await channelsOf(deps, auth));
   if (!chat) throw new NotFoundError();
   const m = await repo.findMessage(deps.db, messageId);

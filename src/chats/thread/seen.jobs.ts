@@ -1,4 +1,4 @@
-import type { ChatsPorts } from '../ports.ts';
+import type { ChatsPorts, RuntimePorts } from '../ports.ts';
 import { loadChatTarget } from '../chat-target.ts';
 import { PlatformError } from '../../channels/adapter.ts';
 import { lastInboundExternalId } from './thread.repository.ts';
@@ -9,7 +9,7 @@ import { processorOf } from '../../platform/jobs/ref.ts';
  * E4: tells the platform the lead's messages were seen. The job id is the chat and the last
  * message read, so opening the chat many times sends one mark_seen for the same messages.
  */
-export function markSeenJob(deps: ChatsPorts) {
+export function markSeenJob(deps: RuntimePorts & Pick<ChatsPorts, 'logger'>) {
   return processorOf(markSeenRef, async ({ chatId, upToMessageId }) => {
     const target = await loadChatTarget(deps, chatId);
     if (!target?.adapter.capabilities.markSeen || !target.adapter.markSeen) return;
