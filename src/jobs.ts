@@ -18,7 +18,7 @@ import { fetchPostJob } from './chats/ingest/posts.jobs.ts';
 export function createJobRegistry(deps: Deps) {
   return {
     maintenance: maintenanceJob({ db: deps.db, chores: [(now) => endExpiredSessions(deps, now)] }),
-    sendMessage: sendMessageJob(deps, deps.rateLimiter),
+    sendMessage: sendMessageJob(deps),
     outboxSweep: outboxSweepJob(deps),
     markSeen: markSeenJob(deps),
     processWebhook: processWebhookJob(deps),

@@ -8,7 +8,6 @@ import * as repo from '../chats.repository.ts';
 import { findOutgoing, markFailed, markSent, nextQueuedPart, sentChange, type OutgoingRow, queuedMessagesOlderThan } from './outbox.repository.ts';
 import { toMessageView, type MessageView } from '../chats.view.ts';
 import { inOneStatement, publishChatChange, toLiveMessageView, type ChatChange } from '../live/chats.live.ts';
-import { RateLimiter } from './rate-limiter.ts';
 import { pendingInboxOlderThan } from '../../channels/meta/inbox.repository.ts';
 import { databaseUnavailable } from '../../db/unavailable.ts';
 
@@ -32,7 +31,8 @@ import { processorOf } from '../../platform/jobs/ref.ts';
  * One read before the send and, usually, one statement after it: the message's new state
  * with its live events (chats.live.ts `inOneStatement`).
  */
-export function sendMessageJob(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'storage' | 'queue'>, limiter: RateLimiter) {
+export function sendMessageJob(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'storage' | 'queue' | 'rateLimiter'>) {
+  const limiter = deps.rateLimiter;
   // Decrypted credentials kept by ciphertext (runtimes.ts): the send's hot path.
   const runtimes = channelRuntimes(deps, { cache: 'credentials' });
   return processorOf(sendMessageRef, async ({ messageId }, ctx) => {
