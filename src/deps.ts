@@ -15,7 +15,10 @@ import { ShopCurrency } from './shop/currency.ts';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/auth.service.ts';
 import { loadViewer } from './auth/viewer.ts';
 import type { ChannelAccessColumns } from './auth/ports.ts';
-import { redDotInChannelsColumn, visibleChannelIds, visibleChannelIdsColumn } from './chats/access.repository.ts';
+import { employeesSeeingChannel, redDotInChannelsColumn, visibleChannelIds, visibleChannelIdsColumn } from './chats/access.repository.ts';
+import { channelAudienceChanged } from './chats/live/chats.live.ts';
+import { retrySetAside } from './chats/ingest/set-aside-retry.ts';
+import type { ChannelHooks } from './channels/ports.ts';
 import { createJobRegistry } from './jobs.ts';
 import { useFeatureDictionaries } from './dictionaries.ts';
 import type { AdapterRegistry, ChannelAdapter } from './channels/adapter.ts';
@@ -47,6 +50,8 @@ export interface Deps {
   readonly rateLimiter: RateLimiter;
   /** Chats' access rules as SQL, passed down to auth (the session statement, a stream's viewer). */
   readonly channelAccess: ChannelAccessColumns;
+  /** Chats' answers to channel changes (red dots, who sees a channel, Retry of a set-aside change). */
+  readonly channelHooks: ChannelHooks;
   /** Sweeps of features above chats, run by chats' outbox sweep (chats/ports.ts `sweeps`). */
   readonly sweeps: ReadonlyArray<() => Promise<void>>;
   readonly root: string;
@@ -120,6 +125,11 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     // Asked-for transcriptions whose job was lost (transcription is above chats: passed in).
     sweeps: [() => sweepTranscriptions(deps)],
     channelAccess,
+    channelHooks: {
+      employeesSeeingChannel,
+      audienceChanged: (tx, channelId, seeingBefore) => channelAudienceChanged(deps, tx, channelId, seeingBefore),
+      retrySetAside: (id, employeeId) => retrySetAside(deps, id, employeeId),
+    },
     root: ROOT,
     async close() {
       await live.close();

@@ -1,14 +1,10 @@
 /** Settings › Chats: webhook changes set aside (R9), listed for admins with Retry and Discard. */
-import { NotFoundError } from '../../platform/errors.ts';
-import { applyDeliveryChanges, channelLookup } from '../../chats/ingest/webhook.jobs.ts';
 import * as inbox from '../meta/inbox.repository.ts';
+import { NotFoundError } from '../../platform/errors.ts';
 import type { ChannelsPorts, Conn } from '../ports.ts';
 
-/**
- * What Retry needs: the webhook job's own code path (chats' ingest, so this is typed by it; to
- * become a callback the root passes in, #22 item 3).
- */
-export type SetAsidePorts = Pick<ChannelsPorts, 'db' | 'logger'> & Parameters<typeof applyDeliveryChanges>[0] & Parameters<typeof channelLookup>[0];
+/** Retry applies the change again through chats' ingest: a hook the root passes in. */
+export type SetAsidePorts = Pick<ChannelsPorts, 'db' | 'channelHooks'>;
 
 /** How many set-aside changes the page lists (newest first); the total is shown too. */
 const SET_ASIDE_SHOWN = 50;
@@ -43,33 +39,6 @@ export async function listSetAside(db: Conn): Promise<{ rows: SetAsideRow[]; tot
       lastFailedAt: new Date(r.last_failed_at),
     })),
   };
-}
-
-/**
- * Retry: the set-aside change runs through the webhook job's own code path. Applied, it is
- * resolved in the transaction that applied it; failing again, it stays listed with the new
- * error. A change that is not open (resolved, discarded, unknown) is a 404.
- */
-export async function retrySetAside(deps: SetAsidePorts, id: number, employeeId: number): Promise<'resolved' | 'failed'> {
-  const row = await inbox.findOpenWebhookFailure(deps.db, id);
-  if (!row) throw new NotFoundError();
-  let error: string | null = null;
-  const { markedInLast } = await applyDeliveryChanges(deps, [{ key: row.change_key, body: JSON.parse(row.change) }], {
-    receivedAt: new Date(row.received_at),
-    channelOf: channelLookup(deps),
-    logContext: { failureId: id },
-    inLastTransaction: async (tx) => void (await inbox.closeWebhookFailure(tx.db, id, 'resolved', employeeId)),
-    setAside: async (f) => {
-      error = f.error;
-    },
-  });
-  if (error !== null) {
-    deps.logger.warn({ failureId: id, err: error }, 'set-aside webhook change failed again');
-    await inbox.markWebhookFailureAttempt(deps.db, id, error);
-    return 'failed';
-  }
-  if (!markedInLast) await inbox.closeWebhookFailure(deps.db, id, 'resolved', employeeId);
-  return 'resolved';
 }
 
 /** Discard: the change is kept (who and when) but no longer listed. */

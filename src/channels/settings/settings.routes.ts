@@ -10,7 +10,7 @@ import { refreshTemplates } from '../whatsapp/templates.service.ts';
 import { connectWithToken, reconnectWithToken, type ConnectPorts } from './connect.ts';
 import { ConnectError, parseAccess } from './forms.ts';
 import { connectFromFacebook, facebookChoices } from './oauth-connect.ts';
-import { discardSetAside, listSetAside, retrySetAside, type SetAsidePorts } from './set-aside.ts';
+import { discardSetAside, listSetAside, type SetAsidePorts } from './set-aside.ts';
 import { channelForSettings, listChannelsForSettings, updateChannelSettings, type SettingsPorts } from './settings.service.ts';
 import { graphClient } from './verify.ts';
 import * as oauth from './oauth.ts';
@@ -108,7 +108,7 @@ export function channelSettingsRoutes(deps: ChannelSettingsRoutesPorts) {
 
     // -- Deliveries set aside (R9): Retry runs the change again, Discard hides it -------------
     app.post('/settings/chats/deliveries/:id/retry', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) => {
-      const outcome = await retrySetAside(deps, idParam(req), req.auth!.employeeId);
+      const outcome = await deps.channelHooks.retrySetAside(idParam(req), req.auth!.employeeId);
       return redirect(req, reply, `/settings/chats?notice=${outcome === 'resolved' ? 'delivery_retried' : 'delivery_still_failing'}`);
     });
 

@@ -9,7 +9,7 @@ import type { ChannelSettings } from '../adapter.ts';
 import * as repo from '../channels.repository.ts';
 import type { ChannelsPorts, Conn } from '../ports.ts';
 import { toRuntime } from '../runtimes.ts';
-import { accessChanged, employeesSeeingChannel, type AudiencePorts } from './audience.ts';
+import { accessChanged, type AudiencePorts } from './audience.ts';
 import { isConnectKind, parseAccess, parseName, parseRate, type ConnectKind } from './forms.ts';
 import { COMMENT_PERMISSIONS, grantedPermissions, subscribeAccount } from './verify.ts';
 
@@ -83,7 +83,7 @@ export async function updateChannelSettings(deps: SettingsPorts, channelId: numb
     const changed =
       current.access_all !== access.all ||
       (!access.all && before !== null && (before.size !== access.employeeIds.length || access.employeeIds.some((id) => !before.has(id))));
-    const seeingBefore = changed ? await employeesSeeingChannel(tx.db, channelId) : [];
+    const seeingBefore = changed ? await deps.channelHooks.employeesSeeingChannel(tx.db, channelId) : [];
     await repo.updateChannel(tx.db, channelId, { name, settings, accessAll: access.all });
     if (changed) {
       await repo.setChannelAccess(tx.db, channelId, access.all ? [] : access.employeeIds);

@@ -103,6 +103,16 @@ export async function publishRedDots(deps: Pick<ChatsPorts, 'live'>, tx: Tx, cha
   await publishRedDotsOf(deps, tx, await employeesSeeingChannel(tx.db, channelId));
 }
 
+/**
+ * A channel's audience changed (channels' hook, `ChannelHooks.audienceChanged`): red dots of
+ * those who see it now, and of those who saw it before and no longer do.
+ */
+export async function channelAudienceChanged(deps: Pick<ChatsPorts, 'live'>, tx: Tx, channelId: number, seeingBefore: number[]): Promise<void> {
+  await publishRedDots(deps, tx, channelId);
+  const now = new Set(await employeesSeeingChannel(tx.db, channelId));
+  await publishRedDotsOf(deps, tx, seeingBefore.filter((id) => !now.has(id)));
+}
+
 /** Recomputes these employees' red dots; each one that flipped gets a `red-dot` event. Returns those. */
 export async function publishRedDotsOf(deps: Pick<ChatsPorts, 'live'>, tx: Tx, employeeIds: number[]): Promise<Array<{ id: number; red_dot: boolean }>> {
   const changed = await refreshRedDots(tx.db, employeeIds);
