@@ -1,8 +1,7 @@
 // Dependency rules of Parley (issue #22, "Ports in, arrows down"), checked by `npm run lint`.
 //
-//   npm run lint:deps          the rules, minus the known violations (.dependency-cruiser-known-violations.json)
-//   npm run lint:deps:report   every violation, the known ones included (the work left)
-//   npm run lint:deps:baseline rewrite the known violations from today's tree (after fixing some: it only shrinks)
+//   npm run lint:deps          the rules (no known violation is accepted: the tree has none)
+//   npm run lint:deps:report   the same, each violation with its rule's explanation
 //
 // Type-only imports count (tsPreCompilationDeps): `import type { Deps } from '../deps.ts'` is an arrow
 // like any other, so it can close a cycle or run up a layer.

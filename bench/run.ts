@@ -29,7 +29,12 @@ if (options.has('help')) {
   console.log('npm run bench [-- --only p1,p2,p3,p4,p5,p6,p7,p8,p9,g2] [--reseed] [--quick] [--p7-conns N]');
   process.exit(0);
 }
-const only = options.get('only')?.toLowerCase().split(',').map((s) => s.trim()).filter(Boolean);
+const only = options
+  .get('only')
+  ?.toLowerCase()
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const selected = SCENARIOS.filter((s) => !only || only.some((o) => o === s.key || s.covers.map((c) => c.toLowerCase()).includes(o)));
 if (selected.length === 0) {
   console.error(`--only ${options.get('only')}: no such scenario (use ${SCENARIOS.flatMap((s) => s.covers).join(', ')})`);
@@ -63,7 +68,9 @@ mkdirSync(RESULTS_DIR, { recursive: true });
 const pgVersion = await admin(async (c) => (await c.query('SHOW server_version')).rows[0].server_version as string).catch(() => 'unreachable');
 console.log(
   `Parley bench — ${new Date().toISOString()} — ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, PostgreSQL ${pgVersion}` +
-    `\nload average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (a busy shared machine lowers every figure; ratios to the same-run baseline travel better)` +
+    `\nload average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (a busy shared machine lowers every figure; ratios to the same-run baseline travel better)` +
     `\nscenarios: ${selected.map((s) => s.covers.join('/')).join(', ')}${quick ? ' (quick: shorter runs)' : ''}\n`,
 );
 

@@ -76,7 +76,9 @@ export async function ensureSeed(opts: { reseed?: boolean; log?: (s: string) => 
   if (!opts.reseed) {
     const info = await readSeedInfo();
     if (info && info.key === key) {
-      log(`seed: reusing ${SEED_DB} (${info.chats.toLocaleString('en-US')} chats, ${info.messages.toLocaleString('en-US')} messages, built ${info.seeded_at.toISOString()} in ${Math.round(info.seconds)} s)`);
+      log(
+        `seed: reusing ${SEED_DB} (${info.chats.toLocaleString('en-US')} chats, ${info.messages.toLocaleString('en-US')} messages, built ${info.seeded_at.toISOString()} in ${Math.round(info.seconds)} s)`,
+      );
       return info;
     }
     if (info) log(`seed: ${SEED_DB} is from another seed/migration set; rebuilding`);

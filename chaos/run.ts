@@ -118,7 +118,13 @@ if (options.has('help')) {
   process.exit(0);
 }
 const quick = options.has('quick');
-const only = options.get('only')?.toLowerCase().split(',').map((s) => s.trim()).filter(Boolean) ?? (quick ? ['a', 'd', 'f'] : ['a', 'b', 'c', 'd', 'e', 'f']);
+const only =
+  options
+    .get('only')
+    ?.toLowerCase()
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) ?? (quick ? ['a', 'd', 'f'] : ['a', 'b', 'c', 'd', 'e', 'f']);
 const unknown = only.filter((k) => !['a', 'b', 'c', 'd', 'e', 'f'].includes(k));
 if (unknown.length) {
   console.error(`--only: no scenario ${unknown.join(', ')} (a, b, c, d, e, f)`);
@@ -127,7 +133,14 @@ if (unknown.length) {
 const withLive = only.includes('f');
 const faults = SCENARIOS.filter((s) => only.includes(s.key));
 /** f alone: the stream dropped and resumed during load, with no other fault. */
-if (faults.length === 0 && withLive) faults.push({ key: 'f', title: 'SSE stream dropped and resumed during load (no other fault)', async inject() { await sleep(3000); } });
+if (faults.length === 0 && withLive)
+  faults.push({
+    key: 'f',
+    title: 'SSE stream dropped and resumed during load (no other fault)',
+    async inject() {
+      await sleep(3000);
+    },
+  });
 
 /** Load rates: webhook POSTs/s (1.4 updates each on average) and composer sends/s. */
 const INBOUND_RATE = 14;
@@ -167,8 +180,9 @@ interface Row {
 const t0 = Date.now();
 mkdirSync(join(RESULTS, 'logs'), { recursive: true });
 console.log(
-  `Parley chaos — ${new Date().toISOString()} — ${cpus().length} cores, Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}` +
-    `\nscenarios: ${faults.map((f) => f.key).join(', ')}${withLive ? ' (with a reconnecting SSE client: f)' : ''}${quick ? ' — quick' : ''}`,
+  `Parley chaos — ${new Date().toISOString()} — ${cpus().length} cores, Node ${process.version}; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}` + `\nscenarios: ${faults.map((f) => f.key).join(', ')}${withLive ? ' (with a reconnecting SSE client: f)' : ''}${quick ? ' — quick' : ''}`,
 );
 
 let emu: Emulator | undefined;
@@ -290,10 +304,9 @@ try {
       while (Date.now() < deadline) {
         try {
           const inDone = await db.query('select count(distinct external_id) as n from messages where external_id = any($1)', [affectedIn]);
-          const outRows = await db.query(
-            `select count(*) as n from messages where idempotency_key = any($1) and direction = 'out' and status <> 'queued'`,
-            [affectedOut.filter((i) => i.acceptedAt).map((i) => i.key)],
-          );
+          const outRows = await db.query(`select count(*) as n from messages where idempotency_key = any($1) and direction = 'out' and status <> 'queued'`, [
+            affectedOut.filter((i) => i.acceptedAt).map((i) => i.key),
+          ]);
           const allAnswered = affectedIn.every((id) => inbound.items.get(id)!.ackedAt) && affectedOut.every((i) => i.acceptedAt || i.refused);
           const outTotal = affectedOut.filter((i) => i.acceptedAt).length;
           if (allAnswered && Number(inDone.rows[0].n) === affectedIn.length && Number(outRows.rows[0].n) === outTotal) return Date.now() - faultEnd;
@@ -334,8 +347,12 @@ try {
     const line = (s: string) => console.log(`  ${s}`);
     if (note) line(`fault: ${note}`);
     if (recoveryMs === null || recoveryMs > RECOVERY_TARGET_MS) for (const t of trace) line(`backlog ${t}`);
-    line(`webhooks: ${inbound.posts} POSTs (+${inbound.repeats} Meta-style repeats), ${r.acked} updates acknowledged, ${r.stored} stored, ${r.messages} messages, ${r.inDuplicated} duplicated, ${r.inLost} lost`);
-    line(`sends: ${r.accepted} accepted (${r.doubleSubmits} double submits), ${r.delivered} delivered to the platform, ${r.deliveredTwice} twice, ${r.outDuplicated} duplicate rows, ${r.failed} failed, ${r.stuck} stuck, ${r.sendsLost} lost`);
+    line(
+      `webhooks: ${inbound.posts} POSTs (+${inbound.repeats} Meta-style repeats), ${r.acked} updates acknowledged, ${r.stored} stored, ${r.messages} messages, ${r.inDuplicated} duplicated, ${r.inLost} lost`,
+    );
+    line(
+      `sends: ${r.accepted} accepted (${r.doubleSubmits} double submits), ${r.delivered} delivered to the platform, ${r.deliveredTwice} twice, ${r.outDuplicated} duplicate rows, ${r.failed} failed, ${r.stuck} stuck, ${r.sendsLost} lost`,
+    );
     line(`recovery: ${r.recoveryMs === null ? 'not drained in 90 s' : `${(r.recoveryMs / 1000).toFixed(1)} s`} after the fault's end`);
     if (r.liveChecked) line(`live: ${r.liveSeen} events for the watcher, ${r.liveMissed} missed after ${r.reconnects} reconnects, ${r.reloads} reloads`);
     line(`(${r.seconds.toFixed(1)} s)\n`);
@@ -358,9 +375,21 @@ try {
   for (const r of rows) {
     console.log(
       fmt([
-        r.key, r.title, String(r.acked), String(r.stored), String(r.messages), String(r.inDuplicated), String(r.inLost),
-        String(r.accepted), String(r.delivered), String(r.deliveredTwice + r.outDuplicated), String(r.stuck), String(r.sendsLost + r.failed),
-        r.recoveryMs === null ? '>90' : (r.recoveryMs / 1000).toFixed(1), r.liveChecked ? String(r.liveSeen) : '-', r.liveChecked ? String(r.liveMissed + r.reloads) : '-',
+        r.key,
+        r.title,
+        String(r.acked),
+        String(r.stored),
+        String(r.messages),
+        String(r.inDuplicated),
+        String(r.inLost),
+        String(r.accepted),
+        String(r.delivered),
+        String(r.deliveredTwice + r.outDuplicated),
+        String(r.stuck),
+        String(r.sendsLost + r.failed),
+        r.recoveryMs === null ? '>90' : (r.recoveryMs / 1000).toFixed(1),
+        r.liveChecked ? String(r.liveSeen) : '-',
+        r.liveChecked ? String(r.liveMissed + r.reloads) : '-',
         fails(r) ? 'FAIL' : 'PASS',
       ]),
     );
@@ -423,11 +452,13 @@ async function figures(db: pg.Pool, f: FaultScenario, inbound: InboundLoad, comp
 
   const sends = [...composer.items.values()];
   const accepted = sends.filter((s) => s.acceptedAt);
-  const outRows = (await db.query(
-    `select idempotency_key, status, count(*) over (partition by idempotency_key) as n, (now() - created_at) > make_interval(secs => $2) as old
+  const outRows = (
+    await db.query(
+      `select idempotency_key, status, count(*) over (partition by idempotency_key) as n, (now() - created_at) > make_interval(secs => $2) as old
        from messages where idempotency_key = any($1)`,
-    [accepted.map((s) => s.key), (SWEEP_PERIOD_MS + 15_000) / 1000],
-  )).rows;
+      [accepted.map((s) => s.key), (SWEEP_PERIOD_MS + 15_000) / 1000],
+    )
+  ).rows;
   const byKey = new Map(outRows.map((r) => [r.idempotency_key as string, r]));
   // Rows of the thread showing one of these texts: an echo not merged would be a second one.
   const textRows = (await db.query(`select text, count(*) as n from messages where direction = 'out' and text like $1 group by text having count(*) > 1`, [`%[cx-${f.key}-%`])).rows;
@@ -476,12 +507,14 @@ async function figures(db: pg.Pool, f: FaultScenario, inbound: InboundLoad, comp
  */
 async function liveFigures(db: pg.Pool, watcher: LiveWatcher, after: number, channelIds: number[], employeeId: number) {
   const visible = async () =>
-    (await db.query(
-      `select id from live_events where id > $1 and name <> 'access-changed' and (locale is null or locale = 'en')
+    (
+      await db.query(
+        `select id from live_events where id > $1 and name <> 'access-changed' and (locale is null or locale = 'en')
          and (audience = 'all' or (audience = 'channel' and channel_id = any($2)) or (audience = 'employee' and employee_id = $3))
        order by id`,
-      [after, channelIds, employeeId],
-    )).rows.map((r) => Number(r.id));
+        [after, channelIds, employeeId],
+      )
+    ).rows.map((r) => Number(r.id));
   let ids = await visible();
   // The hubs forward what is committed a moment later: wait (bounded) for the last one to arrive.
   for (const until = Date.now() + 10_000; Date.now() < until && ids.length && !watcher.received.has(ids.at(-1)!); ) {

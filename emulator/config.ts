@@ -220,16 +220,7 @@ const MB = 1024 * 1024;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export const MESSENGER_PAGE_FIELDS = [
-  'messages',
-  'message_echoes',
-  'message_deliveries',
-  'message_reads',
-  'message_reactions',
-  'message_edits',
-  'messaging_postbacks',
-  'feed',
-];
+export const MESSENGER_PAGE_FIELDS = ['messages', 'message_echoes', 'message_deliveries', 'message_reads', 'message_reactions', 'message_edits', 'messaging_postbacks', 'feed'];
 
 export const INSTAGRAM_FIELDS = ['messages', 'messaging_seen', 'message_reactions', 'messaging_postbacks', 'comments'];
 
@@ -349,11 +340,7 @@ export function defaultConfig(): EmulatorConfig {
   };
 }
 
-export type DeepPartial<T> = T extends Array<infer _U>
-  ? T
-  : T extends object
-    ? { [K in keyof T]?: DeepPartial<T[K]> }
-    : T;
+export type DeepPartial<T> = T extends Array<infer _U> ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

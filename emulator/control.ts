@@ -48,14 +48,32 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
   const params = (r: FastifyRequest) => r.params as Record<string, string>;
   const query = (r: FastifyRequest) => r.query as Record<string, string | undefined>;
 
-  app.get(P, wrap(() => ({ endpoints: ENDPOINTS })));
-  app.get(`${P}/state`, wrap(() => core.state()));
-  app.post(`${P}/reset`, wrap(() => (core.reset(), { ok: true })));
-  app.post(`${P}/flush`, wrap(async () => (await core.flush(), { ok: true })));
-  app.get(`${P}/samples`, wrap(() => core.ctx.media.sampleList()));
+  app.get(
+    P,
+    wrap(() => ({ endpoints: ENDPOINTS })),
+  );
+  app.get(
+    `${P}/state`,
+    wrap(() => core.state()),
+  );
+  app.post(
+    `${P}/reset`,
+    wrap(() => (core.reset(), { ok: true })),
+  );
+  app.post(
+    `${P}/flush`,
+    wrap(async () => (await core.flush(), { ok: true })),
+  );
+  app.get(
+    `${P}/samples`,
+    wrap(() => core.ctx.media.sampleList()),
+  );
 
   // The speech-to-text double: behaviour (slow, failing, hanging, API key), its calls, new texts.
-  app.get(`${P}/stt`, wrap(() => ({ behaviour: core.stt.behaviour, calls: core.stt.calls })));
+  app.get(
+    `${P}/stt`,
+    wrap(() => ({ behaviour: core.stt.behaviour, calls: core.stt.calls })),
+  );
   app.put(
     `${P}/stt`,
     wrap((request) => {
@@ -69,7 +87,10 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
       });
     }),
   );
-  app.delete(`${P}/stt`, wrap(() => (core.stt.reset(), { ok: true })));
+  app.delete(
+    `${P}/stt`,
+    wrap(() => (core.stt.reset(), { ok: true })),
+  );
   app.post(
     `${P}/stt/texts`,
     wrap((request) => {
@@ -82,8 +103,14 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
   );
 
   // Channels
-  app.get(`${P}/channels`, wrap(() => core.channels()));
-  app.get(`${P}/channels/:ref`, wrap((r) => core.channel(params(r).ref ?? '')));
+  app.get(
+    `${P}/channels`,
+    wrap(() => core.channels()),
+  );
+  app.get(
+    `${P}/channels/:ref`,
+    wrap((r) => core.channel(params(r).ref ?? '')),
+  );
   app.put(
     `${P}/channels/:ref/subscribed-fields`,
     wrap((r) => {
@@ -101,7 +128,10 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
   );
 
   // People and what they do
-  app.get(`${P}/people`, wrap(() => core.people()));
+  app.get(
+    `${P}/people`,
+    wrap(() => core.people()),
+  );
   app.post(
     `${P}/people`,
     wrap((r, reply) => {
@@ -118,7 +148,10 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
       });
     }),
   );
-  app.get(`${P}/people/:id`, wrap((r) => core.person(params(r).id ?? '')));
+  app.get(
+    `${P}/people/:id`,
+    wrap((r) => core.person(params(r).id ?? '')),
+  );
   app.patch(
     `${P}/people/:id`,
     wrap((r) => {
@@ -145,15 +178,30 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
     `${P}/people/:id/reactions`,
     wrap((r) => {
       const b = body(r);
-      const emoji = b.emoji === null || b.emoji === '' || b.action === 'unreact' ? null : opt(b, 'emoji') ?? '❤️';
+      const emoji = b.emoji === null || b.emoji === '' || b.action === 'unreact' ? null : (opt(b, 'emoji') ?? '❤️');
       return core.react(params(r).id ?? '', need(b, 'messageId'), emoji);
     }),
   );
-  app.post(`${P}/people/:id/unsend`, wrap((r) => core.unsend(params(r).id ?? '', need(body(r), 'messageId'))));
-  app.post(`${P}/people/:id/edits`, wrap((r) => core.edit(params(r).id ?? '', need(body(r), 'messageId'), need(body(r), 'text'))));
-  app.post(`${P}/people/:id/read`, wrap((r) => ({ read: core.read(params(r).id ?? '', need(body(r), 'channel')) })));
-  app.post(`${P}/people/:id/deliver`, wrap((r) => ({ delivered: core.deliver(params(r).id ?? '', need(body(r), 'channel')) })));
-  app.post(`${P}/people/:id/postbacks`, wrap((r) => core.postback(params(r).id ?? '', need(body(r), 'channel'), opt(body(r), 'title') ?? 'Get Started', opt(body(r), 'payload') ?? 'GET_STARTED')));
+  app.post(
+    `${P}/people/:id/unsend`,
+    wrap((r) => core.unsend(params(r).id ?? '', need(body(r), 'messageId'))),
+  );
+  app.post(
+    `${P}/people/:id/edits`,
+    wrap((r) => core.edit(params(r).id ?? '', need(body(r), 'messageId'), need(body(r), 'text'))),
+  );
+  app.post(
+    `${P}/people/:id/read`,
+    wrap((r) => ({ read: core.read(params(r).id ?? '', need(body(r), 'channel')) })),
+  );
+  app.post(
+    `${P}/people/:id/deliver`,
+    wrap((r) => ({ delivered: core.deliver(params(r).id ?? '', need(body(r), 'channel')) })),
+  );
+  app.post(
+    `${P}/people/:id/postbacks`,
+    wrap((r) => core.postback(params(r).id ?? '', need(body(r), 'channel'), opt(body(r), 'title') ?? 'Get Started', opt(body(r), 'payload') ?? 'GET_STARTED')),
+  );
   app.post(
     `${P}/people/:id/comments`,
     wrap((r, reply) => {
@@ -164,7 +212,10 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
   );
 
   // Posts, threads, history
-  app.get(`${P}/posts`, wrap((r) => core.posts(query(r).channel)));
+  app.get(
+    `${P}/posts`,
+    wrap((r) => core.posts(query(r).channel)),
+  );
   app.post(
     `${P}/posts`,
     wrap((r, reply) => {
@@ -173,7 +224,10 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
       return core.createPost(need(b, 'channel'), need(b, 'text'), opt(b, 'mediaProductType'));
     }),
   );
-  app.get(`${P}/threads`, wrap((r) => core.threads({ channel: query(r).channel, person: query(r).person })));
+  app.get(
+    `${P}/threads`,
+    wrap((r) => core.threads({ channel: query(r).channel, person: query(r).person })),
+  );
   app.get(
     `${P}/threads/:id`,
     wrap((r) => {
@@ -199,9 +253,18 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
       return core.calls({ method: q.method, pathIncludes: q.path, channelId: q.channel, since: q.since ? Number(q.since) : undefined, all: bool(q.all) });
     }),
   );
-  app.delete(`${P}/calls`, wrap(() => (core.clearCalls(), { ok: true })));
-  app.get(`${P}/webhooks/deliveries`, wrap(() => core.deliveries()));
-  app.post(`${P}/webhooks/flush`, wrap(async () => (await core.flush(), { ok: true })));
+  app.delete(
+    `${P}/calls`,
+    wrap(() => (core.clearCalls(), { ok: true })),
+  );
+  app.get(
+    `${P}/webhooks/deliveries`,
+    wrap(() => core.deliveries()),
+  );
+  app.post(
+    `${P}/webhooks/flush`,
+    wrap(async () => (await core.flush(), { ok: true })),
+  );
   app.put(
     `${P}/webhooks/callback`,
     wrap((r) => {
@@ -210,10 +273,16 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
       return { callbackUrl: core.ctx.config.webhooks.callbackUrl, callbackUrls: core.ctx.config.webhooks.callbackUrls ?? {} };
     }),
   );
-  app.post(`${P}/webhooks/verify`, wrap(() => core.verifyWebhooks()));
+  app.post(
+    `${P}/webhooks/verify`,
+    wrap(() => core.verifyWebhooks()),
+  );
 
   // Tokens and OAuth shortcuts
-  app.post(`${P}/tokens/revoke`, wrap((r) => ({ revoked: core.revokeToken({ token: opt(body(r), 'token'), channelId: opt(body(r), 'channelId') }) })));
+  app.post(
+    `${P}/tokens/revoke`,
+    wrap((r) => ({ revoked: core.revokeToken({ token: opt(body(r), 'token'), channelId: opt(body(r), 'channelId') }) })),
+  );
   app.post(
     `${P}/tokens/user`,
     wrap((r) => {
@@ -230,15 +299,42 @@ export function registerControlRoutes(app: FastifyInstance, core: EmulatorCore):
   );
 
   // Rate limits, faults, chaos, clock
-  app.get(`${P}/rate-limits`, wrap(() => core.ctx.guards.rules));
-  app.post(`${P}/rate-limits`, wrap((r) => core.setRateLimit(body(r) as unknown as RateLimitRule)));
-  app.delete(`${P}/rate-limits`, wrap((r) => (core.clearRateLimits(query(r).channel), { ok: true })));
-  app.get(`${P}/faults`, wrap(() => core.ctx.guards.faults));
-  app.post(`${P}/faults`, wrap((r, reply) => (reply.code(201), core.injectFault(body(r) as unknown as FaultInput))));
-  app.delete(`${P}/faults`, wrap(() => (core.clearFaults(), { ok: true })));
-  app.get(`${P}/chaos`, wrap(() => core.ctx.config.chaos));
-  app.put(`${P}/chaos`, wrap((r) => core.setChaos(body(r) as Partial<ChaosConfig>)));
-  app.get(`${P}/clock`, wrap(() => core.clockInfo()));
+  app.get(
+    `${P}/rate-limits`,
+    wrap(() => core.ctx.guards.rules),
+  );
+  app.post(
+    `${P}/rate-limits`,
+    wrap((r) => core.setRateLimit(body(r) as unknown as RateLimitRule)),
+  );
+  app.delete(
+    `${P}/rate-limits`,
+    wrap((r) => (core.clearRateLimits(query(r).channel), { ok: true })),
+  );
+  app.get(
+    `${P}/faults`,
+    wrap(() => core.ctx.guards.faults),
+  );
+  app.post(
+    `${P}/faults`,
+    wrap((r, reply) => (reply.code(201), core.injectFault(body(r) as unknown as FaultInput))),
+  );
+  app.delete(
+    `${P}/faults`,
+    wrap(() => (core.clearFaults(), { ok: true })),
+  );
+  app.get(
+    `${P}/chaos`,
+    wrap(() => core.ctx.config.chaos),
+  );
+  app.put(
+    `${P}/chaos`,
+    wrap((r) => core.setChaos(body(r) as Partial<ChaosConfig>)),
+  );
+  app.get(
+    `${P}/clock`,
+    wrap(() => core.clockInfo()),
+  );
   app.post(
     `${P}/clock`,
     wrap((r) => {

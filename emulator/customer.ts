@@ -8,16 +8,7 @@ import type { PersonConfig } from './config.ts';
 import { attachmentTypeForMime, mimeFromFilename } from './media.ts';
 import { afterBusinessSend, deliverMessages, newBusinessMessage } from './outbound.ts';
 import type { Attachment, Channel, Comment, Message, Person, Post, Thread } from './state.ts';
-import {
-  emitEdit,
-  emitFeedComment,
-  emitInbound,
-  emitInstagramComment,
-  emitPostback,
-  emitRead,
-  emitReaction,
-  emitUnsend,
-} from './webhooks/events.ts';
+import { emitEdit, emitFeedComment, emitInbound, emitInstagramComment, emitPostback, emitRead, emitReaction, emitUnsend } from './webhooks/events.ts';
 
 export interface CustomerAttachmentInput {
   type?: 'image' | 'audio' | 'video' | 'file';
@@ -72,7 +63,11 @@ export function createPerson(ctx: Ctx, input: Partial<PersonConfig> & { name: st
   if (!input.name?.trim()) throw new ControlError(400, 'name is required');
   let id = input.id?.trim();
   if (!id) {
-    const base = input.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'person';
+    const base =
+      input.name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '') || 'person';
     id = base;
     for (let n = 2; ctx.store.people.has(id); n++) id = `${base}-${n}`;
   }
@@ -154,7 +149,8 @@ export function customerSend(ctx: Ctx, personId: string, channelRef: string, inp
   const attachments: Attachment[] = [];
   let unsupported = false;
   if (spec.sticker) {
-    if (channel.platform === 'instagram') unsupported = true; // IG: stickers arrive unsupported (§3.2)
+    if (channel.platform === 'instagram')
+      unsupported = true; // IG: stickers arrive unsupported (§3.2)
     else {
       const sticker = customerAttachment(ctx, channel, { sample: 'sticker.webp', type: 'image' }, at);
       attachments.push({ ...sticker, type: 'sticker', stickerId: '369239263222822' });

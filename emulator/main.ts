@@ -26,7 +26,8 @@ async function main(): Promise<void> {
     `  App id ${config.appId}, app secret "${config.appSecret}", verify token "${config.webhooks.verifyToken ?? '(none)'}"`,
   ];
   for (const c of emu.channels()) {
-    const label = c.platform === 'whatsapp' ? `WhatsApp ${c.displayPhoneNumber} (phone-number id ${c.id}, WABA ${c.wabaId})` : `${c.platform} ${c.name} (${c.id}${c.username ? ` @${c.username}` : ''})`;
+    const label =
+      c.platform === 'whatsapp' ? `WhatsApp ${c.displayPhoneNumber} (phone-number id ${c.id}, WABA ${c.wabaId})` : `${c.platform} ${c.name} (${c.id}${c.username ? ` @${c.username}` : ''})`;
     lines.push(`  ${label}: token ${c.token}`);
   }
   const callback = config.webhooks.callbackUrl;

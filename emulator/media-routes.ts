@@ -21,7 +21,11 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: Ctx): void {
     const { id } = request.params as { id: string };
     const q = request.query as Record<string, string | undefined>;
     const { item, error } = ctx.media.checkCdn(id, q.oe, q._nc_sig, ctx.clock.now());
-    if (!item) return reply.code(error?.status ?? 404).type('text/plain').send(error?.message ?? 'Not Found');
+    if (!item)
+      return reply
+        .code(error?.status ?? 404)
+        .type('text/plain')
+        .send(error?.message ?? 'Not Found');
     return sendMedia(reply, item);
   });
 
@@ -34,7 +38,11 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: Ctx): void {
       return reply.code(401).type('text/plain').send('Unauthorized: a valid Bearer token is required to download this media');
     }
     const { item, error } = ctx.media.checkWhatsappUrl(q.mid, q.ext, q.hash, ctx.clock.now());
-    if (!item) return reply.code(error?.status ?? 404).type('text/plain').send(error?.message ?? 'Not Found');
+    if (!item)
+      return reply
+        .code(error?.status ?? 404)
+        .type('text/plain')
+        .send(error?.message ?? 'Not Found');
     if (item.channelId && !grant.channelIds.includes(item.channelId)) return reply.code(403).type('text/plain').send('Forbidden');
     return sendMedia(reply, item);
   });

@@ -137,7 +137,9 @@ export class MediaStore {
 
   /** Messenger/IG style CDN URL: signed, expiring (`oe` = expiry in hex seconds, like fbcdn). */
   cdnUrl(base: string, item: MediaItem, expiresAtMs: number): string {
-    const oe = Math.floor(expiresAtMs / 1000).toString(16).toUpperCase();
+    const oe = Math.floor(expiresAtMs / 1000)
+      .toString(16)
+      .toUpperCase();
     const sig = this.sign(`cdn:${item.id}:${oe}`);
     return `${base}/cdn/v/${item.id}/${encodeURIComponent(item.filename)}?oe=${oe}&_nc_sig=${sig}`;
   }

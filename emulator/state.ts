@@ -331,7 +331,12 @@ export class Store {
       name: input.name,
       firstName,
       lastName,
-      username: input.username ?? input.name.toLowerCase().replace(/[^a-z0-9]+/g, '.').replace(/^\.|\.$/g, ''),
+      username:
+        input.username ??
+        input.name
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '.')
+          .replace(/^\.|\.$/g, ''),
       phone: input.phone,
       hiddenProfile: input.hiddenProfile ?? false,
       unreachable: input.unreachable ?? false,
@@ -410,12 +415,7 @@ export class Store {
   ensureThread(channel: Channel, person: Person, now: number): Thread {
     const found = this.findThread(channel.id, person.id);
     if (found) return found;
-    const id =
-      channel.platform === 'messenger'
-        ? this.ids.messengerThreadId()
-        : channel.platform === 'instagram'
-          ? this.ids.instagramThreadId()
-          : `wa_${channel.id}_${person.phone ?? person.id}`;
+    const id = channel.platform === 'messenger' ? this.ids.messengerThreadId() : channel.platform === 'instagram' ? this.ids.instagramThreadId() : `wa_${channel.id}_${person.phone ?? person.id}`;
     const thread: Thread = { id, channelId: channel.id, platform: channel.platform, personId: person.id, messages: [], updatedAt: now };
     this.threads.set(id, thread);
     return thread;

@@ -27,5 +27,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const s of ['DROP TABLE IF EXISTS app_settings', 'DROP INDEX IF EXISTS attachments_transcript_pending_idx', 'DROP INDEX IF EXISTS attachments_transcript_trgm_idx']) await sql.raw(s).execute(db);
+  for (const s of ['DROP TABLE IF EXISTS app_settings', 'DROP INDEX IF EXISTS attachments_transcript_pending_idx', 'DROP INDEX IF EXISTS attachments_transcript_trgm_idx'])
+    await sql.raw(s).execute(db);
 }

@@ -197,7 +197,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
         : null,
       // The red dot shows only to those whose role grants Chats.
       redDot: Boolean(req.pageContext?.redDot && can(req.auth, 'chats')),
-      reconnectChannels: req.auth?.isAdmin ? req.pageContext?.reconnectChannels ?? [] : [],
+      reconnectChannels: req.auth?.isAdmin ? (req.pageContext?.reconnectChannels ?? []) : [],
       lastEventId: deps.live.lastEventId,
       path: req.url.split('?')[0] ?? '/',
       assets: assets.urls,
@@ -232,7 +232,17 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     }
     if (err instanceof ValidationError) {
       // Routes render their own form with errors; this is the fallback for the rest.
-      return reply.view('errors/error', { code: 422, title: t('common.form_errors'), body: Object.values(err.fields).map((k) => t(k as any)).join(' ') }, 422);
+      return reply.view(
+        'errors/error',
+        {
+          code: 422,
+          title: t('common.form_errors'),
+          body: Object.values(err.fields)
+            .map((k) => t(k as any))
+            .join(' '),
+        },
+        422,
+      );
     }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {

@@ -31,7 +31,9 @@ export interface CliIo {
 async function secretArg(value: string | undefined, flag: string, io: CliIo): Promise<string | undefined> {
   if (value === undefined) return value;
   if (value !== '-') {
-    console.error(`Warning: ${flag} given on the command line can be read by other users of this machine (ps, /proc) and stays in your shell history. Use ${flag} - and write it on standard input instead.`);
+    console.error(
+      `Warning: ${flag} given on the command line can be read by other users of this machine (ps, /proc) and stays in your shell history. Use ${flag} - and write it on standard input instead.`,
+    );
     return value;
   }
   return readStdinLine(`${flag} -`, io);
@@ -164,7 +166,10 @@ const commands: Record<string, Command> = {
     usage: `parley role:create --name NAME [--admin] [--permissions ${PERMISSIONS.join(',')}]`,
     async run(deps, argv) {
       const { values } = parseArgs({ args: argv, options: { name: { type: 'string' }, admin: { type: 'boolean' }, permissions: { type: 'string' } } });
-      const perms = (values.permissions ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+      const perms = (values.permissions ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean);
       const unknown = perms.filter((p) => !(PERMISSIONS as readonly string[]).includes(p));
       if (unknown.length) fail(`--permissions: unknown ${unknown.join(', ')} (choose from ${PERMISSIONS.join(', ')}).`);
       const id = await createRole({ db: deps.db, logger: deps.logger, live: deps.live }, { name: values.name, is_admin: values.admin ? 'on' : undefined, permissions: perms });
@@ -223,7 +228,11 @@ export async function runCli(argv: string[], io: CliIo = { stdin: process.stdin 
   const [name, ...rest] = argv;
   const command = name ? commands[name] : undefined;
   if (!command) {
-    console.log(`Usage:\n${Object.values(commands).map((c) => '  ' + c.usage).join('\n')}`);
+    console.log(
+      `Usage:\n${Object.values(commands)
+        .map((c) => '  ' + c.usage)
+        .join('\n')}`,
+    );
     return name && name !== 'help' && name !== '--help' ? 2 : 0;
   }
   const deps = await createDeps(loadConfigOrExit(), { migrate: name !== 'migrate' });

@@ -126,7 +126,10 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('SECRET_KEY is required when DATABASE_URL is set (generate one with `openssl rand -hex 32`).');
   }
 
-  const rolesRaw = (str('PROCESS_ROLES') ?? 'web,worker').split(',').map((r) => r.trim()).filter(Boolean);
+  const rolesRaw = (str('PROCESS_ROLES') ?? 'web,worker')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   const processRoles: ProcessRole[] = [];
   for (const r of rolesRaw) {
     if (r === 'web' || r === 'worker') processRoles.push(r);
@@ -164,11 +167,16 @@ export function loadConfig(env: Env = process.env): Config {
   const defaultMediaHosts = ['fbcdn.net', 'fbsbx.net', 'fbsbx.com', 'facebook.com', 'cdninstagram.com', 'instagram.com', 'whatsapp.net', 'graph.facebook.com'];
   // MEDIA_ALLOWED_HOSTS: `host` or `host:port`. The host may serve media; its private
   // addresses are trusted on that one port only (443 when none is given), never on every port.
-  const extraOrigins = (str('MEDIA_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean).map((entry) => {
-    const origin = hostAndPort(entry, 'https:');
-    if (!origin) problems.push(`MEDIA_ALLOWED_HOSTS: "${entry}" is not a host or host:port.`);
-    return origin;
-  }).filter((o): o is NonNullable<typeof o> => o !== null);
+  const extraOrigins = (str('MEDIA_ALLOWED_HOSTS') ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean)
+    .map((entry) => {
+      const origin = hostAndPort(entry, 'https:');
+      if (!origin) problems.push(`MEDIA_ALLOWED_HOSTS: "${entry}" is not a host or host:port.`);
+      return origin;
+    })
+    .filter((o): o is NonNullable<typeof o> => o !== null);
   const extraHosts = extraOrigins.map((o) => o.hostname);
   const mediaMaxMb = Number(str('MEDIA_MAX_MB') ?? '25');
   if (!Number.isFinite(mediaMaxMb) || mediaMaxMb <= 0 || mediaMaxMb > 200) problems.push(`MEDIA_MAX_MB must be a number of megabytes from 1 to 200 (got "${str('MEDIA_MAX_MB')}").`);
@@ -193,12 +201,14 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (transcribeUrl && transcribeCommand) problems.push('Set TRANSCRIBE_URL or TRANSCRIBE_COMMAND, not both.');
   const transcribeTimeout = Number(str('TRANSCRIBE_TIMEOUT_SECONDS') ?? '60');
-  if (!Number.isFinite(transcribeTimeout) || transcribeTimeout < 1 || transcribeTimeout > 60) problems.push(`TRANSCRIBE_TIMEOUT_SECONDS must be a number of seconds from 1 to 60 (got "${str('TRANSCRIBE_TIMEOUT_SECONDS')}").`);
+  if (!Number.isFinite(transcribeTimeout) || transcribeTimeout < 1 || transcribeTimeout > 60)
+    problems.push(`TRANSCRIBE_TIMEOUT_SECONDS must be a number of seconds from 1 to 60 (got "${str('TRANSCRIBE_TIMEOUT_SECONDS')}").`);
 
   const trustProxy = parseTrustProxy(str('TRUST_PROXY'), problems);
 
   const searchTimeoutMs = Number(str('SEARCH_TIMEOUT_MS') ?? '2000');
-  if (!Number.isInteger(searchTimeoutMs) || searchTimeoutMs < 1 || searchTimeoutMs > 60_000) problems.push(`SEARCH_TIMEOUT_MS must be a number of milliseconds from 1 to 60000 (got "${str('SEARCH_TIMEOUT_MS')}").`);
+  if (!Number.isInteger(searchTimeoutMs) || searchTimeoutMs < 1 || searchTimeoutMs > 60_000)
+    problems.push(`SEARCH_TIMEOUT_MS must be a number of milliseconds from 1 to 60000 (got "${str('SEARCH_TIMEOUT_MS')}").`);
 
   const logLevel = str('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}").`);
@@ -304,7 +314,10 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): false | n
     if (hops > 10) problems.push(`TRUST_PROXY must be a number of proxies from 0 to 10, or their addresses (got "${raw}").`);
     return hops > 0 && hops <= 10 ? hops : false;
   }
-  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   const bad = entries.filter((e) => !isAddressOrCidr(e));
   if (bad.length || entries.length === 0) {
     problems.push(

@@ -51,10 +51,7 @@ export async function start(config: Config, roles = config.processRoles): Promis
   let maintenance: NodeJS.Timeout | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   if (runJobs) {
-    const tick = () =>
-      deps.queue.enqueue(maintenanceRef, { hour: new Date().toISOString().slice(0, 13) }).catch((e) =>
-        deps.logger.warn({ err: (e as Error).message }, 'maintenance not enqueued'),
-      );
+    const tick = () => deps.queue.enqueue(maintenanceRef, { hour: new Date().toISOString().slice(0, 13) }).catch((e) => deps.logger.warn({ err: (e as Error).message }, 'maintenance not enqueued'));
     void tick();
     maintenance = setInterval(tick, 15 * 60_000);
     maintenance.unref();

@@ -154,8 +154,7 @@ export async function login(app: FastifyInstance, email: string, password = TEST
 /** A GET or form POST as a logged-in employee (CSRF added to POSTs unless `csrf: false`). */
 export function as(app: FastifyInstance, s: Session | null) {
   return {
-    get: (url: string, headers: Record<string, string> = {}) =>
-      app.inject({ method: 'GET', url, headers: { ...(s ? { cookie: s.cookie } : {}), ...headers } }),
+    get: (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers: { ...(s ? { cookie: s.cookie } : {}), ...headers } }),
     post: (url: string, payload: Record<string, string | string[]> = {}, opts: { csrf?: boolean; headers?: Record<string, string> } = {}) =>
       app.inject({
         method: 'POST',

@@ -60,10 +60,7 @@ function compiled(script: string): string {
   return out;
 }
 
-export async function startChild(
-  script: string,
-  opts: { name: string; env: Record<string, string>; exposeGc?: boolean; readyTimeoutMs?: number },
-): Promise<Child> {
+export async function startChild(script: string, opts: { name: string; env: Record<string, string>; exposeGc?: boolean; readyTimeoutMs?: number }): Promise<Child> {
   hookExit();
   const logDir = join(RESULTS_DIR, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -77,10 +74,12 @@ export async function startChild(
   });
   closeSync(fd);
   live.add(proc);
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
-    live.delete(proc);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      live.delete(proc);
+      resolve(code);
+    }),
+  );
 
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
@@ -111,7 +110,12 @@ export async function startChild(
   try {
     info = await ready;
   } catch (err) {
-    if (proc.pid) try { process.kill(proc.pid, 'SIGKILL'); } catch { /* gone */ }
+    if (proc.pid)
+      try {
+        process.kill(proc.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     throw err;
   } finally {
     clearTimeout(timeout);
@@ -138,7 +142,12 @@ export async function startChild(
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.send({ id: 0, cmd: 'stop' });
       const t = setTimeout(() => {
-        if (proc.pid) try { process.kill(proc.pid, 'SIGKILL'); } catch { /* gone */ }
+        if (proc.pid)
+          try {
+            process.kill(proc.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
       }, timeoutMs);
       await exited;
       clearTimeout(t);

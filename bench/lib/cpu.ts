@@ -69,5 +69,10 @@ export class CpuMeter {
 }
 
 export function cpuLine(c: Record<string, number>): string {
-  return 'CPU ' + Object.entries(c).map(([k, v]) => `${k} ${v}%`).join(', ');
+  return (
+    'CPU ' +
+    Object.entries(c)
+      .map(([k, v]) => `${k} ${v}%`)
+      .join(', ')
+  );
 }

@@ -49,7 +49,7 @@ export function dbUrl(name: string): string {
 const DEFAULT_SOCKET_DIR = '/var/run/postgresql';
 export function parleyDbUrl(name: string): string {
   const setting = process.env.BENCH_PG_SOCKET;
-  const socket = setting === 'off' ? undefined : setting ?? (existsSync(join(DEFAULT_SOCKET_DIR, '.s.PGSQL.5432')) ? DEFAULT_SOCKET_DIR : undefined);
+  const socket = setting === 'off' ? undefined : (setting ?? (existsSync(join(DEFAULT_SOCKET_DIR, '.s.PGSQL.5432')) ? DEFAULT_SOCKET_DIR : undefined));
   if (!socket) return dbUrl(name);
   return `postgres://postgres@localhost/${name}?host=${encodeURIComponent(socket)}`;
 }

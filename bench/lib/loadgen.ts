@@ -266,7 +266,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     completed++;
     errors++;
     c.reset();
-    c.connected.then(() => next(c), () => maybeFinish());
+    c.connected.then(
+      () => next(c),
+      () => maybeFinish(),
+    );
   };
 
   const conns: Conn[] = [];
@@ -282,7 +285,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         timeouts++;
         completed++;
         c.reset();
-        c.connected.then(() => next(c), () => maybeFinish());
+        c.connected.then(
+          () => next(c),
+          () => maybeFinish(),
+        );
       }
     }
   }, 100);

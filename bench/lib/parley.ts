@@ -53,10 +53,7 @@ export async function addChannel(
  * Employees are inserted directly (no argon2 by default: the bench never logs in with a
  * password; the chaos suite, which logs in through the form, passes a real hash and the email).
  */
-export async function addEmployee(
-  deps: Deps,
-  o: { name: string; role?: 'Agent' | 'Admin'; locale?: string | null; channels?: number[]; email?: string; passwordHash?: string },
-): Promise<number> {
+export async function addEmployee(deps: Deps, o: { name: string; role?: 'Agent' | 'Admin'; locale?: string | null; channels?: number[]; email?: string; passwordHash?: string }): Promise<number> {
   const role = await findRoleByName(deps.db, o.role ?? 'Agent');
   if (!role) throw new Error(`role ${o.role} missing`);
   const id = await insertEmployee(deps.db, {
@@ -104,11 +101,7 @@ export async function seedInbox(deps: Deps, o: { channelId: number; pageId?: str
     await applyChannelEvents(deps, { id: o.channelId, kind: 'messenger' }, events);
   }
   // Names as a profile fetch would have set them (and no profile job will be wanted).
-  await deps.db
-    .updateTable('contacts')
-    .set({ name: sql<string>`'Client ' || id`, profile_fetched_at: new Date() })
-    .where('channel_id', '=', o.channelId)
-    .execute();
+  await deps.db.updateTable('contacts').set({ name: sql<string>`'Client ' || id`, profile_fetched_at: new Date() }).where('channel_id', '=', o.channelId).execute();
   const rows = await deps.db.selectFrom('chats').select('id').where('channel_id', '=', o.channelId).orderBy('last_message_at', 'desc').execute();
   return rows.map((r) => r.id);
 }

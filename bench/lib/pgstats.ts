@@ -49,7 +49,10 @@ export class ActivitySampler {
   private counts = new Map<string, number>();
   private queries = new Map<string, number>();
 
-  constructor(private readonly db: string, private readonly everyMs = 20) {}
+  constructor(
+    private readonly db: string,
+    private readonly everyMs = 20,
+  ) {}
 
   async start(): Promise<this> {
     this.client = new pg.Client({ connectionString: dbUrl(this.db) });
@@ -86,14 +89,14 @@ export class ActivitySampler {
     clearInterval(this.timer);
     await this.client?.end();
     const avg = (m: Map<string, number>, n: number) =>
-      [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => [k, Math.round((v / Math.max(1, this.samples)) * 100) / 100] as [string, number]);
+      [...m]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, n)
+        .map(([k, v]) => [k, Math.round((v / Math.max(1, this.samples)) * 100) / 100] as [string, number]);
     return { samples: this.samples, states: avg(this.counts, 8), topWaits: avg(this.queries, 6) };
   }
 }
 
 export function activityLines(a: Awaited<ReturnType<ActivitySampler['stop']>>): string[] {
-  return [
-    `busy backends on average (${a.samples} samples): ` + a.states.map(([k, v]) => `${k} ${v}`).join('; '),
-    ...a.topWaits.map(([k, v]) => `  ${v.toFixed(2)} × ${k}`),
-  ];
+  return [`busy backends on average (${a.samples} samples): ` + a.states.map(([k, v]) => `${k} ${v}`).join('; '), ...a.topWaits.map(([k, v]) => `  ${v.toFixed(2)} × ${k}`)];
 }

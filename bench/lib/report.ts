@@ -43,7 +43,9 @@ export interface Scenario {
 }
 
 export function loadLine(r: LoadResult): string {
-  const st = Object.entries(r.status).map(([s, n]) => `${s}×${n}`).join(' ');
+  const st = Object.entries(r.status)
+    .map(([s, n]) => `${s}×${n}`)
+    .join(' ');
   return (
     `${Math.round(r.rps).toLocaleString('en-US')} req/s over ${r.durationS.toFixed(1)} s, ${r.connections} conns${r.rate ? ` @ ${r.rate}/s` : ''}; ` +
     `p50 ${r.latency.p50.toFixed(2)} ms, p90 ${r.latency.p90.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, max ${r.latency.max.toFixed(1)} ms; ` +

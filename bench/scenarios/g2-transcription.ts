@@ -61,7 +61,10 @@ class RssSampler {
   readonly before: number;
   peak: number;
   last: number;
-  constructor(private readonly pid: number, everyMs = 25) {
+  constructor(
+    private readonly pid: number,
+    everyMs = 25,
+  ) {
     this.before = this.peak = this.last = rssOf(pid);
     this.timer = setInterval(() => {
       this.last = rssOf(pid);
@@ -170,10 +173,7 @@ export const transcriptionScenario: Scenario = {
 
     const base = toneWav(SECONDS);
     const copies = Array.from({ length: total }, (_, n) => markedCopy(base, n));
-    const { emu, timings } = await startTimedEmulator(
-      { appSecret: META_APP_SECRET, webhooks: { handshakeOnStart: false, autoDeliver: false, batchWindowMs: 5, callbackUrl: undefined } },
-      markOf,
-    );
+    const { emu, timings } = await startTimedEmulator({ appSecret: META_APP_SECRET, webhooks: { handshakeOnStart: false, autoDeliver: false, batchWindowMs: 5, callbackUrl: undefined } }, markOf);
     for (let n = 0; n < total; n++) emu.stt.learn(copies[n]!, transcriptOf(n), 'en', SECONDS);
     emu.stt.set({ delayMs: 0 });
 
@@ -374,32 +374,64 @@ export const transcriptionScenario: Scenario = {
 
       const report = (label: string, ms: Measured[], expected: number) => {
         const s = (k: keyof Measured) => summarize(ms.map((m) => m[k] as number));
-        const out = { e2e: s('e2e'), overhead: s('overhead'), engine: s('engine'), post: s('postMs'), web: s('web'), queue: s('queue'), prepare: s('prepare'), upload: s('upload'), receive: s('receive'), push: s('push') };
+        const out = {
+          e2e: s('e2e'),
+          overhead: s('overhead'),
+          engine: s('engine'),
+          post: s('postMs'),
+          web: s('web'),
+          queue: s('queue'),
+          prepare: s('prepare'),
+          upload: s('upload'),
+          receive: s('receive'),
+          push: s('push'),
+        };
         ctx.log(`${label}: ${ms.length}/${expected} transcripts on the stream`);
         ctx.log(`  click → text on the SSE stream: ${trio(out.e2e)}`);
         ctx.log(`  engine's own time (the double: multipart parse + answer): ${trio(out.engine)}`);
         ctx.log(`  Parley's overhead (end to end − engine): ${trio(out.overhead)}`);
-        ctx.log(`  split (p50 / p99 ms): POST answered ${f(out.post.p50)} / ${f(out.post.p99)}; click → requestedAt (web) ${f(out.web.p50)} / ${f(out.web.p99)}; ` +
-          `→ job start (enqueue, BullMQ pickup, first read) ${f(out.queue.p50)} / ${f(out.queue.p99)}; → engine sees the request (file read, multipart built, connect) ${f(out.prepare.p50)} / ${f(out.prepare.p99)}; ` +
-          `upload of ${(base.length / 1e6).toFixed(1)} MB ${f(out.upload.p50)} / ${f(out.upload.p99)}; engine ${f(out.engine.p50)} / ${f(out.engine.p99)}; ` +
-          `answer → completedAt (read + parse) ${f(out.receive.p50)} / ${f(out.receive.p99)}; completedAt → SSE frame (store, render, record, commit, Redis, SSE) ${f(out.push.p50)} / ${f(out.push.p99)}`);
+        ctx.log(
+          `  split (p50 / p99 ms): POST answered ${f(out.post.p50)} / ${f(out.post.p99)}; click → requestedAt (web) ${f(out.web.p50)} / ${f(out.web.p99)}; ` +
+            `→ job start (enqueue, BullMQ pickup, first read) ${f(out.queue.p50)} / ${f(out.queue.p99)}; → engine sees the request (file read, multipart built, connect) ${f(out.prepare.p50)} / ${f(out.prepare.p99)}; ` +
+            `upload of ${(base.length / 1e6).toFixed(1)} MB ${f(out.upload.p50)} / ${f(out.upload.p99)}; engine ${f(out.engine.p50)} / ${f(out.engine.p99)}; ` +
+            `answer → completedAt (read + parse) ${f(out.receive.p50)} / ${f(out.receive.p99)}; completedAt → SSE frame (store, render, record, commit, Redis, SSE) ${f(out.push.p50)} / ${f(out.push.p99)}`,
+        );
         return out;
       };
-      if (cold) ctx.log(`cold (first transcription of a fresh worker, not in the figures): end to end ${f(cold.e2e)} ms, engine ${f(cold.engine)} ms, overhead ${f(cold.overhead)} ms (web ${f(cold.web)}, queue ${f(cold.queue)}, prepare ${f(cold.prepare)}, upload ${f(cold.upload)}, receive ${f(cold.receive)}, push ${f(cold.push)})`);
+      if (cold)
+        ctx.log(
+          `cold (first transcription of a fresh worker, not in the figures): end to end ${f(cold.e2e)} ms, engine ${f(cold.engine)} ms, overhead ${f(cold.overhead)} ms (web ${f(cold.web)}, queue ${f(cold.queue)}, prepare ${f(cold.prepare)}, upload ${f(cold.upload)}, receive ${f(cold.receive)}, push ${f(cold.push)})`,
+        );
       const one = report(`1 at a time (${singles} in a row)`, single, singles);
-      const fifty = report(`${CONCURRENT} at once (50 chats, one click each, all written within ${f(Math.max(...burstNs.map((n) => clickAt[n]!)) - Math.min(...burstNs.map((n) => clickAt[n]!)))} ms)`, burst, CONCURRENT);
+      const fifty = report(
+        `${CONCURRENT} at once (50 chats, one click each, all written within ${f(Math.max(...burstNs.map((n) => clickAt[n]!)) - Math.min(...burstNs.map((n) => clickAt[n]!)))} ms)`,
+        burst,
+        CONCURRENT,
+      );
       const lastFrame = Math.max(...burst.map((m) => m.clickAt + m.e2e));
       const burstTimes = timings.filter((t) => t.tag !== null && burstNs.includes(t.tag));
       const inFlight = (() => {
         // The most requests the engine held at once (head seen, answer not yet written).
-        const ev = burstTimes.flatMap((t) => [[t.start, 1], [t.end, -1]] as Array<[number, number]>).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+        const ev = burstTimes
+          .flatMap(
+            (t) =>
+              [
+                [t.start, 1],
+                [t.end, -1],
+              ] as Array<[number, number]>,
+          )
+          .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
         let cur = 0;
         let max = 0;
         for (const [, d] of ev) max = Math.max(max, (cur += d));
         return max;
       })();
-      ctx.log(`  all ${CONCURRENT} done ${f(lastFrame - Math.min(...burstNs.map((n) => clickAt[n]!)))} ms after the first click; the engine held at most ${inFlight} requests at once; POST statuses ${statuses}`);
-      ctx.log(`  worker RSS: ${mb(burstMem.before)} before, peak ${mb(burstMem.peak)} (+${mb(burstMem.peak - burstMem.before)}), ${mb(burstMem.after)} 1 s after; web RSS ${mb(webMem.before)} → peak ${mb(webMem.peak)}; singles: worker peak +${mb(singleMem.peak - singleMem.before)}`);
+      ctx.log(
+        `  all ${CONCURRENT} done ${f(lastFrame - Math.min(...burstNs.map((n) => clickAt[n]!)))} ms after the first click; the engine held at most ${inFlight} requests at once; POST statuses ${statuses}`,
+      );
+      ctx.log(
+        `  worker RSS: ${mb(burstMem.before)} before, peak ${mb(burstMem.peak)} (+${mb(burstMem.peak - burstMem.before)}), ${mb(burstMem.after)} 1 s after; web RSS ${mb(webMem.before)} → peak ${mb(webMem.peak)}; singles: worker peak +${mb(singleMem.peak - singleMem.before)}`,
+      );
       const workerCpuPer = (((c.worker ?? 0) / 100) * burstS * 1000) / CONCURRENT;
       ctx.log(`  ${cpuLine(c)} (over ${burstS.toFixed(1)} s): ≈ ${f(workerCpuPer)} ms of worker CPU per transcription`);
       const notesOut: string[] = [];
@@ -445,7 +477,8 @@ export const transcriptionScenario: Scenario = {
           pass: null,
         },
       ];
-      if (cold) checks.push({ id: 'G2', what: 'cold: first transcription of a fresh worker', value: `end to end ${f(cold.e2e)} ms, overhead ${f(cold.overhead)} ms`, target: '(contrast)', pass: null });
+      if (cold)
+        checks.push({ id: 'G2', what: 'cold: first transcription of a fresh worker', value: `end to end ${f(cold.e2e)} ms, overhead ${f(cold.overhead)} ms`, target: '(contrast)', pass: null });
       return {
         checks,
         figures: {
@@ -467,7 +500,12 @@ export const transcriptionScenario: Scenario = {
       stream?.close();
       await Promise.all(children.map((ch) => ch.stop()));
       // The 9.6 MB files this scenario stored (≈ 600 MB in all) do not stay in bench/results/data.
-      const stored = await deps.db.selectFrom('attachments').select('storage_key').where(sql<boolean>`storage_key is not null`).execute().catch(() => []);
+      const stored = await deps.db
+        .selectFrom('attachments')
+        .select('storage_key')
+        .where(sql<boolean>`storage_key is not null`)
+        .execute()
+        .catch(() => []);
       for (const r of stored) if (r.storage_key) await deps.storage.remove(r.storage_key).catch(() => {});
       await deps.close();
       await emu.close();

@@ -95,14 +95,13 @@ export const liveScenario: Scenario = {
       const warm = new Samples();
       for (let n = 0; n < warmTotal; n++) for (const a of warmArrivals) if (!Number.isNaN(a[n]!) && !Number.isNaN(warmSentAt[n]!)) warm.add(a[n]! - warmSentAt[n]!);
       const warmLat = warm.summary();
-      ctx.log(`warm-up (${warmTotal} webhooks in the first second of a fresh worker, not in the figure): p50 ${warmLat.p50.toFixed(1)} ms, p99 ${warmLat.p99.toFixed(1)} ms over ${warmLat.count.toLocaleString('en-US')} pairs`);
+      ctx.log(
+        `warm-up (${warmTotal} webhooks in the first second of a fresh worker, not in the figure): p50 ${warmLat.p50.toFixed(1)} ms, p99 ${warmLat.p99.toFixed(1)} ms over ${warmLat.count.toLocaleString('en-US')} pairs`,
+      );
 
       const now = Date.now();
       const requests = Array.from({ length: total }, (_, n) =>
-        signedWebhookRequest(
-          messengerPayload({ pageId: PAGE_ID, psid: psidFor(n % chats), mid: midFor('p3', n), text: `${textFor(n)} bench-p3-${n}-end`, timestamp: now + n * 5 }),
-          META_APP_SECRET,
-        ),
+        signedWebhookRequest(messengerPayload({ pageId: PAGE_ID, psid: psidFor(n % chats), mid: midFor('p3', n), text: `${textFor(n)} bench-p3-${n}-end`, timestamp: now + n * 5 }), META_APP_SECRET),
       );
       const sentAt = new Float64Array(total).fill(NaN);
       const cpu = CpuMeter.standard({ web: web.pid, worker: worker.pid }).begin();
@@ -159,7 +158,7 @@ export const liveScenario: Scenario = {
       const buckets = new Map<number, number[]>();
       for (let n = 0; n < total; n++) {
         if (Number.isNaN(sentAt[n]!)) continue;
-        const b = Math.floor((n / rate) * 1000 / bucketMs);
+        const b = Math.floor(((n / rate) * 1000) / bucketMs);
         const list = buckets.get(b) ?? [];
         for (let i = 0; i < employees; i++) if (!Number.isNaN(arrivals[i]![n]!)) list.push(arrivals[i]![n]! - sentAt[n]!);
         buckets.set(b, list);
@@ -177,22 +176,29 @@ export const liveScenario: Scenario = {
       await db.end();
       const inboxLag = summarize(inbox.rows.map((r) => Number(r.ms)));
 
-      ctx.log(`POSTs: ${total - notPosted} of ${total} written within the window, ${post.requests} answered (${JSON.stringify(post.status)}), POST latency p50 ${post.latency.p50.toFixed(2)} ms, p99 ${post.latency.p99.toFixed(2)} ms`);
-      ctx.log(`POST → SSE frame over ${lat.count.toLocaleString('en-US')} (message, employee) pairs: p50 ${lat.p50.toFixed(1)} ms, p90 ${lat.p90.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(0)} ms; missing ${missing}`);
+      ctx.log(
+        `POSTs: ${total - notPosted} of ${total} written within the window, ${post.requests} answered (${JSON.stringify(post.status)}), POST latency p50 ${post.latency.p50.toFixed(2)} ms, p99 ${post.latency.p99.toFixed(2)} ms`,
+      );
+      ctx.log(
+        `POST → SSE frame over ${lat.count.toLocaleString('en-US')} (message, employee) pairs: p50 ${lat.p50.toFixed(1)} ms, p90 ${lat.p90.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(0)} ms; missing ${missing}`,
+      );
       ctx.log(`  over time (p50/p99 per ${bucketMs} ms of schedule): ${timeline.map((x) => `${x.p50.toFixed(0)}/${x.p99.toFixed(0)}`).join(' ')}`);
       ctx.log(`  per message, first employee p50 ${first.p50.toFixed(1)} / p99 ${first.p99.toFixed(1)} ms; last employee p50 ${last.p50.toFixed(1)} / p99 ${last.p99.toFixed(1)} ms`);
       ctx.log(`  inbox row received → processed (worker pickup + apply + publish): p50 ${inboxLag.p50.toFixed(1)} ms, p99 ${inboxLag.p99.toFixed(1)} ms; unprocessed ${unprocessed}`);
       ctx.log(`  ${cpuLine(c)}`);
       for (const l of activityLines(act)) ctx.log(`  PostgreSQL ${l}`);
       const notes: string[] = [];
-      if (notPosted) notes.push(`${notPosted} of ${total} webhooks were never POSTed: the web process answered so slowly that the schedule's connections were all busy until the window closed (${seconds} s + 8 s).`);
+      if (notPosted)
+        notes.push(
+          `${notPosted} of ${total} webhooks were never POSTed: the web process answered so slowly that the schedule's connections were all busy until the window closed (${seconds} s + 8 s).`,
+        );
       if (missing) notes.push(`${missing} (message, employee) frames of POSTed webhooks never arrived (20 s drain after the last POST)`);
       return {
         checks: [
           {
             id: 'P3',
             what: 'webhook → browser (200 msg/s, 100 SSE)',
-            value: `p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms${missing || notPosted ? `; ${Math.round((missing / employees))} msgs missing, ${notPosted} not posted` : ''}`,
+            value: `p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms${missing || notPosted ? `; ${Math.round(missing / employees)} msgs missing, ${notPosted} not posted` : ''}`,
             target: 'p50 ≤ 10 ms, p99 ≤ 50 ms',
             pass: lat.p50 <= 10 && lat.p99 <= 50 && missing === 0 && notPosted === 0,
           },

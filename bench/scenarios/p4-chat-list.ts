@@ -168,10 +168,13 @@ export const chatListScenario: Scenario = {
       const twoChannels = await visibleChannelIds(db, info.agent_two_id);
       const openCount = Number((await pool.query(`SELECT count(*) AS n FROM chats WHERE status = 'open'`)).rows[0].n);
       const depth = 20_000;
-      const cursorRow = (
-        await pool.query(`SELECT last_message_at, id FROM chats WHERE status = 'open' ORDER BY last_message_at DESC, id DESC OFFSET $1 LIMIT 1`, [depth - 1])
-      ).rows[0] as { last_message_at: Date; id: number };
-      ctx.log(`data: ${info.chats.toLocaleString('en-US')} chats (${openCount.toLocaleString('en-US')} open), ${info.messages.toLocaleString('en-US')} messages; admin sees ${adminChannels.length} channels, agent-two sees ${twoChannels.length}`);
+      const cursorRow = (await pool.query(`SELECT last_message_at, id FROM chats WHERE status = 'open' ORDER BY last_message_at DESC, id DESC OFFSET $1 LIMIT 1`, [depth - 1])).rows[0] as {
+        last_message_at: Date;
+        id: number;
+      };
+      ctx.log(
+        `data: ${info.chats.toLocaleString('en-US')} chats (${openCount.toLocaleString('en-US')} open), ${info.messages.toLocaleString('en-US')} messages; admin sees ${adminChannels.length} channels, agent-two sees ${twoChannels.length}`,
+      );
 
       const cases = [
         { name: 'first page (owner, 10 channels)', channels: adminChannels, after: undefined, main: true },
@@ -202,7 +205,19 @@ export const chatListScenario: Scenario = {
           target: '≤ 1 ms, list index',
           pass: prepOk,
         });
-        listFigures.push({ case: c.name, rows: result.length, sql: q.sql, parameters: q.parameters, executionMs: e.executionMs, planningMs: e.planningMs, roundTrip: t, plan: e.plan, indexScans: e.indexScans, bigSorts: e.bigSorts, prepared: prep });
+        listFigures.push({
+          case: c.name,
+          rows: result.length,
+          sql: q.sql,
+          parameters: q.parameters,
+          executionMs: e.executionMs,
+          planningMs: e.planningMs,
+          roundTrip: t,
+          plan: e.plan,
+          indexScans: e.indexScans,
+          bigSorts: e.bigSorts,
+          prepared: prep,
+        });
         checks.push({
           id: 'P4',
           what: `chat list, ${c.name}`,
@@ -259,7 +274,10 @@ export const chatListScenario: Scenario = {
 
       // P6: the red dot, as pages compute it, and as the write transaction refreshes it.
       const dotFigures: unknown[] = [];
-      for (const [who, id] of [['owner', info.admin_id], ['agent on 2 channels', info.agent_two_id]] as const) {
+      for (const [who, id] of [
+        ['owner', info.admin_id],
+        ['agent on 2 channels', info.agent_two_id],
+      ] as const) {
         const { result, queries } = await capture(() => redDotOf(db, id));
         const q = queries[0]!;
         const e = await explain(q);
@@ -277,10 +295,17 @@ export const chatListScenario: Scenario = {
       }
       {
         const employees = [info.admin_id, info.agent_all_id, info.agent_two_id];
-        const { queries } = await capture(() => db.transaction().execute(async (trx) => {
-          await refreshRedDots(trx, employees);
-          throw Object.assign(new Error('rollback'), { rollback: true });
-        }).catch((e) => { if (!(e as { rollback?: boolean }).rollback) throw e; }));
+        const { queries } = await capture(() =>
+          db
+            .transaction()
+            .execute(async (trx) => {
+              await refreshRedDots(trx, employees);
+              throw Object.assign(new Error('rollback'), { rollback: true });
+            })
+            .catch((e) => {
+              if (!(e as { rollback?: boolean }).rollback) throw e;
+            }),
+        );
         const q = queries.find((x) => /update employees/i.test(x.sql))!;
         const e = await explain(q, { rollback: true });
         ctx.log(`red-dot refresh in the write transaction (3 employees): EXPLAIN ANALYZE ${e.executionMs.toFixed(3)} ms; plan: ${e.nodes.join(' → ')}`);
@@ -307,10 +332,15 @@ export const chatListScenario: Scenario = {
           { runs: 1, timeoutMs: 20_000 },
         );
         const maintained = await explain(
-          { sql: `SELECT count(*) FILTER (WHERE indicator = 'unread') AS unread_chats, sum(unread_count) AS unread FROM chats WHERE status = 'open' AND channel_id = ANY($1)`, parameters: [adminChannels] },
+          {
+            sql: `SELECT count(*) FILTER (WHERE indicator = 'unread') AS unread_chats, sum(unread_count) AS unread FROM chats WHERE status = 'open' AND channel_id = ANY($1)`,
+            parameters: [adminChannels],
+          },
           { runs: 3 },
         );
-        ctx.log(`contrast: unread total COUNTed over messages ${msOrMore(counted.executionMs, 20_000)} vs. summed from maintained chat counters ${maintained.executionMs.toFixed(1)} ms (the red dot itself is a probe: see above)`);
+        ctx.log(
+          `contrast: unread total COUNTed over messages ${msOrMore(counted.executionMs, 20_000)} vs. summed from maintained chat counters ${maintained.executionMs.toFixed(1)} ms (the red dot itself is a probe: see above)`,
+        );
         checks.push({ id: 'P6', what: 'contrast: unread COUNT over messages', value: `${msOrMore(counted.executionMs, 20_000)} exec`, target: '(what P6 forbids)', pass: null });
         checks.push({ id: 'P6', what: 'contrast: unread from maintained counters', value: `${maintained.executionMs.toFixed(1)} ms exec`, target: '(full sum over chats)', pass: null });
         figures.p6Contrast = { countOverMessagesMs: counted.executionMs, maintainedCountersMs: maintained.executionMs };

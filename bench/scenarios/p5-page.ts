@@ -88,8 +88,10 @@ export const pageScenario: Scenario = {
           const c = cpu.end();
           const perPage = (await statements.end()) / (r.requests + r.errors + r.timeouts);
           const label = `${p.name}, ${procs} web process${procs > 1 ? 'es' : ''}`;
-          ctx.log(`${label} (${(Buffer.byteLength(html) / 1024).toFixed(1)} KB of HTML, ${(wire.bytes / 1024).toFixed(1)} KB on the wire${wire.encoding ? ` as ${wire.encoding}` : ''}, ${found} ${p.min === 30 ? 'list items' : 'messages'}): ${loadLine(r)}`);
-          ctx.log(`  ${cpuLine(c)}; ≈ ${perPage.toFixed(1)} SQL statements (transactions) per page; Parley CPU per page ≈ ${((c.parley! / 100) * 1000 / r.rps).toFixed(2)} ms`);
+          ctx.log(
+            `${label} (${(Buffer.byteLength(html) / 1024).toFixed(1)} KB of HTML, ${(wire.bytes / 1024).toFixed(1)} KB on the wire${wire.encoding ? ` as ${wire.encoding}` : ''}, ${found} ${p.min === 30 ? 'list items' : 'messages'}): ${loadLine(r)}`,
+          );
+          ctx.log(`  ${cpuLine(c)}; ≈ ${perPage.toFixed(1)} SQL statements (transactions) per page; Parley CPU per page ≈ ${(((c.parley! / 100) * 1000) / r.rps).toFixed(2)} ms`);
           figures[label] = { result: r, cpu: c, htmlBytes: Buffer.byteLength(html), wire, statementsPerPage: perPage };
           const pass = r.rps >= 2000 && r.latency.p99 <= 20 && r.non2xx === 0 && r.errors === 0;
           checks.push({

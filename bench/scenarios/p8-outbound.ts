@@ -133,7 +133,10 @@ export const outboundScenario: Scenario = {
       const sender = await addEmployee(deps, { name: 'Agent Sender' });
       // Every person wrote to both Pages just now (the 24 h window is open on both sides).
       const chatsOf: Record<Key, number[]> = { A: [], B: [], W: [] };
-      for (const [key, page, channelId] of [['A', PAGE_A, channelA], ['B', PAGE_B, channelB]] as const) {
+      for (const [key, page, channelId] of [
+        ['A', PAGE_A, channelA],
+        ['B', PAGE_B, channelB],
+      ] as const) {
         const events = Array.from({ length: PEOPLE }, (_, i) => {
           emu.send(`p${i}`, page, 'Hello, is my phone ready?');
           return inboundEvent({ pageId: page, psid: emu.scopedId(`p${i}`, page), mid: midFor(`p8-${key}`, i), text: textFor(i), at: new Date() });
@@ -205,7 +208,11 @@ export const outboundScenario: Scenario = {
         }));
         const ids: number[] = [];
         for (let i = 0; i < rows.length; i += 500) {
-          const r = await deps.db.insertInto('messages').values(rows.slice(i, i + 500)).returning('id').execute();
+          const r = await deps.db
+            .insertInto('messages')
+            .values(rows.slice(i, i + 500))
+            .returning('id')
+            .execute();
           ids.push(...r.map((x) => x.id));
         }
         for (let i = 0; i < ids.length; i += 50) {
@@ -280,10 +287,17 @@ export const outboundScenario: Scenario = {
           const code = String((x.response as { error?: { code?: number } })?.error?.code ?? x.status);
           refusedBy[code] = (refusedBy[code] ?? 0) + 1;
         }
-        const of = (page: string) => ok.filter((x) => x.path.includes(page)).map((x) => x.at).sort((a, b) => a - b);
+        const of = (page: string) =>
+          ok
+            .filter((x) => x.path.includes(page))
+            .map((x) => x.at)
+            .sort((a, b) => a - b);
         // The emulator's outcome of each accepted WhatsApp send (it fails some later, async).
         const platformFailed = ok.some((x) => x.path.includes(WA_PHONE_NUMBER_ID))
-          ? emu.threads({ channel: WA_PHONE_NUMBER_ID }).flatMap((t) => t.messages).filter((m) => m.direction === 'out' && m.status === 'failed' && answeredSet.has(m.id)).length
+          ? emu
+              .threads({ channel: WA_PHONE_NUMBER_ID })
+              .flatMap((t) => t.messages)
+              .filter((m) => m.direction === 'out' && m.status === 'failed' && answeredSet.has(m.id)).length
           : 0;
         return {
           name: phase.name,
@@ -319,7 +333,11 @@ export const outboundScenario: Scenario = {
           workers: 1,
           maxS: quick ? 20 : 40,
           before: async () => {
-            await deps.db.updateTable('channels').set({ settings: JSON.stringify({ displayPhoneNumber: '+' + WA_DISPLAY_NUMBER }) }).where('id', '=', channelW).execute();
+            await deps.db
+              .updateTable('channels')
+              .set({ settings: JSON.stringify({ displayPhoneNumber: '+' + WA_DISPLAY_NUMBER }) })
+              .where('id', '=', channelW)
+              .execute();
           },
         },
       ];
@@ -333,9 +351,16 @@ export const outboundScenario: Scenario = {
             `${r.failed ? `, ${r.failed} failed` : ''}; sends: A ${r.calls.A.length}${r.calls.A.length ? ` (${rateOf(r.calls.A).toFixed(0)}/s, peak ${a.bucket} in a calendar second, ${a.sliding} in a sliding second)` : ''}, ` +
             `B ${r.calls.B.length}${r.calls.B.length ? ` (${rateOf(r.calls.B).toFixed(0)}/s)` : ''}` +
             `${r.calls.W.length ? `, W ${r.calls.W.length} (${rateOf(r.calls.W).toFixed(0)}/s, peak ${peaks(r.calls.W).bucket} in a calendar second, ${peaks(r.calls.W).sliding} in a sliding second)` : ''}` +
-            `; refused ${r.refused}${r.refused ? ` (${Object.entries(r.refusedBy).map(([k, n]) => `${k}×${n}`).join(' ')})` : ''}, duplicate sends ${r.duplicates}`,
+            `; refused ${r.refused}${
+              r.refused
+                ? ` (${Object.entries(r.refusedBy)
+                    .map(([k, n]) => `${k}×${n}`)
+                    .join(' ')})`
+                : ''
+            }, duplicate sends ${r.duplicates}`,
         );
-        if (r.calls.W.length) ctx.log(`  W sends per calendar second: ${perSecond(r.calls.W).join(', ')}${r.platformFailed ? `; ${r.platformFailed} failed afterwards on the emulator (status webhook)` : ''}`);
+        if (r.calls.W.length)
+          ctx.log(`  W sends per calendar second: ${perSecond(r.calls.W).join(', ')}${r.platformFailed ? `; ${r.platformFailed} failed afterwards on the emulator (status webhook)` : ''}`);
         ctx.log(`  ${cpuLine(r.cpu)}`);
         if (r.name === 'B alone' || r.name === 'W alone') for (const l of activityLines(r.pgActivity)) ctx.log(`  PostgreSQL ${l}`);
       }
@@ -407,7 +432,13 @@ export const outboundScenario: Scenario = {
         {
           id: 'P8',
           what: 'WhatsApp refusals (130429 tier, 131056 pair)',
-          value: `${wa.refused} refused${wa.refused ? ` (${Object.entries(wa.refusedBy).map(([k, n]) => `${k}×${n}`).join(' ')})` : ''}`,
+          value: `${wa.refused} refused${
+            wa.refused
+              ? ` (${Object.entries(wa.refusedBy)
+                  .map(([k, n]) => `${k}×${n}`)
+                  .join(' ')})`
+              : ''
+          }`,
           target: '0',
           pass: wa.refused === 0,
         },
@@ -421,7 +452,9 @@ export const outboundScenario: Scenario = {
         {
           id: 'P8',
           what: 'WhatsApp messages sent/delivered in the DB',
-          value: `${waDone.toLocaleString('en-US')} / ${wa.messages.toLocaleString('en-US')} (${Object.entries(wa.statuses).map(([k, n]) => `${k} ${n}`).join(', ')}; ${wa.platformFailed} failed at Meta)`,
+          value: `${waDone.toLocaleString('en-US')} / ${wa.messages.toLocaleString('en-US')} (${Object.entries(wa.statuses)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')}; ${wa.platformFailed} failed at Meta)`,
           target: 'all, none failed at Meta',
           pass: waDone === wa.messages && wa.platformFailed === 0,
         },

@@ -54,9 +54,7 @@ if (roles.includes('worker')) {
   const tick = () => deps.queue.enqueue(deps.jobs.maintenance, { hour: new Date().toISOString().slice(0, 13) }).catch(() => {});
   void tick();
   timers.push(setInterval(tick, 15 * 60_000));
-  timers.push(
-    setInterval(() => deps.queue.enqueue(deps.jobs.outboxSweep, { slot: String(Math.floor(Date.now() / 15_000)) }).catch(() => {}), 15_000),
-  );
+  timers.push(setInterval(() => deps.queue.enqueue(deps.jobs.outboxSweep, { slot: String(Math.floor(Date.now() / 15_000)) }).catch(() => {}), 15_000));
   for (const t of timers) t.unref();
 }
 

@@ -17,10 +17,13 @@ export async function slowGraph(target: string, delayMs: number): Promise<{ url:
       const chunks: Buffer[] = [];
       answer.on('data', (c: Buffer) => chunks.push(c));
       answer.on('end', () =>
-        setTimeout(() => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          res.end(Buffer.concat(chunks));
-        }, slow ? delayMs : 0),
+        setTimeout(
+          () => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            res.end(Buffer.concat(chunks));
+          },
+          slow ? delayMs : 0,
+        ),
       );
     });
     up.on('error', () => {
@@ -37,9 +40,10 @@ export async function slowGraph(target: string, delayMs: number): Promise<{ url:
     get inflight() {
       return inflight;
     },
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

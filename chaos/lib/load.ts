@@ -130,14 +130,22 @@ export class InboundLoad extends SteadyLoad {
     const now = Date.now();
     for (const m of messages) this.items.set(m.id, { id: m.id, kind, firstAt: now });
     const signed = signedWebhook(body, this.o.secret);
-    const send = () => this.track(postUntilOk(this.o.ports, '/webhooks/meta', () => ({ method: 'POST', body: new Uint8Array(signed.body), headers: signed.headers }), () => this.abandon).then((status) => {
-      if (status !== 200) return;
-      const at = Date.now();
-      for (const m of messages) {
-        const item = this.items.get(m.id)!;
-        item.ackedAt ??= at;
-      }
-    }));
+    const send = () =>
+      this.track(
+        postUntilOk(
+          this.o.ports,
+          '/webhooks/meta',
+          () => ({ method: 'POST', body: new Uint8Array(signed.body), headers: signed.headers }),
+          () => this.abandon,
+        ).then((status) => {
+          if (status !== 200) return;
+          const at = Date.now();
+          for (const m of messages) {
+            const item = this.items.get(m.id)!;
+            item.ackedAt ??= at;
+          }
+        }),
+      );
     send();
     if (repeat === 0) {
       this.repeats++;

@@ -56,13 +56,15 @@ export function tempRoot(): string {
   return dir;
 }
 
-const PG_BIN = process.env.CHAOS_PG_BIN ?? (() => {
-  try {
-    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
-  } catch {
-    return '/usr/lib/postgresql/15/bin';
-  }
-})();
+const PG_BIN =
+  process.env.CHAOS_PG_BIN ??
+  (() => {
+    try {
+      return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+    } catch {
+      return '/usr/lib/postgresql/15/bin';
+    }
+  })();
 
 /** PostgreSQL refuses to run as root: as root, its commands run as the `postgres` OS user. */
 function asPostgres(cmd: string, args: string[]): [string, string[]] {
@@ -83,7 +85,10 @@ export class PgCluster {
   readonly data: string;
   readonly socketDir: string;
   readonly log: string;
-  constructor(readonly dir: string, readonly port: number) {
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {
     this.data = join(dir, 'pgdata');
     this.socketDir = join(dir, 'pgsock');
     // In the cluster's folder (the postgres user's); copied to results/logs when it stops.
@@ -144,7 +149,10 @@ export class PgCluster {
 
 export class RedisServer {
   private proc: ChildProcess | undefined;
-  constructor(readonly dir: string, readonly port: number) {}
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -190,7 +198,12 @@ export class ParleyProcess {
   private proc: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private starts = 0;
-  constructor(readonly name: string, readonly role: 'web' | 'worker', readonly env: Record<string, string>, readonly port?: number) {
+  constructor(
+    readonly name: string,
+    readonly role: 'web' | 'worker',
+    readonly env: Record<string, string>,
+    readonly port?: number,
+  ) {
     cleanups.push(() => this.kill('SIGKILL'));
   }
 
@@ -234,7 +247,10 @@ export class ParleyProcess {
 
 /** Compiles the production entry points once per run (like `npm start`, into our own folder). */
 export function buildParley(): void {
-  for (const [entry, out] of [['src/server.ts', 'server.js'], ['src/worker.ts', 'worker.js']] as const) {
+  for (const [entry, out] of [
+    ['src/server.ts', 'server.js'],
+    ['src/worker.ts', 'worker.js'],
+  ] as const) {
     execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), entry, join(RESULTS, 'build', out)], { cwd: ROOT, stdio: 'inherit' });
   }
 }

@@ -37,4 +37,3 @@ export function pageTokenForUser(ctx: Ctx, user: TokenGrant, pageChannel: Channe
   ctx.store.derivedPageTokens.set(key, grant.token);
   return grant.token;
 }
-

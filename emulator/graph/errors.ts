@@ -31,21 +31,18 @@ function err(status: number, code: number, message: string, extra: Partial<Graph
 
 export type Surface = 'graph' | 'whatsapp';
 
-const SESSION_INVALIDATED =
-  'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.';
+const SESSION_INVALIDATED = 'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.';
 
 export const errors = {
   missingToken: () => err(400, 104, 'An access token is required to request this resource.'),
 
   /** Unknown / unparsable token (§6: 190). */
-  invalidToken: (surface: Surface) =>
-    withAuthHeader(err(surface === 'whatsapp' ? 401 : 400, 190, 'Invalid OAuth access token - Cannot parse access token')),
+  invalidToken: (surface: Surface) => withAuthHeader(err(surface === 'whatsapp' ? 401 : 400, 190, 'Invalid OAuth access token - Cannot parse access token')),
 
   /** Revoked token: subcode 460 (session invalidated). */
   revokedToken: (surface: Surface) => withAuthHeader(err(surface === 'whatsapp' ? 401 : 400, 190, SESSION_INVALIDATED, { error_subcode: 460 })),
 
-  expiredToken: (surface: Surface, at: string) =>
-    withAuthHeader(err(surface === 'whatsapp' ? 401 : 400, 190, `Error validating access token: Session has expired on ${at}.`, { error_subcode: 463 })),
+  expiredToken: (surface: Surface, at: string) => withAuthHeader(err(surface === 'whatsapp' ? 401 : 400, 190, `Error validating access token: Session has expired on ${at}.`, { error_subcode: 463 })),
 
   pageTokenRequired: () => err(400, 210, '(#210) A page access token is required to request this resource.'),
 
@@ -68,12 +65,9 @@ export const errors = {
 
   /** Messenger outside the 24 h window (§6: 10 / 2018278). */
   messengerWindow: () =>
-    err(
-      400,
-      10,
-      '(#10) This message is sent outside of allowed window. Learn more about the new policy here: https://developers.facebook.com/docs/messenger-platform/policy-overview',
-      { error_subcode: 2018278 },
-    ),
+    err(400, 10, '(#10) This message is sent outside of allowed window. Learn more about the new policy here: https://developers.facebook.com/docs/messenger-platform/policy-overview', {
+      error_subcode: 2018278,
+    }),
 
   /** Instagram outside its window (§6: 10 / 2534022 ❓ from an OSS error map). */
   instagramWindow: () => err(400, 10, '(#10) This message is sent outside of allowed window.', { error_subcode: 2534022 }),
@@ -105,8 +99,7 @@ export const errors = {
 
   fetchFailed: () => err(400, 100, '(#100) Failed to fetch the file from the url', { error_subcode: 2018008 }),
 
-  attachmentTooBig: (limit: number) =>
-    err(400, 100, `(#100) Upload attachment failure: the attachment exceeds the ${Math.round(limit / 1024 / 1024)} MB limit.`, { error_subcode: 2018047 }),
+  attachmentTooBig: (limit: number) => err(400, 100, `(#100) Upload attachment failure: the attachment exceeds the ${Math.round(limit / 1024 / 1024)} MB limit.`, { error_subcode: 2018047 }),
 
   privateReplyDone: () => err(400, 10900, '(#10900) Activity already replied to'),
 
@@ -121,7 +114,12 @@ export const errors = {
       case 130429:
         return waErr(400, 130429, 'Rate limit hit', 'Cloud API message throughput has been reached.');
       case 131056:
-        return waErr(400, 131056, '(Business Account, Consumer Account) pair rate limit hit', 'Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.');
+        return waErr(
+          400,
+          131056,
+          '(Business Account, Consumer Account) pair rate limit hit',
+          'Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.',
+        );
       default:
         return err(400, code, `(#${code}) Rate limit exceeded`, { is_transient: true });
     }
@@ -130,8 +128,7 @@ export const errors = {
   // WhatsApp (§4, §6): build logic on `code` and `error_data.details`.
   waWindow: () => waErr(400, 131047, 'Re-engagement message', 'More than 24 hours have passed since the recipient last replied to the sender number.'),
   waParam: (details: string) => waErr(400, 100, 'Invalid parameter', details),
-  waTemplateMissing: (name: string, lang: string) =>
-    waErr(404, 132001, 'Template name does not exist in the translation', `template name (${name}) does not exist in ${lang}`),
+  waTemplateMissing: (name: string, lang: string) => waErr(404, 132001, 'Template name does not exist in the translation', `template name (${name}) does not exist in ${lang}`),
   waTemplateParams: (details: string) => waErr(400, 132000, 'Number of parameters does not match the expected number of params', details),
   waTemplateNotApproved: (name: string) => waErr(400, 132001, 'Template name does not exist in the translation', `template ${name} is not approved`),
   waMediaUpload: (details: string) => waErr(400, 131053, 'Media upload error', details),

@@ -61,11 +61,7 @@ export class Guards {
   /** An injected fault matching this call, consumed on use. */
   takeFault(method: string, path: string, channelId: string | undefined): GraphError | undefined {
     const fault = this.faults.find(
-      (f) =>
-        f.remaining > 0 &&
-        (!f.channelId || f.channelId === channelId) &&
-        (!f.pathIncludes || path.includes(f.pathIncludes)) &&
-        (!f.method || f.method.toUpperCase() === method.toUpperCase()),
+      (f) => f.remaining > 0 && (!f.channelId || f.channelId === channelId) && (!f.pathIncludes || path.includes(f.pathIncludes)) && (!f.method || f.method.toUpperCase() === method.toUpperCase()),
     );
     if (!fault) return undefined;
     fault.remaining--;

@@ -65,7 +65,10 @@ export function listParam(params: Record<string, unknown>, name: string): string
         /* fall through */
       }
     }
-    return trimmed.split(',').map((s) => s.trim()).filter(Boolean);
+    return trimmed
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
   throw errors.invalidParam(`param ${name} must be a list`);
 }

@@ -13,16 +13,7 @@ import type { UploadedFile } from './multipart.ts';
 import type { GraphRequest, GraphResponse } from './request.ts';
 import { handleAttachmentUpload, handleCommentReply, handleSendMessage } from './send.ts';
 import { handleSubscribedApps } from './subscriptions.ts';
-import {
-  handlePhoneNumbers,
-  handleTemplates,
-  handleWabaSubscribedApps,
-  handleWhatsAppMediaUpload,
-  handleWhatsAppMessages,
-  isWaba,
-  wabaJson,
-  whatsappMediaInfo,
-} from './whatsapp.ts';
+import { handlePhoneNumbers, handleTemplates, handleWabaSubscribedApps, handleWhatsAppMediaUpload, handleWhatsAppMessages, isWaba, wabaJson, whatsappMediaInfo } from './whatsapp.ts';
 
 const VERSION = /^v\d+\.\d+$/;
 
@@ -46,7 +37,10 @@ export function toGraphRequest(request: FastifyRequest, version: string, rest: s
   } else if (body && typeof body === 'object' && !Array.isArray(body)) {
     params = { ...params, ...(body as Record<string, unknown>) };
   }
-  const segments = rest.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  const segments = rest
+    .split('/')
+    .filter(Boolean)
+    .map((s) => decodeURIComponent(s));
   return {
     method: request.method,
     version,
@@ -169,9 +163,7 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: Ctx): void {
       status = result.status ?? (result.redirect ? 302 : 200);
     } catch (err) {
       const e =
-        err instanceof GraphError
-          ? err
-          : new GraphError(500, { message: 'An unexpected error has occurred. Please retry your request later.', type: 'OAuthException', code: 2, is_transient: true });
+        err instanceof GraphError ? err : new GraphError(500, { message: 'An unexpected error has occurred. Please retry your request later.', type: 'OAuthException', code: 2, is_transient: true });
       if (!(err instanceof GraphError)) ctx.log.error('graph handler failed', { err: (err as Error).stack ?? String(err), url: request.url });
       for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
       status = e.status;
@@ -184,10 +176,13 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: Ctx): void {
         method: req.method,
         path: req.path,
         query: redact(req.query) as Record<string, string>,
-        body: req.method === 'GET' ? undefined : {
-          ...redact(req.params),
-          ...Object.fromEntries(Object.entries(req.files).map(([k, f]) => [k, { filename: f.filename, contentType: f.contentType, size: f.data.length }])),
-        },
+        body:
+          req.method === 'GET'
+            ? undefined
+            : {
+                ...redact(req.params),
+                ...Object.fromEntries(Object.entries(req.files).map(([k, f]) => [k, { filename: f.filename, contentType: f.contentType, size: f.data.length }])),
+              },
         token: req.token,
         status,
         response: result.json,
@@ -198,7 +193,10 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: Ctx): void {
     }
     if (result.redirect) return reply.redirect(result.redirect, 302);
     if (result.html !== undefined) return reply.code(status).type('text/html; charset=utf-8').send(result.html);
-    return reply.code(status).type('application/json; charset=UTF-8').send(JSON.stringify(result.json ?? {}));
+    return reply
+      .code(status)
+      .type('application/json; charset=UTF-8')
+      .send(JSON.stringify(result.json ?? {}));
   };
   app.route({ method: ['GET', 'POST', 'DELETE'], url: '/:version/*', handler });
 }

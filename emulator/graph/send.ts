@@ -184,7 +184,8 @@ export async function handleSendMessage(ctx: Ctx, req: GraphRequest, objectId: s
   if (text !== undefined && rawAttachment) throw errors.invalidParam('param message cannot contain both text and attachment');
   if (typeof text === 'string') validateText(ctx, channel, text);
   const metadata = str(messageParam.metadata);
-  if (metadata !== undefined && metadata.length > ctx.config.limits.metadataChars) throw errors.invalidParam(`param message[metadata] must be at most ${ctx.config.limits.metadataChars} characters long`);
+  if (metadata !== undefined && metadata.length > ctx.config.limits.metadataChars)
+    throw errors.invalidParam(`param message[metadata] must be at most ${ctx.config.limits.metadataChars} characters long`);
   const quickReplies = Array.isArray(messageParam.quick_replies) ? (messageParam.quick_replies as QuickReply[]).slice(0, 13) : undefined;
 
   if (person.unreachable) throw errors.personUnavailable();

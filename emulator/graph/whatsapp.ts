@@ -59,7 +59,9 @@ function renderTemplate(channel: Channel, raw: Record<string, unknown>): { templ
     if (params.length !== expected) {
       throw errors.waTemplateParams(`${part.type.toLowerCase()}: number of localizable_params (${params.length}) does not match the expected number of params (${expected})`);
     }
-    const values = params.map((p) => str(p.text) ?? str((p.currency as Record<string, unknown> | undefined)?.fallback_value) ?? str((p.date_time as Record<string, unknown> | undefined)?.fallback_value) ?? '');
+    const values = params.map(
+      (p) => str(p.text) ?? str((p.currency as Record<string, unknown> | undefined)?.fallback_value) ?? str((p.date_time as Record<string, unknown> | undefined)?.fallback_value) ?? '',
+    );
     rendered += `${rendered ? '\n' : ''}${part.text.replace(/\{\{(\d+)\}\}/g, (_m, n: string) => values[Number(n) - 1] ?? '')}`;
   }
   return { template, rendered };
@@ -87,7 +89,7 @@ export async function handleWhatsAppMessages(ctx: Ctx, req: GraphRequest, phoneN
   }
 
   const to = stringParam(params, 'to');
-  if (!to) throw errors.waParam("The parameter to is required.");
+  if (!to) throw errors.waParam('The parameter to is required.');
   const waId = to.replace(/\D/g, '');
   const rate = ctx.guards.checkRate(channel, waId);
   if (rate) throw rate;
@@ -133,7 +135,7 @@ export async function handleWhatsAppMessages(ctx: Ctx, req: GraphRequest, phoneN
     fields.attachments = [attachment];
   } else if (type === 'template') {
     const raw = objectParam(params, 'template');
-    if (!raw) throw errors.waParam("Param template is required.");
+    if (!raw) throw errors.waParam('Param template is required.');
     const { template, rendered } = renderTemplate(channel, raw);
     fields.template = { name: template.name, language: template.language, rendered, category: template.category };
     fields.text = rendered;
@@ -179,12 +181,19 @@ export async function handleWhatsAppMessages(ctx: Ctx, req: GraphRequest, phoneN
   (response.messages[0] as { id: string }).id = message.id;
   if (person.unreachable) failWhatsAppMessage(ctx, channel, person, message, undeliverable(), waId);
   else if (outsideWindow) {
-    failWhatsAppMessage(ctx, channel, person, message, {
-      code: 131047,
-      title: 'Re-engagement message',
-      message: 'Re-engagement message',
-      details: 'More than 24 hours have passed since the recipient last replied to the sender number.',
-    }, waId);
+    failWhatsAppMessage(
+      ctx,
+      channel,
+      person,
+      message,
+      {
+        code: 131047,
+        title: 'Re-engagement message',
+        message: 'Re-engagement message',
+        details: 'More than 24 hours have passed since the recipient last replied to the sender number.',
+      },
+      waId,
+    );
   } else if (fetchFailure) {
     failWhatsAppMessage(ctx, channel, person, message, { code: 131053, title: 'Media upload error', message: 'Media upload error', details: fetchFailure }, waId);
   } else afterBusinessSend(ctx, channel, person, message);
@@ -261,10 +270,12 @@ export function isWaba(ctx: Ctx, id: string): boolean {
 export function handleTemplates(ctx: Ctx, req: GraphRequest, wabaId: string, selfUrl: string): GraphResponse {
   const numbers = requireWaba(ctx, req, wabaId);
   const seen = new Set<string>();
-  let templates = numbers.flatMap((n) => n.templates).filter((t) => {
-    const key = `${t.name}|${t.language}`;
-    return seen.has(key) ? false : (seen.add(key), true);
-  });
+  let templates = numbers
+    .flatMap((n) => n.templates)
+    .filter((t) => {
+      const key = `${t.name}|${t.language}`;
+      return seen.has(key) ? false : (seen.add(key), true);
+    });
   if (req.query.name) templates = templates.filter((t) => t.name.includes(req.query.name ?? ''));
   if (req.query.status) templates = templates.filter((t) => t.status === req.query.status?.toUpperCase());
   if (req.query.language) templates = templates.filter((t) => t.language === req.query.language);

@@ -59,7 +59,10 @@ ${options.refreshScript ? '<script src="/ui/assets/app.js" defer></script>' : ''
 }
 
 export function fmtTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC');
 }
 
 export function fmtBytes(n: number | undefined): string {

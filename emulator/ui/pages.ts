@@ -168,7 +168,7 @@ function commentTree(core: EmulatorCore, comments: Comment[], parentId: string |
   return html`${comments
     .filter((c) => c.parentId === parentId && !c.deleted)
     .map((c) => {
-      const author = c.from.kind === 'business' ? core.ctx.store.channels.get(c.channelId)?.name ?? 'Shop' : (people.get(c.from.personId)?.name ?? '?');
+      const author = c.from.kind === 'business' ? (core.ctx.store.channels.get(c.channelId)?.name ?? 'Shop') : (people.get(c.from.personId)?.name ?? '?');
       return html`<div class="comment ${c.from.kind === 'business' ? 'business' : ''}"><strong>${author}</strong> ${c.text} <span class="muted small">${fmtTime(c.createdAt)}${
         c.privateReplyMessageId ? ' · got a private reply' : ''
       }${c.hidden ? ' · hidden' : ''}</span>
@@ -196,7 +196,9 @@ ${posts.map((post) => {
 <section class="card"><h2>New post</h2><form method="post" action="/ui/posts" class="row"><select name="channel">${core
     .channels()
     .filter((c) => c.platform !== 'whatsapp')
-    .map((c) => html`<option value="${c.id}">${c.name} (${PLATFORM_LABEL[c.platform]})</option>`)}</select><input type="text" name="text" placeholder="Post text" required><button class="secondary">Publish</button></form></section>`;
+    .map(
+      (c) => html`<option value="${c.id}">${c.name} (${PLATFORM_LABEL[c.platform]})</option>`,
+    )}</select><input type="text" name="text" placeholder="Post text" required><button class="secondary">Publish</button></form></section>`;
   return page('Posts', body, { refreshScript: false });
 }
 
@@ -207,7 +209,9 @@ export function logPage(core: EmulatorCore): string {
 <section class="card"><h1>Graph API calls (newest first)</h1>
 <table><tr><th>#</th><th>Call</th><th>Status</th><th>Body / response</th></tr>
 ${calls.map(
-  (c) => html`<tr><td>${c.seq}</td><td><code>${c.method} ${c.path}</code><div class="small muted">${fmtTime(c.at)}</div></td><td><span class="badge ${c.status < 400 ? 'ok' : 'bad'}">${c.status}</span></td>
+  (
+    c,
+  ) => html`<tr><td>${c.seq}</td><td><code>${c.method} ${c.path}</code><div class="small muted">${fmtTime(c.at)}</div></td><td><span class="badge ${c.status < 400 ? 'ok' : 'bad'}">${c.status}</span></td>
   <td>${c.body !== undefined ? html`<pre>${JSON.stringify(c.body, null, 1)}</pre>` : ''}<pre>${JSON.stringify(c.response, null, 1)}</pre></td></tr>`,
 )}</table></section>
 <section class="card"><h1>Webhook deliveries (newest first)</h1>

@@ -40,9 +40,18 @@ export function registerUiRoutes(app: FastifyInstance, core: EmulatorCore): void
   app.get('/ui/assets/app.css', async (_r, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'max-age=60').send(CSS));
   app.get('/ui/assets/app.js', async (_r, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'max-age=60').send(JS));
 
-  app.get('/ui', guard((_r, reply) => sendHtml(reply, homePage(core))));
-  app.get('/ui/log', guard((_r, reply) => sendHtml(reply, logPage(core))));
-  app.get('/ui/posts', guard((r, reply) => sendHtml(reply, postsPage(core, (r.query as Record<string, string | undefined>).person))));
+  app.get(
+    '/ui',
+    guard((_r, reply) => sendHtml(reply, homePage(core))),
+  );
+  app.get(
+    '/ui/log',
+    guard((_r, reply) => sendHtml(reply, logPage(core))),
+  );
+  app.get(
+    '/ui/posts',
+    guard((r, reply) => sendHtml(reply, postsPage(core, (r.query as Record<string, string | undefined>).person))),
+  );
 
   app.get(
     '/ui/chat',

@@ -291,7 +291,14 @@ export function emitFeedComment(ctx: Ctx, channel: Channel, post: Post, comment:
         : { id: person ? scoped(person, channel) : '' };
   const value: Record<string, unknown> = {
     from,
-    post: { status_type: 'added_photos', is_published: true, updated_time: new Date(post.createdAt).toISOString().replace(/\.\d{3}Z$/, '+0000'), permalink_url: `https://www.facebook.com/${post.id}`, promotion_status: 'inactive', id: post.id },
+    post: {
+      status_type: 'added_photos',
+      is_published: true,
+      updated_time: new Date(post.createdAt).toISOString().replace(/\.\d{3}Z$/, '+0000'),
+      permalink_url: `https://www.facebook.com/${post.id}`,
+      promotion_status: 'inactive',
+      id: post.id,
+    },
     message: comment.text,
     post_id: post.id,
     comment_id: comment.id,

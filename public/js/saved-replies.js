@@ -48,7 +48,11 @@
     if (list) list.id = list.id + '-open';
     Array.prototype.forEach.call(box.querySelectorAll('[role="option"]'), function (o) {
       var words = (o.getAttribute('data-name') || '').toLocaleLowerCase().split(/\s+/);
-      var hit = !needle || words.some(function (w) { return w.indexOf(needle) === 0; });
+      var hit =
+        !needle ||
+        words.some(function (w) {
+          return w.indexOf(needle) === 0;
+        });
       if (!hit) o.parentNode.removeChild(o);
       else o.id = o.id + '-open';
     });

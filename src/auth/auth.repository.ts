@@ -6,26 +6,22 @@ import type { PrefetchAsk } from './prefetch.ts';
 import type { ChannelAccessColumns } from './ports.ts';
 
 export async function countEmployees(db: Conn): Promise<number> {
-  const r = await db.selectFrom('employees').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('employees')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 export async function findEmployeeByEmail(db: Conn, email: string) {
-  return db
-    .selectFrom('employees')
-    .selectAll()
-    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
-    .executeTakeFirst();
+  return db.selectFrom('employees').selectAll().where(sql<string>`lower(email)`, '=', email.toLowerCase()).executeTakeFirst();
 }
 
 export async function findEmployee(db: Conn, id: number) {
   return db.selectFrom('employees').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function insertEmployee(
-  db: Conn,
-  e: { email: string; name: string; passwordHash: string; roleId: number; locale?: string | null },
-): Promise<number> {
+export async function insertEmployee(db: Conn, e: { email: string; name: string; passwordHash: string; roleId: number; locale?: string | null }): Promise<number> {
   const r = await db
     .insertInto('employees')
     .values({ email: e.email, name: e.name, password_hash: e.passwordHash, role_id: e.roleId, locale: e.locale ?? null })
@@ -125,11 +121,7 @@ export async function findRoleByName(db: Conn, name: string) {
 }
 
 export async function insertRole(db: Conn, r: { name: string; isAdmin: boolean; permissions: string[] }): Promise<number> {
-  const row = await db
-    .insertInto('roles')
-    .values({ name: r.name, is_admin: r.isAdmin, permissions: r.permissions })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const row = await db.insertInto('roles').values({ name: r.name, is_admin: r.isAdmin, permissions: r.permissions }).returning('id').executeTakeFirstOrThrow();
   return row.id;
 }
 
@@ -140,10 +132,7 @@ export async function updateRole(db: Conn, id: number, r: { name: string; isAdmi
 // Sessions
 
 export async function insertSession(db: Conn, s: { idHash: string; employeeId: number; csrfToken: string; expiresAt: Date }) {
-  await db
-    .insertInto('sessions')
-    .values({ id_hash: s.idHash, employee_id: s.employeeId, csrf_token: s.csrfToken, expires_at: s.expiresAt })
-    .execute();
+  await db.insertInto('sessions').values({ id_hash: s.idHash, employee_id: s.employeeId, csrf_token: s.csrfToken, expires_at: s.expiresAt }).execute();
 }
 
 /** The session with its employee and role, in one query (runs on every request). */
@@ -152,11 +141,7 @@ export async function insertSession(db: Conn, s: { idHash: string; employeeId: n
  * employee and role, the channels they may use (Chats), and for full pages the red dot and, for
  * admins, the channels needing reconnecting (the banner).
  */
-export async function findSessionContext(
-  db: Conn,
-  idHash: string,
-  o: { page: boolean; prefetch?: PrefetchAsk | null; channelAccess: ChannelAccessColumns },
-) {
+export async function findSessionContext(db: Conn, idHash: string, o: { page: boolean; prefetch?: PrefetchAsk | null; channelAccess: ChannelAccessColumns }) {
   const key = `${o.page}|${o.prefetch?.key ?? ''}`;
   let templates = sessionTemplates.get(o.channelAccess);
   if (!templates) sessionTemplates.set(o.channelAccess, (templates = new Map()));
@@ -179,24 +164,38 @@ function sessionContextTemplate(page: boolean, prefetch: PrefetchAsk | null, acc
   return queryTemplate((db, p: { idHash: string; [slot: string]: any }) => {
     const who = { employee: sql.ref<number>('e.id'), channels: sql.ref<number[]>('vc.ids') };
     const extra = Object.entries(prefetch?.columns(p, who, db as Db) ?? {}).map(([name, e]) => sql`${e}`.as(PREFETCH_PREFIX + name));
-    return db
-      .selectFrom('sessions as s')
-      .innerJoin('employees as e', 'e.id', 's.employee_id')
-      .innerJoin('roles as r', 'r.id', 'e.role_id')
-      // The channels the employee may use, once: a column here, and what prefetches filter by.
-      // `offset 0` keeps PostgreSQL from pulling the subquery up into each place that reads
-      // `vc.ids` (it computed the list once per prefetch otherwise).
-      .innerJoinLateral(sql<{ ids: number[] }>`(select ${visibleChannelIdsColumn(sql.ref('e.id'))} as ids offset 0)`.as('vc'), (join) => join.onTrue())
-      .select([
-        's.id_hash', 's.csrf_token', 's.created_at', 's.last_seen_at', 's.expires_at',
-        'e.id as employee_id', 'e.name', 'e.email', 'e.locale', 'e.disabled_at', 'e.must_change_password',
-        'r.id as role_id', 'r.name as role_name', 'r.is_admin', 'r.permissions',
-        'vc.ids as channel_ids',
-        (page ? redDotInChannelsColumn(who.channels, who.employee) : sql<boolean | null>`null`).as('red_dot'),
-        (page ? sql<ReconnectList | null>`case when r.is_admin then ${channelsNeedingReconnectColumn()} end` : sql<ReconnectList | null>`null`).as('reconnect'),
-      ])
-      .select(extra)
-      .where('s.id_hash', '=', p.idHash);
+    return (
+      db
+        .selectFrom('sessions as s')
+        .innerJoin('employees as e', 'e.id', 's.employee_id')
+        .innerJoin('roles as r', 'r.id', 'e.role_id')
+        // The channels the employee may use, once: a column here, and what prefetches filter by.
+        // `offset 0` keeps PostgreSQL from pulling the subquery up into each place that reads
+        // `vc.ids` (it computed the list once per prefetch otherwise).
+        .innerJoinLateral(sql<{ ids: number[] }>`(select ${visibleChannelIdsColumn(sql.ref('e.id'))} as ids offset 0)`.as('vc'), (join) => join.onTrue())
+        .select([
+          's.id_hash',
+          's.csrf_token',
+          's.created_at',
+          's.last_seen_at',
+          's.expires_at',
+          'e.id as employee_id',
+          'e.name',
+          'e.email',
+          'e.locale',
+          'e.disabled_at',
+          'e.must_change_password',
+          'r.id as role_id',
+          'r.name as role_name',
+          'r.is_admin',
+          'r.permissions',
+          'vc.ids as channel_ids',
+          (page ? redDotInChannelsColumn(who.channels, who.employee) : sql<boolean | null>`null`).as('red_dot'),
+          (page ? sql<ReconnectList | null>`case when r.is_admin then ${channelsNeedingReconnectColumn()} end` : sql<ReconnectList | null>`null`).as('reconnect'),
+        ])
+        .select(extra)
+        .where('s.id_hash', '=', p.idHash)
+    );
   });
 }
 
@@ -217,7 +216,10 @@ export async function deleteEmployeeSessions(db: Conn, employeeId: number, o: { 
 }
 
 export async function deleteExpiredSessions(db: Conn, now: Date, idleCutoff: Date) {
-  await db.deleteFrom('sessions').where((eb) => eb.or([eb('expires_at', '<', now), eb('last_seen_at', '<', idleCutoff)])).execute();
+  await db
+    .deleteFrom('sessions')
+    .where((eb) => eb.or([eb('expires_at', '<', now), eb('last_seen_at', '<', idleCutoff)]))
+    .execute();
 }
 
 // Login throttling

@@ -14,7 +14,6 @@ function safeNext(next: unknown): string {
 }
 
 export function authRoutes(deps: Pick<AuthPorts, 'config' | 'db' | 'logger' | 'live' | 'sessionPolicy'>) {
-
   return async (app: FastifyInstance) => {
     app.get('/setup', { config: { access: 'public' } }, async (req, reply) => {
       if ((await countEmployees(deps.db)) > 0) return reply.redirect('/login', 303);

@@ -61,8 +61,7 @@ export async function resolveSession(
   const idHash = sha256(token);
   const row = await repo.findSessionContext(db, idHash, { page: Boolean(o.page), prefetch: o.prefetch ?? null, channelAccess: deps.channelAccess });
   if (!row) return null;
-  const expired =
-    row.expires_at.getTime() <= now.getTime() || now.getTime() - row.last_seen_at.getTime() > policy.idleMs || row.disabled_at !== null;
+  const expired = row.expires_at.getTime() <= now.getTime() || now.getTime() - row.last_seen_at.getTime() > policy.idleMs || row.disabled_at !== null;
   if (expired) {
     await repo.deleteSession(db, idHash);
     return null;
@@ -123,12 +122,7 @@ export function passwordProblem(password: string): 'validation.password_short' |
  * First run: creates the owner (admin) only while no employee exists. The table lock makes two
  * simultaneous setup submissions create one owner, not two.
  */
-export async function setupOwner(
-  db: Db,
-  logger: Logger,
-  input: { name?: string; email?: string; password?: string },
-  policy: SessionPolicy,
-): Promise<NewSession | null> {
+export async function setupOwner(db: Db, logger: Logger, input: { name?: string; email?: string; password?: string }, policy: SessionPolicy): Promise<NewSession | null> {
   const v = validateEmployeeInput(input);
   const passwordHash = await hashPassword(v.password);
   return inTransaction(db, logger, async (tx) => {
@@ -153,11 +147,7 @@ export type CredentialsResult =
  * guesses arrive at once, at most `perAccount` per account and `perIp` per address reach argon2
  * in a window; a throttled guess is refused without it.
  */
-export async function checkCredentials(
-  db: Db,
-  input: { email?: string; password?: string; ip: string },
-  now = new Date(),
-): Promise<CredentialsResult> {
+export async function checkCredentials(db: Db, input: { email?: string; password?: string; ip: string }, now = new Date()): Promise<CredentialsResult> {
   const email = (input.email ?? '').trim().toLowerCase();
   const attempt = await reserveAttempt(db, email, input.ip, now);
   if (!attempt) return { ok: false, evaluated: false };
@@ -204,10 +194,7 @@ async function reserveKeys(db: Db, a: Attempt, now: Date): Promise<Attempt | nul
 }
 
 export async function attemptFailed(db: Db, a: Attempt, now = new Date()) {
-  await Promise.all([
-    repo.lockIfSpent(db, a.accountKey, now, THROTTLE.perAccount, THROTTLE.lockMs),
-    repo.lockIfSpent(db, a.ipKey, now, THROTTLE.perIp, THROTTLE.lockMs),
-  ]);
+  await Promise.all([repo.lockIfSpent(db, a.accountKey, now, THROTTLE.perAccount, THROTTLE.lockMs), repo.lockIfSpent(db, a.ipKey, now, THROTTLE.perIp, THROTTLE.lockMs)]);
 }
 
 /** The right password (or code): the account's (or code key's) count is cleared, the address's reservation released. */

@@ -47,12 +47,7 @@ export function generatePassword(): string {
  * My profile › Change password: the current password (throttled like a login, a wrong one
  * counts), a new one twice. Every other session of the employee ends; this one stays.
  */
-export async function changeOwnPassword(
-  ctx: Ctx,
-  me: { employeeId: number; email: string; sessionHash: string },
-  input: { current?: string; password?: string; confirm?: string },
-  ip: string,
-) {
+export async function changeOwnPassword(ctx: Ctx, me: { employeeId: number; email: string; sessionHash: string }, input: { current?: string; password?: string; confirm?: string }, ip: string) {
   const current = input.current ?? '';
   const password = input.password ?? '';
   const errors: Record<string, string> = {};

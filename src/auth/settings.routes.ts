@@ -34,9 +34,7 @@ export function settingsRoutes(deps: Pick<AuthPorts, 'config' | 'db' | 'logger' 
     reply.view('settings/profile', { current: req.auth!.locale ?? '', errors: {}, passwordErrors: {}, mustChangePassword: Boolean(req.auth!.mustChangePassword), ...extra }, status);
 
   return async (app: FastifyInstance) => {
-    app.get('/settings', { config: { access: 'login' } }, async (req, reply) =>
-      reply.redirect(req.auth!.isAdmin ? '/settings/employees' : '/settings/profile', 303),
-    );
+    app.get('/settings', { config: { access: 'login' } }, async (req, reply) => reply.redirect(req.auth!.isAdmin ? '/settings/employees' : '/settings/profile', 303));
 
     app.get('/settings/employees', { config: { access: 'admin' } }, async (_req, reply) => employeesPage(reply));
 
@@ -63,7 +61,10 @@ export function settingsRoutes(deps: Pick<AuthPorts, 'config' | 'db' | 'logger' 
       }
     };
 
-    for (const [path, disabled] of [['disable', true], ['enable', false]] as const) {
+    for (const [path, disabled] of [
+      ['disable', true],
+      ['enable', false],
+    ] as const) {
       app.post(`/settings/employees/:id/${path}`, { config: { access: 'admin' } }, async (req: FastifyRequest<{ Params: Params }>, reply) =>
         rowAction(req, reply, (id) => settings.setDisabled(ctx, req.auth!.employeeId, id, disabled)),
       );

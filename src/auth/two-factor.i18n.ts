@@ -1,7 +1,8 @@
 /** Strings of two-factor sign-in: the login's second step, My profile › Two-factor, Settings › Employees. */
 export const twoFactorEn = {
   'twofactor.title': 'Two-factor sign-in',
-  'twofactor.intro': 'After your password, Parley also asks for a 6-digit code from an authenticator app on your phone (Google Authenticator, Microsoft Authenticator, 1Password, Aegis…). Someone who learns your password still cannot sign in.',
+  'twofactor.intro':
+    'After your password, Parley also asks for a 6-digit code from an authenticator app on your phone (Google Authenticator, Microsoft Authenticator, 1Password, Aegis…). Someone who learns your password still cannot sign in.',
   'twofactor.state_off': 'Two-factor sign-in is off.',
   'twofactor.state_on': 'Two-factor sign-in is on.',
   'twofactor.turn_on': 'Turn on',
@@ -46,7 +47,8 @@ export const twoFactorEn = {
 
 export const twoFactorFr: Record<keyof typeof twoFactorEn, string> = {
   'twofactor.title': 'Connexion à deux facteurs',
-  'twofactor.intro': 'Après votre mot de passe, Parley demande aussi un code à 6 chiffres d’une application d’authentification sur votre téléphone (Google Authenticator, Microsoft Authenticator, 1Password, Aegis…). Quelqu’un qui connaît votre mot de passe ne peut toujours pas se connecter.',
+  'twofactor.intro':
+    'Après votre mot de passe, Parley demande aussi un code à 6 chiffres d’une application d’authentification sur votre téléphone (Google Authenticator, Microsoft Authenticator, 1Password, Aegis…). Quelqu’un qui connaît votre mot de passe ne peut toujours pas se connecter.',
   'twofactor.state_off': 'La connexion à deux facteurs est désactivée.',
   'twofactor.state_on': 'La connexion à deux facteurs est activée.',
   'twofactor.turn_on': 'Activer',
@@ -63,7 +65,8 @@ export const twoFactorFr: Record<keyof typeof twoFactorEn, string> = {
   'twofactor.already_on': 'La connexion à deux facteurs est déjà activée.',
   'twofactor.not_on': 'La connexion à deux facteurs est désactivée.',
   'twofactor.recovery_title': 'Codes de secours',
-  'twofactor.recovery_intro': 'Si vous perdez votre téléphone, chacun de ces codes vous connecte une fois à la place d’un code à 6 chiffres. Gardez-les en lieu sûr : ils ne sont affichés que maintenant.',
+  'twofactor.recovery_intro':
+    'Si vous perdez votre téléphone, chacun de ces codes vous connecte une fois à la place d’un code à 6 chiffres. Gardez-les en lieu sûr : ils ne sont affichés que maintenant.',
   'twofactor.recovery_left': 'Codes de secours inutilisés : {n}.',
   'twofactor.recovery_regenerate': 'Nouveaux codes de secours',
   'twofactor.recovery_regenerate_hint': 'Les anciens codes ne fonctionneront plus.',

@@ -3,11 +3,7 @@ import type { Conn } from '../db/database.ts';
 
 /** An employee's two-factor row: the encrypted secret and whether it is on (confirmed). */
 export async function findTwoFactor(db: Conn, employeeId: number) {
-  return db
-    .selectFrom('employee_two_factor')
-    .select(['secret_encrypted', 'enabled_at'])
-    .where('employee_id', '=', employeeId)
-    .executeTakeFirst();
+  return db.selectFrom('employee_two_factor').select(['secret_encrypted', 'enabled_at']).where('employee_id', '=', employeeId).executeTakeFirst();
 }
 
 /** Starts (or restarts) turning it on: a new secret, not enabled until a code confirms it. */
@@ -55,13 +51,7 @@ export async function replaceRecoveryCodes(db: Conn, employeeId: number, hashes:
 
 /** Spends a recovery code: true only for an unused code of this employee (once, even concurrently). */
 export async function useRecoveryCode(db: Conn, employeeId: number, hash: string, at: Date): Promise<boolean> {
-  const r = await db
-    .updateTable('two_factor_recovery_codes')
-    .set({ used_at: at })
-    .where('employee_id', '=', employeeId)
-    .where('code_hash', '=', hash)
-    .where('used_at', 'is', null)
-    .executeTakeFirst();
+  const r = await db.updateTable('two_factor_recovery_codes').set({ used_at: at }).where('employee_id', '=', employeeId).where('code_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
@@ -87,11 +77,7 @@ export async function listEnabledEmployeeIds(db: Conn): Promise<number[]> {
  */
 export async function adminLacksTwoFactor(db: Conn, employeeId: number): Promise<boolean> {
   const r = await db
-    .selectNoFrom((eb) =>
-      eb
-        .not(eb.exists(eb.selectFrom('employee_two_factor').select(sql`1`.as('x')).where('employee_id', '=', employeeId).where('enabled_at', 'is not', null)))
-        .as('lacks'),
-    )
+    .selectNoFrom((eb) => eb.not(eb.exists(eb.selectFrom('employee_two_factor').select(sql`1`.as('x')).where('employee_id', '=', employeeId).where('enabled_at', 'is not', null))).as('lacks'))
     .executeTakeFirstOrThrow();
   return Boolean(r.lacks);
 }
@@ -99,10 +85,7 @@ export async function adminLacksTwoFactor(db: Conn, employeeId: number): Promise
 // Login challenges (the second step)
 
 export async function insertChallenge(db: Conn, c: { tokenHash: string; employeeId: number; next: string; expiresAt: Date }) {
-  await db
-    .insertInto('login_challenges')
-    .values({ token_hash: c.tokenHash, employee_id: c.employeeId, next: c.next, expires_at: c.expiresAt })
-    .execute();
+  await db.insertInto('login_challenges').values({ token_hash: c.tokenHash, employee_id: c.employeeId, next: c.next, expires_at: c.expiresAt }).execute();
 }
 
 /**
@@ -122,13 +105,7 @@ export async function spendChallengeAttempt(db: Conn, tokenHash: string, now: Da
 }
 
 export async function findLiveChallenge(db: Conn, tokenHash: string, now: Date, maxAttempts: number) {
-  return db
-    .selectFrom('login_challenges')
-    .select(['employee_id', 'next'])
-    .where('token_hash', '=', tokenHash)
-    .where('expires_at', '>', now)
-    .where('attempts', '<', maxAttempts)
-    .executeTakeFirst();
+  return db.selectFrom('login_challenges').select(['employee_id', 'next']).where('token_hash', '=', tokenHash).where('expires_at', '>', now).where('attempts', '<', maxAttempts).executeTakeFirst();
 }
 
 export async function deleteChallenge(db: Conn, tokenHash: string) {

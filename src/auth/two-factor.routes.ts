@@ -74,10 +74,7 @@ export function twoFactorGate(requirement: tf.TwoFactorRequirement): preHandlerA
 
 /** Rows of Settings › Employees: who has two-factor on, and the shop's requirement. */
 export async function employeesTwoFactorView(deps: Pick<AuthPorts, 'db'>) {
-  const [ids, setting] = await Promise.all([
-    repo.listEnabledEmployeeIds(deps.db),
-    readSetting<{ requireForAdmins?: boolean }>(deps.db, tf.TWO_FACTOR_SETTINGS_KEY),
-  ]);
+  const [ids, setting] = await Promise.all([repo.listEnabledEmployeeIds(deps.db), readSetting<{ requireForAdmins?: boolean }>(deps.db, tf.TWO_FACTOR_SETTINGS_KEY)]);
   return { enabledIds: new Set(ids), requireForAdmins: setting?.requireForAdmins === true };
 }
 
@@ -107,8 +104,7 @@ export function twoFactorRoutes(deps: TwoFactorPorts, requirement: tf.TwoFactorR
     }
   };
   const proofOf = (b: Form | undefined): tf.Proof => ({ password: b?.password, code: b?.code });
-  const challengePage = (reply: FastifyReply, status: 'ask' | 'wrong' | 'expired', code = 200) =>
-    reply.view('auth/two_factor', { status }, code);
+  const challengePage = (reply: FastifyReply, status: 'ask' | 'wrong' | 'expired', code = 200) => reply.view('auth/two_factor', { status }, code);
 
   return async (app: FastifyInstance) => {
     app.get('/login/two-factor', { config: { access: 'public' } }, async (req, reply) => {

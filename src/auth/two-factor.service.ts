@@ -65,7 +65,11 @@ const hashRecoveryCode = (normalized: string) => sha256(`parley-recovery:${norma
 
 async function issueRecoveryCodes(db: Db | Parameters<typeof repo.replaceRecoveryCodes>[0], employeeId: number): Promise<string[]> {
   const codes = newRecoveryCodes();
-  await repo.replaceRecoveryCodes(db, employeeId, codes.map((c) => hashRecoveryCode(normalizeCode(c))));
+  await repo.replaceRecoveryCodes(
+    db,
+    employeeId,
+    codes.map((c) => hashRecoveryCode(normalizeCode(c))),
+  );
   return codes;
 }
 
@@ -91,10 +95,7 @@ export async function isEnabled(db: Db, employeeId: number): Promise<boolean> {
 
 // Settings › My profile › Two-factor sign-in
 
-export type TwoFactorState =
-  | { state: 'off' }
-  | { state: 'pending'; secret: string; otpauthUrl: string; qrDataUri: string }
-  | { state: 'on'; unusedRecoveryCodes: number };
+export type TwoFactorState = { state: 'off' } | { state: 'pending'; secret: string; otpauthUrl: string; qrDataUri: string } | { state: 'on'; unusedRecoveryCodes: number };
 
 export async function stateOf(ctx: TwoFactorCtx, employee: { id: number; email: string }): Promise<TwoFactorState> {
   const tf = await repo.findTwoFactor(ctx.db, employee.id);

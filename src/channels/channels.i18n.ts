@@ -49,8 +49,7 @@ export const channelsEn = {
   'channels.failed.event.status': 'Status',
   'channels.failed.event.unknown': 'Unreadable change',
   'channels.new_title': 'Connect a Page or an Instagram account',
-  'channels.new_intro':
-    'For self-hosted setups: paste a Page access token. Parley checks it with Meta, subscribes the account to webhooks and stores the token encrypted.',
+  'channels.new_intro': 'For self-hosted setups: paste a Page access token. Parley checks it with Meta, subscribes the account to webhooks and stores the token encrypted.',
   'channels.field.kind': 'Kind',
   'channels.field.external_id': 'Page id (or Instagram account id)',
   'channels.field.external_id_hint': 'Digits only. For Instagram: the id of the Instagram professional account or of the Page it is linked to.',
@@ -62,8 +61,7 @@ export const channelsEn = {
   'channels.field.comments': 'Receive post comments in the chat feed',
   'channels.field.comments_hint': "Comments under the posts arrive in the commenter's chat. Needs the comment permissions granted when the channel was connected.",
   'channels.field.human_agent': 'The app has the Human Agent permission',
-  'channels.field.human_agent_hint':
-    "Lets an employee's reply go out from 24 hours to 7 days after the lead's last message (HUMAN_AGENT tag). Tick it only if Meta granted this feature to your app.",
+  'channels.field.human_agent_hint': "Lets an employee's reply go out from 24 hours to 7 days after the lead's last message (HUMAN_AGENT tag). Tick it only if Meta granted this feature to your app.",
   'channels.field.legacy_tags': 'Legacy message tags',
   'channels.field.legacy_tags_hint':
     'Meta retired ACCOUNT_UPDATE, POST_PURCHASE_UPDATE and CONFIRMED_EVENT_UPDATE on 2026-04-27: requests carrying them now fail with error 100. Enable only where they are still accepted.',
@@ -76,11 +74,9 @@ export const channelsEn = {
   'channels.reconnect_facebook': 'Reconnect with Facebook',
   'channels.note.comments_missing':
     'Comments stay off: this channel was connected without these permissions: {perms}. Reconnect to allow comments (Facebook Login granting the comment permissions, or a token that has them), then turn them on again.',
-  'channels.note.comments_unverified':
-    'Comments are on. If this channel was connected without the comment permissions, it needs reconnecting with them before comments arrive.',
+  'channels.note.comments_unverified': 'Comments are on. If this channel was connected without the comment permissions, it needs reconnecting with them before comments arrive.',
   'channels.fb.setup_title': 'Set up Facebook Login',
-  'channels.fb.not_configured':
-    'Facebook Login is not set up yet. Set META_APP_ID and META_APP_SECRET (from your Meta app’s basic settings) and restart Parley.',
+  'channels.fb.not_configured': 'Facebook Login is not set up yet. Set META_APP_ID and META_APP_SECRET (from your Meta app’s basic settings) and restart Parley.',
   'channels.fb.redirect_uri': 'Add this address to the app’s Valid OAuth Redirect URIs:',
   'channels.fb.meanwhile': 'Meanwhile, you can connect a Page with its access token.',
   'channels.fb.choose_title': 'Choose what to connect',
@@ -142,7 +138,8 @@ export const channelsFr: Record<keyof typeof channelsEn, string> = {
   'channels.notice.delivery_still_failing': 'Le changement a de nouveau échoué ; son erreur est affichée ci-dessous.',
   'channels.notice.delivery_discarded': 'Le changement mis de côté a été écarté.',
   'channels.failed.title': 'Livraisons mises de côté',
-  'channels.failed.intro': 'Ces parties de livraisons des plateformes n’ont pas pu être appliquées ({count} en tout) ; le reste de chaque livraison l’a été. Réessayez une fois la cause corrigée, ou écartez-les.',
+  'channels.failed.intro':
+    'Ces parties de livraisons des plateformes n’ont pas pu être appliquées ({count} en tout) ; le reste de chaque livraison l’a été. Réessayez une fois la cause corrigée, ou écartez-les.',
   'channels.failed.col.channel': 'Canal',
   'channels.failed.col.when': 'Dernier échec',
   'channels.failed.col.what': 'Quoi',
@@ -161,8 +158,7 @@ export const channelsFr: Record<keyof typeof channelsEn, string> = {
   'channels.failed.event.status': 'Statut',
   'channels.failed.event.unknown': 'Changement illisible',
   'channels.new_title': 'Connecter une Page ou un compte Instagram',
-  'channels.new_intro':
-    'Pour les installations auto-hébergées : collez un jeton d’accès de Page. Parley le vérifie auprès de Meta, abonne le compte aux webhooks et enregistre le jeton chiffré.',
+  'channels.new_intro': 'Pour les installations auto-hébergées : collez un jeton d’accès de Page. Parley le vérifie auprès de Meta, abonne le compte aux webhooks et enregistre le jeton chiffré.',
   'channels.field.kind': 'Type',
   'channels.field.external_id': 'Identifiant de la Page (ou du compte Instagram)',
   'channels.field.external_id_hint': 'Chiffres uniquement. Pour Instagram : l’identifiant du compte professionnel Instagram ou de la Page à laquelle il est lié.',
@@ -172,8 +168,7 @@ export const channelsFr: Record<keyof typeof channelsEn, string> = {
   'channels.field.name_hint': 'Facultatif : par défaut, le nom sur Facebook ou Instagram.',
   'channels.field.access': 'Employés autorisés',
   'channels.field.comments': 'Recevoir les commentaires des publications dans le fil des chats',
-  'channels.field.comments_hint':
-    'Les commentaires sous les publications arrivent dans le chat de leur auteur. Nécessite les autorisations de commentaires accordées lors de la connexion du canal.',
+  'channels.field.comments_hint': 'Les commentaires sous les publications arrivent dans le chat de leur auteur. Nécessite les autorisations de commentaires accordées lors de la connexion du canal.',
   'channels.field.human_agent': 'L’application dispose de l’autorisation Human Agent',
   'channels.field.human_agent_hint':
     'Permet à un employé de répondre de 24 heures à 7 jours après le dernier message du prospect (étiquette HUMAN_AGENT). Ne cochez que si Meta a accordé cette fonctionnalité à votre application.',
@@ -189,11 +184,9 @@ export const channelsFr: Record<keyof typeof channelsEn, string> = {
   'channels.reconnect_facebook': 'Reconnecter avec Facebook',
   'channels.note.comments_missing':
     'Les commentaires restent désactivés : ce canal a été connecté sans ces autorisations : {perms}. Reconnectez-le pour autoriser les commentaires (connexion Facebook en accordant les autorisations de commentaires, ou un jeton qui les a), puis réactivez-les.',
-  'channels.note.comments_unverified':
-    'Les commentaires sont activés. Si ce canal a été connecté sans les autorisations de commentaires, il faut le reconnecter avec celles-ci pour les recevoir.',
+  'channels.note.comments_unverified': 'Les commentaires sont activés. Si ce canal a été connecté sans les autorisations de commentaires, il faut le reconnecter avec celles-ci pour les recevoir.',
   'channels.fb.setup_title': 'Configurer la connexion Facebook',
-  'channels.fb.not_configured':
-    'La connexion Facebook n’est pas encore configurée. Renseignez META_APP_ID et META_APP_SECRET (paramètres de base de votre application Meta) puis redémarrez Parley.',
+  'channels.fb.not_configured': 'La connexion Facebook n’est pas encore configurée. Renseignez META_APP_ID et META_APP_SECRET (paramètres de base de votre application Meta) puis redémarrez Parley.',
   'channels.fb.redirect_uri': 'Ajoutez cette adresse aux « URI de redirection OAuth valides » de l’application :',
   'channels.fb.meanwhile': 'En attendant, vous pouvez connecter une Page avec son jeton d’accès.',
   'channels.fb.choose_title': 'Choisir ce qu’il faut connecter',

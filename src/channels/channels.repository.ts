@@ -92,13 +92,7 @@ export async function listChannelAccessNames(db: Conn) {
 
 /** Employees who can be put on a channel's list (the active ones). */
 export async function listActiveEmployees(db: Conn) {
-  return db
-    .selectFrom('employees')
-    .select(['id', 'name', 'email'])
-    .where('disabled_at', 'is', null)
-    .orderBy('name')
-    .orderBy('id')
-    .execute();
+  return db.selectFrom('employees').select(['id', 'name', 'email']).where('disabled_at', 'is', null).orderBy('name').orderBy('id').execute();
 }
 
 /** Active employees by email, compared case-insensitively (the CLI's --access). */

@@ -92,7 +92,8 @@ export const chatsEn = {
   'chats.tag.POST_PURCHASE_UPDATE': 'Post-purchase update: news about a purchase the client made (order status, shipping, repair ready).',
   'chats.tag.CONFIRMED_EVENT_UPDATE': 'Confirmed event update: a reminder or change about an appointment the client booked.',
   'chats.tag.warning': 'Use a tag only for what it describes. Misuse can get the page blocked from sending messages.',
-  'chats.tag.disabled': 'Meta retired these tags on 27 April 2026; the platform now refuses them (error 100). An administrator can enable them for this channel in Settings › Chats where they are still accepted. Meanwhile, reach the client on WhatsApp or call a known phone number.',
+  'chats.tag.disabled':
+    'Meta retired these tags on 27 April 2026; the platform now refuses them (error 100). An administrator can enable them for this channel in Settings › Chats where they are still accepted. Meanwhile, reach the client on WhatsApp or call a known phone number.',
   'chats.tag.send': 'Send with this tag',
   'kind.messenger': 'Messenger',
   'kind.instagram': 'Instagram',
@@ -127,7 +128,8 @@ export const chatsEn = {
   'clientchats.start_title': 'Start a chat',
   'clientchats.start': '+Chat',
   'clientchats.start_on': 'Write on {channel}',
-  'clientchats.unreachable': 'This client has not written to the shop on Messenger or Instagram yet, so the platforms do not allow a first message. Link the client’s chat to the client first, or add the client’s number with its country code (+33…) to write on WhatsApp.',
+  'clientchats.unreachable':
+    'This client has not written to the shop on Messenger or Instagram yet, so the platforms do not allow a first message. Link the client’s chat to the client first, or add the client’s number with its country code (+33…) to write on WhatsApp.',
   'clientchats.no_channels': 'You may not use any chat channel.',
   'clientchats.not_reachable': 'This client cannot be reached on this channel.',
   'mini.title': 'Chat with {name}',
@@ -206,7 +208,8 @@ export const chatsFr: Record<keyof typeof chatsEn, string> = {
   'kind.whatsapp': 'WhatsApp',
   'chats.composer.too_long_bytes': 'Instagram accepte au plus 1000 octets par message ; les lettres hors alphabet latin et les emoji comptent double ou plus. Raccourcissez le message.',
   'chats.policy.no_inbound': 'Cette personne n’a pas encore écrit à la page : la plateforme n’autorise pas de message.',
-  'chats.policy.window_closed_no_human_agent': 'Plus de 24 heures se sont écoulées depuis le dernier message du client. Répondre maintenant nécessite l’autorisation Agent humain, que ce canal n’a pas.',
+  'chats.policy.window_closed_no_human_agent':
+    'Plus de 24 heures se sont écoulées depuis le dernier message du client. Répondre maintenant nécessite l’autorisation Agent humain, que ce canal n’a pas.',
   'chats.policy.window_closed_7d': 'Plus de 7 jours se sont écoulés depuis le dernier message du client : le texte libre ne peut plus être envoyé.',
   'chats.policy.ig_window_closed': 'Plus de 7 jours se sont écoulés depuis le dernier message du client : Instagram n’accepte plus de réponse tant que le client n’écrit pas à nouveau.',
   'chats.composer.attach': 'Joindre une photo ou un fichier',
@@ -230,7 +233,8 @@ export const chatsFr: Record<keyof typeof chatsEn, string> = {
   'chats.tag.POST_PURCHASE_UPDATE': 'Mise à jour après achat : des nouvelles d’un achat du client (état de la commande, livraison, réparation prête).',
   'chats.tag.CONFIRMED_EVENT_UPDATE': 'Mise à jour d’un événement confirmé : un rappel ou un changement d’un rendez-vous réservé par le client.',
   'chats.tag.warning': 'N’utilisez une balise que pour ce qu’elle décrit. Un mauvais usage peut bloquer l’envoi de messages par la page.',
-  'chats.tag.disabled': 'Meta a retiré ces balises le 27 avril 2026 ; la plateforme les refuse désormais (erreur 100). Un administrateur peut les activer pour ce canal dans Paramètres › Chats là où elles sont encore acceptées. En attendant, contactez le client sur WhatsApp ou appelez un numéro connu.',
+  'chats.tag.disabled':
+    'Meta a retiré ces balises le 27 avril 2026 ; la plateforme les refuse désormais (erreur 100). Un administrateur peut les activer pour ce canal dans Paramètres › Chats là où elles sont encore acceptées. En attendant, contactez le client sur WhatsApp ou appelez un numéro connu.',
   'chats.tag.send': 'Envoyer avec cette balise',
   'kind.test': 'Canal de test',
   'clientlink.title': 'Client',
@@ -261,7 +265,8 @@ export const chatsFr: Record<keyof typeof chatsEn, string> = {
   'clientchats.start_title': 'Démarrer un chat',
   'clientchats.start': '+Chat',
   'clientchats.start_on': 'Écrire sur {channel}',
-  'clientchats.unreachable': 'Ce client n’a pas encore écrit à la boutique sur Messenger ou Instagram : les plateformes n’autorisent pas un premier message. Liez d’abord le chat du client à sa fiche, ou ajoutez le numéro du client avec son indicatif (+33…) pour écrire sur WhatsApp.',
+  'clientchats.unreachable':
+    'Ce client n’a pas encore écrit à la boutique sur Messenger ou Instagram : les plateformes n’autorisent pas un premier message. Liez d’abord le chat du client à sa fiche, ou ajoutez le numéro du client avec son indicatif (+33…) pour écrire sur WhatsApp.',
   'clientchats.no_channels': 'Vous n’avez accès à aucun canal de chat.',
   'clientchats.not_reachable': 'Ce client n’est pas joignable sur ce canal.',
   'mini.title': 'Chat avec {name}',

@@ -12,10 +12,7 @@ export function chatWithContact(db: Conn, chatId: number) {
 
 /** As `findChatContact`, with the channel's state (chat-target.ts `loadChatTarget`). */
 export async function findChatTarget(db: Conn, chatId: number) {
-  return chatWithContact(db, chatId)
-    .innerJoin('channels', 'channels.id', 'chats.channel_id')
-    .select(['chats.channel_id', 'contacts.external_id', 'channels.state'])
-    .executeTakeFirst();
+  return chatWithContact(db, chatId).innerJoin('channels', 'channels.id', 'chats.channel_id').select(['chats.channel_id', 'contacts.external_id', 'channels.state']).executeTakeFirst();
 }
 
 // Messages
@@ -71,7 +68,17 @@ export async function findMessage(db: Conn, id: number) {
 
 export async function insertAttachment(
   db: Conn,
-  a: { messageId: number; kind: string; mime?: string | null; sizeBytes?: number | null; fileName?: string | null; sourceUrl?: string | null; storageKey?: string | null; status?: 'pending' | 'stored' | 'failed'; durationMs?: number | null },
+  a: {
+    messageId: number;
+    kind: string;
+    mime?: string | null;
+    sizeBytes?: number | null;
+    fileName?: string | null;
+    sourceUrl?: string | null;
+    storageKey?: string | null;
+    status?: 'pending' | 'stored' | 'failed';
+    durationMs?: number | null;
+  },
 ): Promise<number> {
   const r = await db
     .insertInto('attachments')
@@ -114,12 +121,20 @@ export async function updateMessageStatus(
 
 /** Replaces the text shown; `meta` keeps the earlier texts (its `edits`). */
 export async function setMessageText(db: Conn, id: number, text: string, meta: Record<string, unknown>) {
-  await db.updateTable('messages').set({ text, meta: JSON.stringify(meta) }).where('id', '=', id).execute();
+  await db
+    .updateTable('messages')
+    .set({ text, meta: JSON.stringify(meta) })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Sets some keys of a message's meta, leaving the others as they are now (no read-modify-write). */
 export async function mergeMessageMeta(db: Conn, id: number, patch: Record<string, unknown>) {
-  await db.updateTable('messages').set({ meta: sql`meta || ${JSON.stringify(patch)}::jsonb` }).where('id', '=', id).execute();
+  await db
+    .updateTable('messages')
+    .set({ meta: sql`meta || ${JSON.stringify(patch)}::jsonb` })
+    .where('id', '=', id)
+    .execute();
 }
 
 /**
@@ -141,8 +156,7 @@ export async function touchChat(
       preview_kind: sql`case when ${newer} then ${m.previewKind} else chats.preview_kind end`,
       preview_text: sql`case when ${newer} then ${m.previewText}::text else chats.preview_text end`,
       last_message_at: sql`greatest(chats.last_message_at, ${m.sortAt}::timestamptz)`,
-      last_inbound_at:
-        m.direction === 'in' ? sql`greatest(coalesce(chats.last_inbound_at, ${m.sortAt}::timestamptz), ${m.sortAt}::timestamptz)` : sql`chats.last_inbound_at`,
+      last_inbound_at: m.direction === 'in' ? sql`greatest(coalesce(chats.last_inbound_at, ${m.sortAt}::timestamptz), ${m.sortAt}::timestamptz)` : sql`chats.last_inbound_at`,
       unread_count: m.markRead ? sql`0` : m.countUnread ? sql`chats.unread_count + 1` : sql`chats.unread_count`,
       ...(m.reopen ? { status: 'open' as const, archived_at: null, archived_by: null } : {}),
     })
@@ -199,18 +213,37 @@ export async function setChatArchived(db: Conn, chatId: number, employeeId: numb
 
 /** What a list item shows (`toChatListItem`): a page reads 31 of these. */
 export const listColumns = [
-  'chats.id', 'chats.channel_id', 'chats.contact_id', 'chats.status', 'chats.indicator', 'chats.last_message_at',
-  'chats.preview_kind', 'chats.preview_text',
-  'contacts.name as contact_name', 'contacts.username as contact_username', 'contacts.avatar_key as contact_avatar_key',
-  'contacts.profile_hidden as contact_hidden', 'channels.kind as channel_kind', 'channels.name as channel_name',
-  'chats.assignee_id', 'assignee.name as assignee_name',
+  'chats.id',
+  'chats.channel_id',
+  'chats.contact_id',
+  'chats.status',
+  'chats.indicator',
+  'chats.last_message_at',
+  'chats.preview_kind',
+  'chats.preview_text',
+  'contacts.name as contact_name',
+  'contacts.username as contact_username',
+  'contacts.avatar_key as contact_avatar_key',
+  'contacts.profile_hidden as contact_hidden',
+  'channels.kind as channel_kind',
+  'channels.name as channel_name',
+  'chats.assignee_id',
+  'assignee.name as assignee_name',
 ] as const;
 
 const chatColumns = [
   ...listColumns,
-  'chats.client_id', 'chats.archived_at', 'chats.archived_by', 'chats.last_direction', 'chats.last_inbound_at',
-  'chats.unread_count', 'chats.lead_read_watermark', 'chats.read_up_to_message_id',
-  'contacts.external_id as contact_external_id', 'contacts.phone as contact_phone', 'channels.settings as channel_settings',
+  'chats.client_id',
+  'chats.archived_at',
+  'chats.archived_by',
+  'chats.last_direction',
+  'chats.last_inbound_at',
+  'chats.unread_count',
+  'chats.lead_read_watermark',
+  'chats.read_up_to_message_id',
+  'contacts.external_id as contact_external_id',
+  'contacts.phone as contact_phone',
+  'channels.settings as channel_settings',
 ] as const;
 
 /** Chats with their contact, channel and archiver: the shape `toChatView` takes. */
@@ -237,9 +270,7 @@ export async function findChatIn(db: Conn, chatId: number, channelIds: readonly 
 }
 
 /** The chat a page opens: built once (src/db/query-template.ts). */
-const chatInTemplate = queryTemplate((db, p: { chatId: number; channelIds: readonly number[] }) =>
-  chatsQuery(db).where('chats.id', '=', p.chatId).where(inChannels(p.channelIds)),
-);
+const chatInTemplate = queryTemplate((db, p: { chatId: number; channelIds: readonly number[] }) => chatsQuery(db).where('chats.id', '=', p.chatId).where(inChannels(p.channelIds)));
 
 /** `chats.channel_id` is one of `channelIds`: one array value, so one statement text for any count. */
 export function inChannels(channelIds: readonly number[] | Expression<number[]>) {
@@ -264,4 +295,3 @@ export function attachmentsColumn(db: Conn, messageIdColumn: string) {
       .orderBy('a.id'),
   );
 }
-

@@ -42,7 +42,22 @@ export interface ChatView {
 /** A list item: the part of a chat the list shows. */
 export type ChatListItem = Pick<
   ChatView,
-  'id' | 'channelId' | 'contactId' | 'status' | 'indicator' | 'name' | 'username' | 'hidden' | 'avatarUrl' | 'channelKind' | 'channelName' | 'previewKind' | 'previewText' | 'lastMessageAt' | 'assigneeId' | 'assigneeName'
+  | 'id'
+  | 'channelId'
+  | 'contactId'
+  | 'status'
+  | 'indicator'
+  | 'name'
+  | 'username'
+  | 'hidden'
+  | 'avatarUrl'
+  | 'channelKind'
+  | 'channelName'
+  | 'previewKind'
+  | 'previewText'
+  | 'lastMessageAt'
+  | 'assigneeId'
+  | 'assigneeName'
 >;
 
 interface ListRow {

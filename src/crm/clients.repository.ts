@@ -83,14 +83,7 @@ export async function clientExists(db: Conn, id: number): Promise<boolean> {
 export async function listPhonesForClients(db: Conn, clientIds: number[]): Promise<Map<number, PhoneRow[]>> {
   const out = new Map<number, PhoneRow[]>();
   if (clientIds.length === 0) return out;
-  const rows = await db
-    .selectFrom('client_phones')
-    .select(['client_id', 'raw', 'normalized'])
-    .where('client_id', 'in', clientIds)
-    .orderBy('client_id')
-    .orderBy('position')
-    .orderBy('id')
-    .execute();
+  const rows = await db.selectFrom('client_phones').select(['client_id', 'raw', 'normalized']).where('client_id', 'in', clientIds).orderBy('client_id').orderBy('position').orderBy('id').execute();
   for (const r of rows) {
     const list = out.get(r.client_id) ?? [];
     list.push(r);
@@ -109,11 +102,7 @@ export async function insertClient(db: Conn, c: { name: string; email: string | 
 }
 
 export async function updateClient(db: Conn, id: number, c: { name: string; email: string | null; notes: string | null }): Promise<boolean> {
-  const r = await db
-    .updateTable('clients')
-    .set({ name: c.name, email: c.email, notes: c.notes, updated_at: sql<Date>`now()` })
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const r = await db.updateTable('clients').set({ name: c.name, email: c.email, notes: c.notes, updated_at: sql<Date>`now()` }).where('id', '=', id).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
@@ -183,6 +172,13 @@ export async function findClientsByPhone(db: Conn, raw: string): Promise<ClientP
 
 export async function countCrmRecords(db: Conn): Promise<{ clients: number; documents: number; calls: number }> {
   const count = async (table: 'clients' | 'documents' | 'calls') =>
-    Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   return { clients: await count('clients'), documents: await count('documents'), calls: await count('calls') };
 }

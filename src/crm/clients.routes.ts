@@ -38,7 +38,10 @@ export function clientsRoutes(deps: Pick<CrmPorts, 'db'>) {
       const lq = parseListQuery(req.query);
       const rows = await repo.searchClients(db, lq);
       const page = rows.slice(0, lq.limit);
-      const phones = await repo.listPhonesForClients(db, page.map((c) => c.id));
+      const phones = await repo.listPhonesForClients(
+        db,
+        page.map((c) => c.id),
+      );
       const data = {
         q: lq.q,
         clients: page.map((c) => ({ id: c.id, name: c.name, email: c.email, phones: phoneViews(phones.get(c.id)) })),
@@ -65,10 +68,7 @@ export function clientsRoutes(deps: Pick<CrmPorts, 'db'>) {
       if (!client) throw new NotFoundError();
       // Only the document kinds (and calls) the employee's role opens are even read.
       const kinds = visibleKinds((p) => can(req.auth, p));
-      const [documents, calls] = await Promise.all([
-        listClientDocuments(db, client.id, { kinds }),
-        can(req.auth, 'calls') ? listClientCalls(db, client.id) : Promise.resolve([]),
-      ]);
+      const [documents, calls] = await Promise.all([listClientDocuments(db, client.id, { kinds }), can(req.auth, 'calls') ? listClientCalls(db, client.id) : Promise.resolve([])]);
       return reply.view('crm/clients/show', {
         client: { ...client, phones: phoneViews(client.phones) },
         kinds: kinds.map((k) => KINDS[k]),

@@ -45,21 +45,18 @@ export async function listDocuments(db: Conn, kind: DocumentKind, opts: { q?: st
     .selectFrom('documents as d')
     .leftJoin('clients as c', 'c.id', 'd.client_id')
     .leftJoinLateral(
-      (eb) =>
-        eb
-          .selectFrom('client_phones as p')
-          .select(['p.raw', 'p.normalized'])
-          .whereRef('p.client_id', '=', 'd.client_id')
-          .orderBy('p.position')
-          .orderBy('p.id')
-          .limit(1)
-          .as('ph'),
+      (eb) => eb.selectFrom('client_phones as p').select(['p.raw', 'p.normalized']).whereRef('p.client_id', '=', 'd.client_id').orderBy('p.position').orderBy('p.id').limit(1).as('ph'),
       (join) => join.onTrue(),
     )
     .select([...DOC_COLUMNS, 'c.name as client_name', 'ph.raw as phone_raw', 'ph.normalized as phone_normalized'])
     .where('d.kind', '=', kind);
   if (opts.q) query = query.where((eb) => documentMatches(eb, opts.q!));
-  const rows = await query.orderBy('d.issued_on', 'desc').orderBy('d.id', 'desc').limit(opts.limit + 1).offset(opts.offset).execute();
+  const rows = await query
+    .orderBy('d.issued_on', 'desc')
+    .orderBy('d.id', 'desc')
+    .limit(opts.limit + 1)
+    .offset(opts.offset)
+    .execute();
   return rows.map((r) => ({ ...r, amount_cents: Number(r.amount_cents) }));
 }
 
@@ -89,11 +86,7 @@ export async function listDocumentsForClient(db: Conn, clientId: number, kinds: 
  */
 export async function maxAutoNumber(db: Conn, kind: DocumentKind, prefix: string): Promise<number> {
   const pattern = `^${prefix}-(\\d{1,9})$`;
-  const r = await db
-    .selectFrom('documents')
-    .select(sql<number | null>`max((substring(number from ${pattern}))::int)`.as('n'))
-    .where('kind', '=', kind)
-    .executeTakeFirstOrThrow();
+  const r = await db.selectFrom('documents').select(sql<number | null>`max((substring(number from ${pattern}))::int)`.as('n')).where('kind', '=', kind).executeTakeFirstOrThrow();
   return Number(r.n ?? 0);
 }
 
@@ -112,13 +105,7 @@ export async function insertDocumentIfNumberFree(db: Conn, kind: DocumentKind, v
 }
 
 export async function numberTakenByOther(db: Conn, kind: DocumentKind, number: string, exceptId: number): Promise<boolean> {
-  const r = await db
-    .selectFrom('documents')
-    .select('id')
-    .where('kind', '=', kind)
-    .where('number', '=', number)
-    .where('id', '<>', exceptId)
-    .executeTakeFirst();
+  const r = await db.selectFrom('documents').select('id').where('kind', '=', kind).where('number', '=', number).where('id', '<>', exceptId).executeTakeFirst();
   return Boolean(r);
 }
 

@@ -35,11 +35,7 @@ export function documentsRoutes(deps: Pick<CrmPorts, 'db'>) {
   function mountKind(app: FastifyInstance, cfg: KindConfig) {
     const access = { config: { access: cfg.permission } };
 
-    const formPage = async (
-      reply: FastifyReply,
-      opts: { editing: { id: number; number: string } | null; values: Form; errors?: Record<string, string>; clientQ?: string },
-      status?: number,
-    ) => {
+    const formPage = async (reply: FastifyReply, opts: { editing: { id: number; number: string } | null; values: Form; errors?: Record<string, string>; clientQ?: string }, status?: number) => {
       const selectedClientId = parseId(opts.values.client_id);
       const clients = await listClientOptions(db, { q: opts.clientQ, limit: CLIENT_OPTIONS_LIMIT, includeId: selectedClientId });
       return reply.view(

@@ -56,7 +56,12 @@ const JOBS: Array<[string, number]> = [
 const UNKNOWN_NUMBERS = ['+33 6 99 88 77 66', '01 44 55 66 77', '+44 7700 900999', '06 00 11 22 33', '+49 1512 3456789', '09 72 10 20 30', '+33 7 55 44 33 22', '+1 646 555 0100'];
 
 /** How many documents of each kind (40 in all). */
-const DOCUMENT_COUNTS: Array<[DocumentKind, number]> = [['lead', 8], ['order', 14], ['estimate', 9], ['invoice', 9]];
+const DOCUMENT_COUNTS: Array<[DocumentKind, number]> = [
+  ['lead', 8],
+  ['order', 14],
+  ['estimate', 9],
+  ['invoice', 9],
+];
 const CALLS = 30;
 
 /** A small seeded generator (mulberry32): the same demo data on every run. */

@@ -84,11 +84,7 @@ export function staticRoutes(assets: Assets) {
             ? ['gzip', file.gzip]
             : [null, file.raw];
       if (encoding) reply.header('Content-Encoding', encoding);
-      return reply
-        .header('Cache-Control', 'public, max-age=31536000, immutable')
-        .header('Vary', 'Accept-Encoding')
-        .type(file.type)
-        .send(body);
+      return reply.header('Cache-Control', 'public, max-age=31536000, immutable').header('Vary', 'Accept-Encoding').type(file.type).send(body);
     });
   };
 }

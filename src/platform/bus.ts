@@ -28,7 +28,11 @@ export class RedisBus implements Bus {
   private sub: Redis | undefined;
   private readonly handlers = new Map<string, Array<(m: string) => void>>();
 
-  constructor(private readonly url: string, private readonly prefix: string, private readonly logger: Logger) {
+  constructor(
+    private readonly url: string,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {
     // Publishing must not queue up while Redis is away: events are durable in PostgreSQL and
     // a web process catches up from there when the next notification arrives.
     this.pub = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });

@@ -18,7 +18,10 @@ export class ForbiddenError extends Error {
 /** Bad input: `fields` maps form field names to message keys for the i18n layer. */
 export class ValidationError extends Error {
   readonly status = 422;
-  constructor(readonly fields: Record<string, string>, message = 'Invalid input') {
+  constructor(
+    readonly fields: Record<string, string>,
+    message = 'Invalid input',
+  ) {
     super(message);
     this.name = 'ValidationError';
   }

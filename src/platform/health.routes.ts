@@ -11,7 +11,10 @@ export function healthRoutes(deps: { readonly db: Db; readonly config: Pick<Conf
   return async (app: FastifyInstance) => {
     app.addHook('onClose', async () => redis?.disconnect());
     app.get('/healthz', { config: { access: 'public' } }, async (_req, reply) => {
-      const database = await withTimeout(sql`select 1`.execute(deps.db).then(() => 'up' as const), 2000);
+      const database = await withTimeout(
+        sql`select 1`.execute(deps.db).then(() => 'up' as const),
+        2000,
+      );
       let redisState: 'up' | 'down' | 'not configured' = 'not configured';
       if (deps.config.redisUrl) {
         if (!redis) {
@@ -20,7 +23,10 @@ export function healthRoutes(deps: { readonly db: Db; readonly config: Pick<Conf
           redis.on('error', () => {});
         }
         if (redis.status === 'wait' || redis.status === 'end') await redis.connect().catch(() => {});
-        redisState = await withTimeout(redis.ping().then(() => 'up' as const), 1000);
+        redisState = await withTimeout(
+          redis.ping().then(() => 'up' as const),
+          1000,
+        );
       }
       const ok = database === 'up' && redisState !== 'down';
       return reply

@@ -5,11 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * and cold loads get the full page, so every URL works without JavaScript.
  */
 export function wantsFragment(req: FastifyRequest): boolean {
-  return (
-    req.headers['hx-request'] === 'true' &&
-    req.headers['hx-boosted'] !== 'true' &&
-    req.headers['hx-history-restore-request'] !== 'true'
-  );
+  return req.headers['hx-request'] === 'true' && req.headers['hx-boosted'] !== 'true' && req.headers['hx-history-restore-request'] !== 'true';
 }
 
 /** Redirect that htmx follows as a full navigation and a plain browser as a 303. */

@@ -5,7 +5,10 @@ import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 
 export class DownloadRefused extends Error {
-  constructor(message: string, readonly permanent: boolean) {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+  ) {
     super(message);
     this.name = 'DownloadRefused';
   }
@@ -112,7 +115,9 @@ export async function safeDownload(rawUrl: string, policy: DownloadPolicy, redir
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const trusted = policy.trustedPrivateHosts.includes(`${host.toLowerCase()}:${port}`);
 
-  const lookup = trusted ? (hostname: string, options: object, cb: LookupCallback) => dnsLookup(hostname, { ...options, all: true }, cb as never) : (hostname: string, options: object, cb: LookupCallback) => publicOnlyLookup(hostname, { ...options, all: true }, cb);
+  const lookup = trusted
+    ? (hostname: string, options: object, cb: LookupCallback) => dnsLookup(hostname, { ...options, all: true }, cb as never)
+    : (hostname: string, options: object, cb: LookupCallback) => publicOnlyLookup(hostname, { ...options, all: true }, cb);
   if (isIP(host) && isPrivateAddress(host) && !trusted) throw new DownloadRefused(`address ${host} is private`, true);
 
   const headers: Record<string, string> = { 'user-agent': 'Parley media fetcher' };

@@ -25,9 +25,7 @@ export function shopSettingsRoutes(deps: { readonly currency: ShopCurrency }) {
   };
 
   return async (app: FastifyInstance) => {
-    app.get('/settings/shop', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Querystring: { saved?: string } }>, reply) =>
-      page(reply, req.locale, { saved: req.query.saved === '1' }),
-    );
+    app.get('/settings/shop', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Querystring: { saved?: string } }>, reply) => page(reply, req.locale, { saved: req.query.saved === '1' }));
 
     app.post('/settings/shop', { config: { access: 'admin' } }, async (req: FastifyRequest<{ Body: Body }>, reply) => {
       const raw = (req.body?.currency ?? '').trim().toUpperCase();

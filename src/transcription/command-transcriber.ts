@@ -32,7 +32,13 @@ export class CommandTranscriber implements Transcriber {
     const path = join(dir, `audio${EXT[audio.mime] ?? '.bin'}`);
     try {
       await writeFile(path, await audio.buffer(), { mode: 0o600 });
-      const args = this.argv.slice(1).map((a) => a.split(FILE_PLACEHOLDER).join(path).split(LANGUAGE_PLACEHOLDER).join(opts.language ?? 'auto'));
+      const args = this.argv.slice(1).map((a) =>
+        a
+          .split(FILE_PLACEHOLDER)
+          .join(path)
+          .split(LANGUAGE_PLACEHOLDER)
+          .join(opts.language ?? 'auto'),
+      );
       const out = await run(this.argv[0]!, args, opts.signal);
       return { text: out.trim(), language: opts.language, durationSec: null };
     } finally {
@@ -64,7 +70,9 @@ function run(cmd: string, args: string[], signal: AbortSignal): Promise<string> 
       outSize += c.length;
       if (outSize > MAX_OUTPUT) {
         child.kill('SIGKILL');
-        finish(() => reject(new TranscriptionError(`the command printed more than ${MAX_OUTPUT / 1024} KB`, false, 'engine', { key: 'transcribe.error.command_output', params: { kb: MAX_OUTPUT / 1024 } })));
+        finish(() =>
+          reject(new TranscriptionError(`the command printed more than ${MAX_OUTPUT / 1024} KB`, false, 'engine', { key: 'transcribe.error.command_output', params: { kb: MAX_OUTPUT / 1024 } })),
+        );
       } else out.push(c);
     });
     child.stderr.on('data', (c: Buffer) => {

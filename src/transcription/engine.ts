@@ -38,7 +38,8 @@ type EngineDeps = Pick<TranscriptionPorts, 'db' | 'config'>;
 export async function readEngine(deps: EngineDeps): Promise<EngineView & { apiKey: string | null }> {
   const env = deps.config.transcription;
   if (env.command) return { source: 'environment', engine: 'command', baseUrl: null, model: null, hasApiKey: false, apiKey: null, language: env.language ?? null, command: env.command };
-  if (env.url) return { source: 'environment', engine: 'http', baseUrl: env.url, model: env.model, hasApiKey: Boolean(env.apiKey), apiKey: env.apiKey ?? null, language: env.language ?? null, command: null };
+  if (env.url)
+    return { source: 'environment', engine: 'http', baseUrl: env.url, model: env.model, hasApiKey: Boolean(env.apiKey), apiKey: env.apiKey ?? null, language: env.language ?? null, command: null };
   const saved = await readSetting<SavedEngine & Record<string, unknown>>(deps.db, SETTINGS_KEY);
   if (!saved || saved.engine !== 'http' || !saved.baseUrl || !saved.model) {
     return { source: 'none', engine: 'none', baseUrl: null, model: null, hasApiKey: false, apiKey: null, language: null, command: null };
@@ -60,13 +61,19 @@ export async function currentTranscriber(deps: EngineDeps): Promise<{ transcribe
 }
 
 /** Saves the settings page's engine; an empty API key keeps the one stored. */
-export async function saveEngine(deps: EngineDeps, input: { engine: 'none' | 'http'; baseUrl?: string; model?: string; apiKey?: string; clearApiKey?: boolean; language?: string | null }): Promise<void> {
+export async function saveEngine(
+  deps: EngineDeps,
+  input: { engine: 'none' | 'http'; baseUrl?: string; model?: string; apiKey?: string; clearApiKey?: boolean; language?: string | null },
+): Promise<void> {
   const before = await readSetting<SavedEngine & Record<string, unknown>>(deps.db, SETTINGS_KEY);
   // A stored key belongs to the host it was typed for: a new host gets it only if typed again.
   const sameHost = Boolean(before?.baseUrl && input.baseUrl && originOf(before.baseUrl) === originOf(input.baseUrl));
   const kept = sameHost || input.engine === 'none' ? (before?.apiKeyEnc ?? null) : null;
   const apiKeyEnc = input.clearApiKey ? null : input.apiKey ? encryptSecret(deps.config.secretKey, input.apiKey) : kept;
-  const value: SavedEngine = input.engine === 'http' ? { engine: 'http', baseUrl: input.baseUrl!, model: input.model!, apiKeyEnc, language: input.language ?? null } : { engine: 'none', ...(before?.baseUrl ? { baseUrl: before.baseUrl, model: before.model ?? '' } : {}), apiKeyEnc, language: before?.language ?? null };
+  const value: SavedEngine =
+    input.engine === 'http'
+      ? { engine: 'http', baseUrl: input.baseUrl!, model: input.model!, apiKeyEnc, language: input.language ?? null }
+      : { engine: 'none', ...(before?.baseUrl ? { baseUrl: before.baseUrl, model: before.model ?? '' } : {}), apiKeyEnc, language: before?.language ?? null };
   await writeSetting(deps.db, SETTINGS_KEY, value as unknown as Record<string, unknown>);
 }
 

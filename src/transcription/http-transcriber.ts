@@ -103,7 +103,10 @@ export class HttpTranscriber implements Transcriber {
     }
     const body = await res.text().catch(() => '');
     if (res.status >= 300 && res.status < 400) {
-      throw new TranscriptionError(`the engine answered with a redirect (HTTP ${res.status}); configure its final URL`, false, 'refused', { key: 'transcribe.error.redirect', params: { status: res.status } });
+      throw new TranscriptionError(`the engine answered with a redirect (HTTP ${res.status}); configure its final URL`, false, 'refused', {
+        key: 'transcribe.error.redirect',
+        params: { status: res.status },
+      });
     }
     if (!res.ok) {
       const detail = errorMessage(body) ?? `HTTP ${res.status}`;
@@ -128,7 +131,20 @@ export class HttpTranscriber implements Transcriber {
 }
 
 /** Whisper's verbose_json names languages in words ("french"); keep codes as codes. */
-const NAMES: Record<string, string> = { english: 'en', french: 'fr', russian: 'ru', german: 'de', spanish: 'es', italian: 'it', portuguese: 'pt', ukrainian: 'uk', dutch: 'nl', polish: 'pl', arabic: 'ar', turkish: 'tr' };
+const NAMES: Record<string, string> = {
+  english: 'en',
+  french: 'fr',
+  russian: 'ru',
+  german: 'de',
+  spanish: 'es',
+  italian: 'it',
+  portuguese: 'pt',
+  ukrainian: 'uk',
+  dutch: 'nl',
+  polish: 'pl',
+  arabic: 'ar',
+  turkish: 'tr',
+};
 function normalizeLanguage(l: string): string {
   const v = l.trim().toLowerCase();
   return NAMES[v] ?? v;
@@ -137,7 +153,7 @@ function normalizeLanguage(l: string): string {
 function errorMessage(body: string): string | null {
   try {
     const j = JSON.parse(body) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown };
-    const m = typeof j.error === 'string' ? j.error : j.error?.message ?? j.message ?? j.detail;
+    const m = typeof j.error === 'string' ? j.error : (j.error?.message ?? j.message ?? j.detail);
     return typeof m === 'string' ? m : null;
   } catch {
     return body.trim() ? body.trim().slice(0, 300) : null;

@@ -14,13 +14,15 @@ export const transcriptionEn = {
   'transcribe.error.too_big': 'The recording is larger than the engine takes ({mb} MB).',
   'transcribe.error.unreachable': 'The speech-to-text engine at {host} could not be reached:',
   'transcribe.error.redirect': 'The engine answered with a redirect (HTTP {status}): configure its final address.',
-  'transcribe.error.private_address': 'The engine’s address {host} is inside the network: Parley does not send the API key there unless the server sets TRANSCRIPTION_ALLOW_PRIVATE=1 (a local engine).',
+  'transcribe.error.private_address':
+    'The engine’s address {host} is inside the network: Parley does not send the API key there unless the server sets TRANSCRIPTION_ALLOW_PRIVATE=1 (a local engine).',
   'transcribe.error.no_text': 'The engine answered without a text.',
   'transcribe.error.command_output': 'The transcription command printed more than {kb} KB.',
   'transcribe.error.command_start': 'The transcription command could not start:',
   'transcribe.error.command_failed': 'The transcription command failed (exit status {status}):',
   'transcribe.settings.title': 'Transcription',
-  'transcribe.settings.intro': 'Voice messages get a Transcribe button. Parley sends the recording to the speech-to-text engine configured here: an OpenAI-compatible service (OpenAI, Groq) or a server on your own machine (whisper.cpp, faster-whisper-server, LocalAI).',
+  'transcribe.settings.intro':
+    'Voice messages get a Transcribe button. Parley sends the recording to the speech-to-text engine configured here: an OpenAI-compatible service (OpenAI, Groq) or a server on your own machine (whisper.cpp, faster-whisper-server, LocalAI).',
   'transcribe.settings.saved': 'Transcription settings saved.',
   'transcribe.settings.current': 'Engine',
   'transcribe.settings.none': 'None configured: voice messages cannot be transcribed.',
@@ -37,7 +39,8 @@ export const transcriptionEn = {
   'transcribe.settings.engine_none': 'None',
   'transcribe.settings.engine_http': 'OpenAI-compatible speech-to-text over HTTP',
   'transcribe.settings.base_url': 'Base URL',
-  'transcribe.settings.base_url_hint': 'OpenAI: https://api.openai.com · Groq: https://api.groq.com/openai · whisper.cpp server on this machine: http://127.0.0.1:8080. Parley calls {base}/v1/audio/transcriptions.',
+  'transcribe.settings.base_url_hint':
+    'OpenAI: https://api.openai.com · Groq: https://api.groq.com/openai · whisper.cpp server on this machine: http://127.0.0.1:8080. Parley calls {base}/v1/audio/transcriptions.',
   'transcribe.settings.model': 'Model',
   'transcribe.settings.model_hint': 'OpenAI: whisper-1 · Groq: whisper-large-v3 · self-hosted: the model your server loads.',
   'transcribe.settings.api_key': 'API key',
@@ -47,7 +50,8 @@ export const transcriptionEn = {
   'transcribe.settings.language': 'Language',
   'transcribe.settings.language_auto': 'Detected for each recording',
   'transcribe.settings.bad_url': 'Enter an http:// or https:// address without a user name, query or fragment.',
-  'transcribe.settings.private_url': 'This address is inside the network (loopback, private or link-local): the API key is not sent there. For a local engine, the server must set TRANSCRIPTION_ALLOW_PRIVATE=1.',
+  'transcribe.settings.private_url':
+    'This address is inside the network (loopback, private or link-local): the API key is not sent there. For a local engine, the server must set TRANSCRIPTION_ALLOW_PRIVATE=1.',
   'transcribe.settings.bad_model': 'Letters, digits and . _ - : / @ only.',
   'transcribe.settings.bad_key': 'The key has characters a key cannot have.',
 } as const;
@@ -67,13 +71,15 @@ export const transcriptionFr: Record<keyof typeof transcriptionEn, string> = {
   'transcribe.error.too_big': 'L’enregistrement dépasse ce que le moteur accepte ({mb} Mo).',
   'transcribe.error.unreachable': 'Le moteur de transcription à {host} est injoignable :',
   'transcribe.error.redirect': 'Le moteur a répondu par une redirection (HTTP {status}) : configurez son adresse finale.',
-  'transcribe.error.private_address': 'L’adresse du moteur {host} est à l’intérieur du réseau : Parley n’y envoie pas la clé d’API, sauf si le serveur définit TRANSCRIPTION_ALLOW_PRIVATE=1 (un moteur local).',
+  'transcribe.error.private_address':
+    'L’adresse du moteur {host} est à l’intérieur du réseau : Parley n’y envoie pas la clé d’API, sauf si le serveur définit TRANSCRIPTION_ALLOW_PRIVATE=1 (un moteur local).',
   'transcribe.error.no_text': 'Le moteur a répondu sans texte.',
   'transcribe.error.command_output': 'La commande de transcription a affiché plus de {kb} Ko.',
   'transcribe.error.command_start': 'La commande de transcription n’a pas pu démarrer :',
   'transcribe.error.command_failed': 'La commande de transcription a échoué (code de sortie {status}) :',
   'transcribe.settings.title': 'Transcription',
-  'transcribe.settings.intro': 'Les messages vocaux ont un bouton Transcrire. Parley envoie l’enregistrement au moteur de transcription configuré ici : un service compatible OpenAI (OpenAI, Groq) ou un serveur sur votre propre machine (whisper.cpp, faster-whisper-server, LocalAI).',
+  'transcribe.settings.intro':
+    'Les messages vocaux ont un bouton Transcrire. Parley envoie l’enregistrement au moteur de transcription configuré ici : un service compatible OpenAI (OpenAI, Groq) ou un serveur sur votre propre machine (whisper.cpp, faster-whisper-server, LocalAI).',
   'transcribe.settings.saved': 'Paramètres de transcription enregistrés.',
   'transcribe.settings.current': 'Moteur',
   'transcribe.settings.none': 'Aucun : les messages vocaux ne peuvent pas être transcrits.',
@@ -90,7 +96,8 @@ export const transcriptionFr: Record<keyof typeof transcriptionEn, string> = {
   'transcribe.settings.engine_none': 'Aucun',
   'transcribe.settings.engine_http': 'Transcription compatible OpenAI par HTTP',
   'transcribe.settings.base_url': 'URL de base',
-  'transcribe.settings.base_url_hint': 'OpenAI : https://api.openai.com · Groq : https://api.groq.com/openai · serveur whisper.cpp sur cette machine : http://127.0.0.1:8080. Parley appelle {base}/v1/audio/transcriptions.',
+  'transcribe.settings.base_url_hint':
+    'OpenAI : https://api.openai.com · Groq : https://api.groq.com/openai · serveur whisper.cpp sur cette machine : http://127.0.0.1:8080. Parley appelle {base}/v1/audio/transcriptions.',
   'transcribe.settings.model': 'Modèle',
   'transcribe.settings.model_hint': 'OpenAI : whisper-1 · Groq : whisper-large-v3 · auto-hébergé : le modèle chargé par votre serveur.',
   'transcribe.settings.api_key': 'Clé d’API',
@@ -100,7 +107,8 @@ export const transcriptionFr: Record<keyof typeof transcriptionEn, string> = {
   'transcribe.settings.language': 'Langue',
   'transcribe.settings.language_auto': 'Détectée pour chaque enregistrement',
   'transcribe.settings.bad_url': 'Saisissez une adresse http:// ou https:// sans nom d’utilisateur, requête ni fragment.',
-  'transcribe.settings.private_url': 'Cette adresse est à l’intérieur du réseau (boucle locale, privée ou lien local) : la clé d’API n’y est pas envoyée. Pour un moteur local, le serveur doit définir TRANSCRIPTION_ALLOW_PRIVATE=1.',
+  'transcribe.settings.private_url':
+    'Cette adresse est à l’intérieur du réseau (boucle locale, privée ou lien local) : la clé d’API n’y est pas envoyée. Pour un moteur local, le serveur doit définir TRANSCRIPTION_ALLOW_PRIVATE=1.',
   'transcribe.settings.bad_model': 'Lettres, chiffres et . _ - : / @ uniquement.',
   'transcribe.settings.bad_key': 'La clé contient des caractères qu’une clé ne peut pas avoir.',
 };

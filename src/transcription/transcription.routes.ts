@@ -100,7 +100,11 @@ export function transcriptionRoutes(deps: TranscriptionPorts) {
         return settingsPage(reply, { test: { ok: true, text: r.text, language: r.language, ms: Date.now() - started, engine: engine.transcriber.label } });
       } catch (err) {
         const f = failureOf(err);
-        return settingsPage(reply, { test: { ok: false, key: 'transcribe.settings.test_failed', reason: { key: f.key, params: f.params ?? {} }, detail: f.detail, engine: engine.transcriber.label } }, 422);
+        return settingsPage(
+          reply,
+          { test: { ok: false, key: 'transcribe.settings.test_failed', reason: { key: f.key, params: f.params ?? {} }, detail: f.detail, engine: engine.transcriber.label } },
+          422,
+        );
       }
     });
   };

@@ -45,9 +45,7 @@ export async function requestTranscription(deps: TranscriptionPorts, auth: AuthC
   const engine = await currentTranscriber(deps);
   const requestedAt = new Date().toISOString();
   const asked = { requestedBy: auth.employeeId, requestedByName: auth.name ?? null, requestedAt };
-  const value = engine
-    ? { status: 'pending', ...asked }
-    : { status: 'failed', ...asked, completedAt: requestedAt, error: { key: 'transcribe.error.not_configured', retry: true } satisfies Failure };
+  const value = engine ? { status: 'pending', ...asked } : { status: 'failed', ...asked, completedAt: requestedAt, error: { key: 'transcribe.error.not_configured', retry: true } satisfies Failure };
   await inTransaction(deps.db, deps.logger, async (tx) => {
     const started = await repo.startTranscription(tx.db, audio.id, value);
     if (!started) return; // already running or done: this click adds nothing
@@ -77,7 +75,8 @@ export async function transcribeWithin(engine: Transcriber, audio: AudioInput, l
     } catch (err) {
       const e = err instanceof TranscriptionError ? err : new TranscriptionError((err as Error).message, true);
       const wait = 1000 * 2 ** attempt;
-      if (deadline.aborted || e.kind === 'timeout') throw new TranscriptionError(`the engine did not finish within ${Math.round(limitMs / 1000)} s`, true, 'timeout', { key: 'transcribe.error.timeout' });
+      if (deadline.aborted || e.kind === 'timeout')
+        throw new TranscriptionError(`the engine did not finish within ${Math.round(limitMs / 1000)} s`, true, 'timeout', { key: 'transcribe.error.timeout' });
       if (!e.retryable || Date.now() + wait >= end) throw e;
       await pause(wait, deadline);
     }

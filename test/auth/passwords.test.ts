@@ -22,7 +22,7 @@ afterAll(async () => t?.close());
 let ipCounter = 0;
 const freshIp = () => `10.9.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250) + 1}`;
 const alive = async (s: Session) => (await getAs(t.app, s, '/settings/profile')).statusCode === 200;
-const hashOf = async (id: number) => (await t.deps.db.selectFrom('employees').select(['password_hash', 'must_change_password']).where('id', '=', id).executeTakeFirstOrThrow());
+const hashOf = async (id: number) => await t.deps.db.selectFrom('employees').select(['password_hash', 'must_change_password']).where('id', '=', id).executeTakeFirstOrThrow();
 
 describe('My profile › Change password', () => {
   it('needs the current password, a long enough new one, typed twice; nothing changes otherwise', async () => {

@@ -22,7 +22,12 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const tokenOf = (s: Session) => s.cookie.replace('parley_session=', '');
-const sessionRow = (s: Session) => t.deps.db.selectFrom('sessions').selectAll().where('id_hash', '=', sha256(tokenOf(s))).executeTakeFirst();
+const sessionRow = (s: Session) =>
+  t.deps.db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('id_hash', '=', sha256(tokenOf(s)))
+    .executeTakeFirst();
 const shift = (d: Date, ms: number) => new Date(d.getTime() - ms);
 
 async function isLoggedIn(s: Session): Promise<boolean> {
@@ -53,12 +58,20 @@ describe('timeouts', () => {
     const row = (await sessionRow(s))!;
 
     // Last used just inside the idle window: still valid, and the use is recorded.
-    await t.deps.db.updateTable('sessions').set({ last_seen_at: shift(new Date(), POLICY.idleMs - 60_000) }).where('id_hash', '=', row.id_hash).execute();
+    await t.deps.db
+      .updateTable('sessions')
+      .set({ last_seen_at: shift(new Date(), POLICY.idleMs - 60_000) })
+      .where('id_hash', '=', row.id_hash)
+      .execute();
     expect(await isLoggedIn(s)).toBe(true);
     expect((await sessionRow(s))!.last_seen_at.getTime()).toBeGreaterThan(Date.now() - 60_000);
 
     // Idle one second too long: gone, and deleted from the database.
-    await t.deps.db.updateTable('sessions').set({ last_seen_at: shift(new Date(), POLICY.idleMs + 1000) }).where('id_hash', '=', row.id_hash).execute();
+    await t.deps.db
+      .updateTable('sessions')
+      .set({ last_seen_at: shift(new Date(), POLICY.idleMs + 1000) })
+      .where('id_hash', '=', row.id_hash)
+      .execute();
     expect(await isLoggedIn(s)).toBe(false);
     expect(await sessionRow(s)).toBeUndefined();
   });
@@ -80,7 +93,11 @@ describe('timeouts', () => {
   it('an expired session cannot be used for a state change either', async () => {
     const e = await makeEmployee(t.deps);
     const s = await login(t.app, e.email);
-    await t.deps.db.updateTable('sessions').set({ expires_at: shift(new Date(), 1000) }).where('id_hash', '=', sha256(tokenOf(s))).execute();
+    await t.deps.db
+      .updateTable('sessions')
+      .set({ expires_at: shift(new Date(), 1000) })
+      .where('id_hash', '=', sha256(tokenOf(s)))
+      .execute();
     const res = await postAs(t.app, s, '/settings/profile', { locale: 'fr' });
     expect(res.statusCode).toBe(401);
     expect((await t.deps.db.selectFrom('employees').select('locale').where('id', '=', e.id).executeTakeFirstOrThrow()).locale).toBeNull();
@@ -90,7 +107,11 @@ describe('timeouts', () => {
     const e = await makeEmployee(t.deps);
     const idle = await login(t.app, e.email);
     const fresh = await login(t.app, e.email);
-    await t.deps.db.updateTable('sessions').set({ last_seen_at: shift(new Date(), POLICY.idleMs + 1000) }).where('id_hash', '=', sha256(tokenOf(idle))).execute();
+    await t.deps.db
+      .updateTable('sessions')
+      .set({ last_seen_at: shift(new Date(), POLICY.idleMs + 1000) })
+      .where('id_hash', '=', sha256(tokenOf(idle)))
+      .execute();
     await t.deps.queue.enqueue(t.deps.jobs.maintenance, { hour: 'test-' + Date.now() });
     await t.deps.queue.idle();
     expect(await sessionRow(idle)).toBeUndefined();

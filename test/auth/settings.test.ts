@@ -18,8 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const employee = (email: string) =>
-  t.deps.db.selectFrom('employees').selectAll().where('email', '=', email).executeTakeFirst();
+const employee = (email: string) => t.deps.db.selectFrom('employees').selectAll().where('email', '=', email).executeTakeFirst();
 const role = (name: string) => t.deps.db.selectFrom('roles').selectAll().where('name', '=', name).executeTakeFirst();
 
 describe('Settings › Employees', () => {
@@ -98,12 +97,7 @@ describe('Settings › Employees', () => {
 
   it('the last active admin cannot be demoted, disabled, or have the admin flag removed from their role', async () => {
     // Make the owner the only active admin (an earlier test may have promoted someone).
-    const others = await t.deps.db
-      .selectFrom('employees')
-      .select('id')
-      .where('role_id', '=', roleIds.admin)
-      .where('id', '<>', owner.id)
-      .execute();
+    const others = await t.deps.db.selectFrom('employees').select('id').where('role_id', '=', roleIds.admin).where('id', '<>', owner.id).execute();
     for (const o of others) await t.deps.db.updateTable('employees').set({ role_id: roleIds.agent }).where('id', '=', o.id).execute();
 
     // The page does not offer it: no Disable button, no role without the admin flag in the select.
@@ -209,7 +203,7 @@ describe('Settings › Roles', () => {
     expect(empty.statusCode).toBe(422);
     const rename = await postAs(t.app, admin, `/settings/roles/${roleIds.agent}`, { name: 'Admin' });
     expect(rename.statusCode).toBe(422);
-    expect((await role('Agent'))).toBeDefined();
+    expect(await role('Agent')).toBeDefined();
   });
 
   it('an unknown role is a 404', async () => {

@@ -14,12 +14,7 @@ const employeeCount = async () => (await t.deps.db.selectFrom('employees').selec
 describe('first run', () => {
   it('answers invalid setup input with 422, keeping the values typed (never the password)', async () => {
     const form = await openAnonForm(t.app, '/setup');
-    const res = await postForm(
-      t.app,
-      '/setup',
-      { _csrf: form.csrf, name: 'Olga <b>Owner</b>', email: 'not-an-email', password: 'short' },
-      { cookie: form.cookie },
-    );
+    const res = await postForm(t.app, '/setup', { _csrf: form.csrf, name: 'Olga <b>Owner</b>', email: 'not-an-email', password: 'short' }, { cookie: form.cookie });
     expect(res.statusCode).toBe(422);
     expect(res.body).toContain('value="Olga &lt;b&gt;Owner&lt;/b&gt;"');
     expect(res.body).toContain('value="not-an-email"');
@@ -85,9 +80,7 @@ describe('first run', () => {
     await t.deps.db.deleteFrom('employees').execute();
     const form = await openAnonForm(t.app, '/setup');
     const results = await Promise.all(
-      ['a', 'b', 'c'].map((x) =>
-        postForm(t.app, '/setup', { _csrf: form.csrf, name: `Owner ${x}`, email: `${x}@shop.test`, password: 'supersecret-1' }, { cookie: form.cookie }),
-      ),
+      ['a', 'b', 'c'].map((x) => postForm(t.app, '/setup', { _csrf: form.csrf, name: `Owner ${x}`, email: `${x}@shop.test`, password: 'supersecret-1' }, { cookie: form.cookie })),
     );
     expect(results.map((r) => r.statusCode)).toEqual([303, 303, 303]);
     expect(results.filter((r) => String(r.headers['set-cookie'] ?? '').includes('parley_session=')).length).toBe(1);

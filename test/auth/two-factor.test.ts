@@ -201,7 +201,11 @@ describe('the login’s second step', () => {
     const ip = freshIp();
 
     const late = await passwordStep(e.email, ip);
-    await t.deps.db.updateTable('login_challenges').set({ expires_at: new Date(Date.now() - 1000) }).where('employee_id', '=', e.id).execute();
+    await t.deps.db
+      .updateTable('login_challenges')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('employee_id', '=', e.id)
+      .execute();
     const expired = await codeStep(late.cookie, codeAt(secret, 1), ip);
     expect(expired.statusCode).toBe(401);
     expect(expired.body).toContain('id="two-factor-expired"');
@@ -437,7 +441,11 @@ describe('review of #21’s two-factor work', () => {
     expect(afterReset.body).toContain('id="two-factor-expired"');
     expect(setCookies(afterReset).parley_session).toBeUndefined();
 
-    await t.deps.db.updateTable('employees').set({ password_hash: (await t.deps.db.selectFrom('employees').select('password_hash').where('id', '=', boss.id).executeTakeFirstOrThrow()).password_hash, must_change_password: false }).where('id', '=', e.id).execute();
+    await t.deps.db
+      .updateTable('employees')
+      .set({ password_hash: (await t.deps.db.selectFrom('employees').select('password_hash').where('id', '=', boss.id).executeTakeFirstOrThrow()).password_hash, must_change_password: false })
+      .where('id', '=', e.id)
+      .execute();
     const pending2 = await passwordStep(e.email, freshIp());
     expect(pending2.res.headers.location).toBe('/login/two-factor');
     expect((await postAs(t.app, bossS, `/settings/employees/${e.id}/two-factor/disable`)).statusCode).toBe(303);

@@ -159,7 +159,10 @@ describe.skipIf(!chromiumAvailable)('Post comments through the emulator, in Chro
     await expect(quote.innerText()).resolves.toContain('Combien pour changer un écran ?');
     expect(await quote.locator('a').getAttribute('href')).toBe(`#message-${row.id}`);
     expect(await reply.evaluate((el, id) => Boolean(document.getElementById(id)!.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING), `message-${row.id}`)).toBe(true);
-    await shop.waitForFunction((sel) => ['sent', 'delivered', 'read'].includes(document.querySelector(sel)?.getAttribute('data-status') ?? ''), `${thread} article.message--comment[data-direction="out"]`);
+    await shop.waitForFunction(
+      (sel) => ['sent', 'delivered', 'read'].includes(document.querySelector(sel)?.getAttribute('data-status') ?? ''),
+      `${thread} article.message--comment[data-direction="out"]`,
+    );
     // The comment and the reply (the record that the answer took the chat is internal).
     expect(await shop.locator(`${thread} article.message:not(.message--internal)`).count()).toBe(2);
     // The composer is back to normal, empty.

@@ -4,7 +4,6 @@ import { chromiumAvailable, launchBrowser, logInAs, watchPage, type PageProblems
 import { makeEmployee } from '../helpers.ts';
 import { PAGE_ID, startMetaWorld, type MetaWorld } from '../support/meta-world.ts';
 
-
 /**
  * Issue #5's scenario: a person writes in the Meta emulator's customer UI, the employee answers
  * in Parley, the person reads it in the emulator, and the employee sees two ticks and the read

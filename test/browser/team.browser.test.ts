@@ -118,7 +118,8 @@ describe.skipIf(!chromiumAvailable)('assignment and notes between two employees'
     await marc.waitForURL((u) => u.search.includes('filter=mine'));
     await marc.waitForSelector(`#chat-${chatId}`);
     // Another lead writes (unassigned: not in Marc's Mine); Anna assigns it to him: it joins his list.
-    const other = (await leadWrites(app.deps, (await app.deps.db.selectFrom('chats').select('channel_id').where('id', '=', chatId).executeTakeFirstOrThrow()).channel_id, 'hugo', 'Is my phone ready?')).chatId!;
+    const other = (await leadWrites(app.deps, (await app.deps.db.selectFrom('chats').select('channel_id').where('id', '=', chatId).executeTakeFirstOrThrow()).channel_id, 'hugo', 'Is my phone ready?'))
+      .chatId!;
     await marc.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);
     await anna.goto(`${app.baseUrl}/chats/${other}`);
     await anna.click(`#assign-${other} summary`);
@@ -137,7 +138,10 @@ describe.skipIf(!chromiumAvailable)('assignment and notes between two employees'
     const dir = process.env.PARLEY_SHOTS ?? join(process.env.TMPDIR ?? '/tmp', 'parley-shots');
     mkdirSync(dir, { recursive: true });
     const cut: string[] = [];
-    for (const [locale, lang] of [['en-GB', 'en'], ['fr-FR', 'fr']] as const) {
+    for (const [locale, lang] of [
+      ['en-GB', 'en'],
+      ['fr-FR', 'fr'],
+    ] as const) {
       for (const width of [1280, 1440]) {
         const page = await pageFor(locale, width);
         await logInAs(page, app.baseUrl, emails.anna, `/chats/${chatId}`);

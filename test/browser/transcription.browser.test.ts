@@ -27,10 +27,7 @@ describe.skipIf(!chromiumAvailable)('Transcribing a voice note, in Chromium', ()
   const expected = SAMPLE_TRANSCRIPTS['voice.ogg']!.text;
 
   beforeAll(async () => {
-    [w, browser] = await Promise.all([
-      startMetaWorld({ whatsapp: true, env: (emulatorUrl) => ({ TRANSCRIBE_URL: emulatorUrl, TRANSCRIBE_MODEL: 'whisper-1' }) }),
-      launchBrowser(),
-    ]);
+    [w, browser] = await Promise.all([startMetaWorld({ whatsapp: true, env: (emulatorUrl) => ({ TRANSCRIBE_URL: emulatorUrl, TRANSCRIBE_MODEL: 'whisper-1' }) }), launchBrowser()]);
     await makeEmployee(w.t.deps, { role: 'agent', email: 'stt-a@shop.test', name: 'Sofia Agent' });
     await makeEmployee(w.t.deps, { role: 'agent', email: 'stt-b@shop.test', name: 'Carl Colleague' });
     const viewport = { width: 1280, height: 900 };

@@ -85,7 +85,11 @@ describe.skipIf(!chromiumAvailable)('WhatsApp through the emulator, in Chromium'
 
     // 25 hours pass, on both sides; the template cache is filled.
     w.emu.advanceClock('25h');
-    await w.t.deps.db.updateTable('chats').set({ last_inbound_at: new Date(Date.now() - 25 * 3600_000) }).where('id', '=', Number(chatId)).execute();
+    await w.t.deps.db
+      .updateTable('chats')
+      .set({ last_inbound_at: new Date(Date.now() - 25 * 3600_000) })
+      .where('id', '=', Number(chatId))
+      .execute();
     await refreshTemplates(w.t.deps, w.whatsappId);
     await shop.reload();
     await shop.waitForFunction(() => (window as unknown as { parleyLive?: EventSource }).parleyLive?.readyState === 1);

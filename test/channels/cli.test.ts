@@ -129,7 +129,12 @@ describe('parley channel:add / channel:list', () => {
     const before = emu.calls({ method: 'POST', pathIncludes: '/subscribed_apps' }).length;
     expect(await runCli(['channel:add', '--kind', 'whatsapp', '--phone-number-id', WA, '--waba-id', WABA, '--token', '-'], { stdin: Readable.from([`${WA_TOKEN}\n`]) })).toBe(0);
     expect(printed(out)).toMatch(/Channel #\d+ connected: whatsapp 106540352242922/);
-    expect(emu.calls({ method: 'POST', pathIncludes: '/subscribed_apps' }).slice(before).map((c) => c.path)).toEqual([`/${WABA}/subscribed_apps`]);
+    expect(
+      emu
+        .calls({ method: 'POST', pathIncludes: '/subscribed_apps' })
+        .slice(before)
+        .map((c) => c.path),
+    ).toEqual([`/${WABA}/subscribed_apps`]);
     const row = await withDb((db) => db.selectFrom('channels').selectAll().where('kind', '=', 'whatsapp').executeTakeFirstOrThrow());
     expect(row).toMatchObject({ name: 'Demo Repair Shop +15550001234', external_id: WA, parent_external_id: WABA, access_all: true });
     expect(JSON.parse(decryptSecret(loadConfig(env).secretKey, row.credentials_enc!))).toEqual({ accessToken: WA_TOKEN });
@@ -154,4 +159,3 @@ describe('parley channel:add / channel:list', () => {
     expect(printed(out)).toContain('parley channel:list');
   });
 });
-

@@ -49,7 +49,12 @@ describe('a Facebook comment', () => {
     const m = (await commentRow(commentId))!;
     expect(m).toMatchObject({ kind: 'comment', direction: 'in', text: 'Combien pour changer un écran ?', channel_id: w.messengerId });
     chatId = m.chat_id;
-    const chat = await db().selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').select(['chats.indicator', 'contacts.external_id', 'contacts.name']).where('chats.id', '=', chatId).executeTakeFirstOrThrow();
+    const chat = await db()
+      .selectFrom('chats')
+      .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+      .select(['chats.indicator', 'contacts.external_id', 'contacts.name'])
+      .where('chats.id', '=', chatId)
+      .executeTakeFirstOrThrow();
     expect(chat).toEqual({ indicator: 'unread', external_id: w.emu.scopedId('marc', 'messenger'), name: 'Marc Dubois' });
     expect(m.meta).toMatchObject({ postId: FB_POST, post: { text: expect.stringContaining('Spring prices'), url: expect.stringContaining(FB_POST) } });
     // A comment does not open a messaging window (§3.3): the chat's free-text composer stays
@@ -99,13 +104,22 @@ describe('a Facebook comment', () => {
     ]);
     const onPost = w.emu.posts('messenger').find((p) => p.id === FB_POST)!;
     // Three submits are three jobs, sent side by side: the platform may list them in any order.
-    expect(onPost.comments.filter((c) => c.parentId === commentId).map((c) => c.text).sort()).toEqual(['89 € l’écran.', 'Comptez 40 minutes.', 'Passez quand vous voulez !'].sort());
+    expect(
+      onPost.comments
+        .filter((c) => c.parentId === commentId)
+        .map((c) => c.text)
+        .sort(),
+    ).toEqual(['89 € l’écran.', 'Comptez 40 minutes.', 'Passez quand vous voulez !'].sort());
   });
 
   it('a reply whose first attempt reached Facebook (its answer lost) is not posted again', async () => {
     const m = (await commentRow(commentId))!;
     // The first attempt got through: the reply is under the comment, Parley never heard back.
-    const r = await fetch(`${w.emu.graphUrl}/${commentId}/comments`, { method: 'POST', headers: { authorization: 'Bearer EAAEMUpage104455667788990', 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Réponse perdue en route' }) });
+    const r = await fetch(`${w.emu.graphUrl}/${commentId}/comments`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer EAAEMUpage104455667788990', 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'Réponse perdue en route' }),
+    });
     const { id: landed } = (await r.json()) as { id: string };
     await w.settle();
     // The shop's own comment came back through `feed` as an echo row: take it away, as if the
@@ -113,7 +127,18 @@ describe('a Facebook comment', () => {
     await db().deleteFrom('messages').where('external_id', '=', landed).execute();
     const queued = await db()
       .insertInto('messages')
-      .values({ chat_id: chatId, channel_id: w.messengerId, direction: 'out', kind: 'comment', text: 'Réponse perdue en route', status: 'queued', sort_at: new Date(), reply_to_message_id: m.id, idempotency_key: 'c-lost-answer-1', meta: JSON.stringify({ publicReplyTo: commentId, sendAttemptedAt: new Date().toISOString() }) })
+      .values({
+        chat_id: chatId,
+        channel_id: w.messengerId,
+        direction: 'out',
+        kind: 'comment',
+        text: 'Réponse perdue en route',
+        status: 'queued',
+        sort_at: new Date(),
+        reply_to_message_id: m.id,
+        idempotency_key: 'c-lost-answer-1',
+        meta: JSON.stringify({ publicReplyTo: commentId, sendAttemptedAt: new Date().toISOString() }),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const posts = () => w.emu.calls({ pathIncludes: `/${commentId}/comments`, method: 'POST' }).length;
@@ -127,7 +152,11 @@ describe('a Facebook comment', () => {
   it('a reply made on Facebook by the Page appears as the shop’s reply; the commenter’s answer to it quotes it', async () => {
     const m = (await commentRow(commentId))!;
     const pageToken = 'EAAEMUpage104455667788990';
-    const r = await fetch(`${w.emu.graphUrl}/${commentId}/comments`, { method: 'POST', headers: { authorization: `Bearer ${pageToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Réponse depuis Facebook' }) });
+    const r = await fetch(`${w.emu.graphUrl}/${commentId}/comments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${pageToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'Réponse depuis Facebook' }),
+    });
     const { id: pageReplyId } = (await r.json()) as { id: string };
     await w.settle();
     const echo = (await commentRow(pageReplyId))!;
@@ -151,9 +180,15 @@ describe('a Facebook comment', () => {
     expect(privateMsg).toMatchObject({ kind: 'text', reply_to_message_id: m.id });
     expect(['sent', 'delivered', 'read']).toContain(privateMsg.status);
     // Two at once (two tabs, each past the first check): only one is queued.
-    await db().updateTable('messages').set({ meta: JSON.stringify({ ...(m.meta as object), privateReplyMessageId: null }) }).where('id', '=', m.id).execute();
+    await db()
+      .updateTable('messages')
+      .set({ meta: JSON.stringify({ ...(m.meta as object), privateReplyMessageId: null }) })
+      .where('id', '=', m.id)
+      .execute();
     const racing = await Promise.all(
-      ['c-private-race1', 'c-private-race2'].map((k) => as(w.t.app, agent).post(`/chats/${chatId}/messages`, { text: 'En même temps', reply_to: String(m.id), comment_reply: 'private', idempotency_key: k })),
+      ['c-private-race1', 'c-private-race2'].map((k) =>
+        as(w.t.app, agent).post(`/chats/${chatId}/messages`, { text: 'En même temps', reply_to: String(m.id), comment_reply: 'private', idempotency_key: k }),
+      ),
     );
     expect(racing.map((r) => r.statusCode).sort()).toEqual([303, 422]);
     await w.settle();
@@ -165,7 +200,11 @@ describe('a Facebook comment', () => {
     expect(composer.body).toContain('already been answered privately');
     expect(composer.body).toMatch(/<textarea[^>]* disabled/);
     // Parley forgot (a restore from backup): the platform's own refusal says the same.
-    await db().updateTable('messages').set({ meta: JSON.stringify({ ...(m.meta as object), privateReplyMessageId: null }) }).where('id', '=', m.id).execute();
+    await db()
+      .updateTable('messages')
+      .set({ meta: JSON.stringify({ ...(m.meta as object), privateReplyMessageId: null }) })
+      .where('id', '=', m.id)
+      .execute();
     await as(w.t.app, agent).post(`/chats/${chatId}/messages`, { text: 'Troisième essai', reply_to: String(m.id), comment_reply: 'private', idempotency_key: 'c-private-0003' });
     await w.settle();
     expect((await outComments(chatId)).find((o) => o.text === 'Troisième essai')).toMatchObject({ status: 'failed', status_reason: 'i18n:chats.error.private_reply_used' });
@@ -175,7 +214,11 @@ describe('a Facebook comment', () => {
     const m = (await commentRow(commentId))!;
     const res = await as(w.t.app, agent).post(`/chats/${chatId}/messages/${m.id}/moderate`, { hidden: '1' }, { headers: { 'hx-request': 'true' } });
     expect(res.statusCode).toBe(204);
-    const onPlatform = () => w.emu.posts('messenger').find((p) => p.id === FB_POST)!.comments.find((c) => c.id === commentId)!;
+    const onPlatform = () =>
+      w.emu
+        .posts('messenger')
+        .find((p) => p.id === FB_POST)!
+        .comments.find((c) => c.id === commentId)!;
     expect(onPlatform().hidden).toBe(true);
     expect((await commentRow(commentId))!.meta).toMatchObject({ hidden: true });
     const page = await as(w.t.app, agent).get(`/chats/${chatId}`);

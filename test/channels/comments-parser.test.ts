@@ -102,9 +102,7 @@ describe('Page feed comments (§2.8)', () => {
   it('verb edited: an edit of the comment (comment: true) with its new text', () => {
     const e = one(feed({ ...topLevel, verb: 'edited', message: 'Есть размер L?', created_time: 1767611200 }));
     expect(e.ignored).toBe(0);
-    expect(e.events).toEqual([
-      { type: 'edited', channelExternalId: PAGE, contactExternalId: FAN, externalId: COMMENT, text: 'Есть размер L?', timestamp: new Date(1767611200 * 1000), comment: true },
-    ]);
+    expect(e.events).toEqual([{ type: 'edited', channelExternalId: PAGE, contactExternalId: FAN, externalId: COMMENT, text: 'Есть размер L?', timestamp: new Date(1767611200 * 1000), comment: true }]);
   });
 
   it('verb remove: the comment is deleted (comment: true)', () => {
@@ -189,7 +187,13 @@ describe('Page feed comments (§2.8)', () => {
   it('a null change, a change without a value and a field Parley does not read are counted', () => {
     const body = {
       object: 'page',
-      entry: [{ id: PAGE, time: 1767611000, changes: [null, { field: 'feed' }, { field: 'feed', value: null }, { field: 'mention', value: { item: 'comment', verb: 'add', comment_id: COMMENT, post_id: POST } }, 'x'] }],
+      entry: [
+        {
+          id: PAGE,
+          time: 1767611000,
+          changes: [null, { field: 'feed' }, { field: 'feed', value: null }, { field: 'mention', value: { item: 'comment', verb: 'add', comment_id: COMMENT, post_id: POST } }, 'x'],
+        },
+      ],
     };
     let parsed: ReturnType<typeof parseMetaWebhook> = null;
     expect(() => (parsed = parseMetaWebhook(body))).not.toThrow();
@@ -221,7 +225,9 @@ describe('Instagram comments (§3.3)', () => {
   });
 
   it('a reply (parent_id) quotes its parent comment', () => {
-    const e = one(ig('comments', [{ id: '18034455667700001', from: { id: IGSID, username: 'irina.k' }, text: 'И доставка?', media: { id: MEDIA, media_product_type: 'FEED' }, parent_id: IG_COMMENT }]));
+    const e = one(
+      ig('comments', [{ id: '18034455667700001', from: { id: IGSID, username: 'irina.k' }, text: 'И доставка?', media: { id: MEDIA, media_product_type: 'FEED' }, parent_id: IG_COMMENT }]),
+    );
     expect(e.events).toEqual([
       {
         type: 'message',
@@ -278,7 +284,9 @@ describe('Instagram comments (§3.3)', () => {
   });
 
   it('the account’s own reply (from.id = IG account id) is the shop’s: out, no contact, no username', () => {
-    const e = one(ig('comments', [{ id: '18034455667700003', from: { id: IG, username: 'irina.shop' }, text: 'Написали вам в директ', media: { id: MEDIA, media_product_type: 'REELS' }, parent_id: IG_COMMENT }]));
+    const e = one(
+      ig('comments', [{ id: '18034455667700003', from: { id: IG, username: 'irina.shop' }, text: 'Написали вам в директ', media: { id: MEDIA, media_product_type: 'REELS' }, parent_id: IG_COMMENT }]),
+    );
     expect(e.events).toEqual([
       {
         type: 'message',
@@ -296,7 +304,9 @@ describe('Instagram comments (§3.3)', () => {
   });
 
   it('live_comments reads like comments', () => {
-    const e = one(ig('live_comments', [{ id: '18034455667700004', from: { id: IGSID, username: 'irina.k' }, text: '🔥🔥', media: { id: '18011223344559999', media_product_type: 'LIVE' } }], 1767614000));
+    const e = one(
+      ig('live_comments', [{ id: '18034455667700004', from: { id: IGSID, username: 'irina.k' }, text: '🔥🔥', media: { id: '18011223344559999', media_product_type: 'LIVE' } }], 1767614000),
+    );
     expect(e).toEqual({
       accountId: IG,
       ignored: 0,
@@ -327,7 +337,10 @@ describe('mixed entries (§1.4)', () => {
           id: PAGE,
           time: 1767611000,
           messaging: [{ sender: { id: PSID }, recipient: { id: PAGE }, timestamp: 1767610999001, message: { mid: 'm_mixed-1', text: 'Здравствуйте' } }],
-          changes: [{ field: 'feed', value: topLevel }, { field: 'feed', value: { item: 'reaction', verb: 'add', post_id: POST, from: { id: FAN } } }],
+          changes: [
+            { field: 'feed', value: topLevel },
+            { field: 'feed', value: { item: 'reaction', verb: 'add', post_id: POST, from: { id: FAN } } },
+          ],
         },
       ],
     });
@@ -335,7 +348,17 @@ describe('mixed entries (§1.4)', () => {
       accountId: PAGE,
       ignored: 1,
       events: [
-        { type: 'message', channelExternalId: PAGE, contactExternalId: PSID, direction: 'in', externalId: 'm_mixed-1', timestamp: new Date(1767610999001), kind: 'text', text: 'Здравствуйте', meta: {} },
+        {
+          type: 'message',
+          channelExternalId: PAGE,
+          contactExternalId: PSID,
+          direction: 'in',
+          externalId: 'm_mixed-1',
+          timestamp: new Date(1767610999001),
+          kind: 'text',
+          text: 'Здравствуйте',
+          meta: {},
+        },
         {
           type: 'message',
           channelExternalId: PAGE,

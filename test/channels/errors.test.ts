@@ -63,9 +63,11 @@ describe('MetaMessagingAdapter.fetchProfile privacy answers (unit, §10.13)', ()
   }
   const channel = (kind: 'messenger' | 'instagram'): ChannelRuntime => ({ id: 1, kind, name: 'x', externalId: '1', parentExternalId: null, credentials: { accessToken: 't' }, settings: {} });
   const profile = (kind: 'messenger' | 'instagram', answer: () => unknown) => new MetaMessagingAdapter(kind, new StubGraph(answer)).fetchProfile(channel(kind), '42');
-  const fail = (code: number, subcode?: number, message = 'x') => () => {
-    throw toPlatformError(400, { error: { code, message, ...(subcode ? { error_subcode: subcode } : {}) } });
-  };
+  const fail =
+    (code: number, subcode?: number, message = 'x') =>
+    () => {
+      throw toPlatformError(400, { error: { code, message, ...(subcode ? { error_subcode: subcode } : {}) } });
+    };
 
   it('Messenger 2018218 and an empty object → hidden', async () => {
     expect(await profile('messenger', fail(100, 2018218, 'No profile available for this user.'))).toEqual({ hidden: true });
@@ -133,7 +135,14 @@ describe('platform errors on send, through the emulator (§10.11)', () => {
   beforeAll(async () => {
     w.emu.send('anna', 'messenger', 'Is my phone ready?');
     await w.settle();
-    chatId = (await w.t.deps.db.selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').select('chats.id').where('contacts.external_id', '=', w.emu.scopedId('anna', 'messenger')).executeTakeFirstOrThrow()).id;
+    chatId = (
+      await w.t.deps.db
+        .selectFrom('chats')
+        .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+        .select('chats.id')
+        .where('contacts.external_id', '=', w.emu.scopedId('anna', 'messenger'))
+        .executeTakeFirstOrThrow()
+    ).id;
   });
 
   async function sendWithFault(text: string, fault: { code: number; subcode?: number; message?: string; count?: number }) {
@@ -210,7 +219,14 @@ describe('platform errors on send, through the emulator (§10.11)', () => {
     w.emu.revokeToken({ channelId: IG_ID });
     w.emu.send('marc', 'instagram', 'hello from IG');
     await w.settle();
-    const igChat = (await w.t.deps.db.selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').select('chats.id').where('contacts.external_id', '=', w.emu.scopedId('marc', 'instagram')).executeTakeFirstOrThrow()).id;
+    const igChat = (
+      await w.t.deps.db
+        .selectFrom('chats')
+        .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+        .select('chats.id')
+        .where('contacts.external_id', '=', w.emu.scopedId('marc', 'instagram'))
+        .executeTakeFirstOrThrow()
+    ).id;
     const res = await as(w.t.app, agent).post(`/chats/${igChat}/messages`, { text: 'revoked send', idempotency_key: 'errors-revoked-0001' });
     expect(res.statusCode).toBe(303);
     await w.settle();

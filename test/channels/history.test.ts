@@ -29,12 +29,7 @@ afterAll(async () => w?.close());
 const db = () => w.t.deps.db;
 
 async function chatOf(channel: 'messenger' | 'instagram', personId: string) {
-  return db()
-    .selectFrom('chats')
-    .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
-    .selectAll('chats')
-    .where('contacts.external_id', '=', w.emu.scopedId(personId, channel))
-    .executeTakeFirst();
+  return db().selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').selectAll('chats').where('contacts.external_id', '=', w.emu.scopedId(personId, channel)).executeTakeFirst();
 }
 
 const threadOf = (chatId: number) =>
@@ -128,7 +123,20 @@ describe('history import (D4)', () => {
     const imported = before.find((m) => (m.meta as { history?: boolean }).history && m.direction === 'in')!;
     const body = metaJsonStringify({
       object: 'instagram',
-      entry: [{ id: IG_ID, time: Date.now(), messaging: [{ sender: { id: w.emu.scopedId('history-ivo', 'instagram') }, recipient: { id: IG_ID }, timestamp: imported.sort_at.getTime(), message: { mid: imported.external_id, text: imported.text } }] }],
+      entry: [
+        {
+          id: IG_ID,
+          time: Date.now(),
+          messaging: [
+            {
+              sender: { id: w.emu.scopedId('history-ivo', 'instagram') },
+              recipient: { id: IG_ID },
+              timestamp: imported.sort_at.getTime(),
+              message: { mid: imported.external_id, text: imported.text },
+            },
+          ],
+        },
+      ],
     });
     const res = await w.t.app.inject({ method: 'POST', url: '/webhooks/meta', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, APP_SECRET) }, payload: body });
     expect(res.statusCode).toBe(200);

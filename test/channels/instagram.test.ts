@@ -17,7 +17,14 @@ beforeAll(async () => {
   agent = await login(w.t.app, e.email);
   w.emu.send('anna', 'instagram', 'Привет! Это есть в наличии?');
   await w.settle();
-  chatId = (await w.t.deps.db.selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').select('chats.id').where('contacts.external_id', '=', w.emu.scopedId('anna', 'instagram')).executeTakeFirstOrThrow()).id;
+  chatId = (
+    await w.t.deps.db
+      .selectFrom('chats')
+      .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+      .select('chats.id')
+      .where('contacts.external_id', '=', w.emu.scopedId('anna', 'instagram'))
+      .executeTakeFirstOrThrow()
+  ).id;
 });
 afterAll(async () => w?.close());
 
@@ -39,7 +46,12 @@ function post(payload: unknown) {
 
 describe('Instagram', () => {
   it('the contact is the person’s IGSID with their @username; the chat belongs to the Instagram channel', async () => {
-    const chat = await db().selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').select(['chats.channel_id', 'contacts.username', 'contacts.name']).where('chats.id', '=', chatId).executeTakeFirstOrThrow();
+    const chat = await db()
+      .selectFrom('chats')
+      .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+      .select(['chats.channel_id', 'contacts.username', 'contacts.name'])
+      .where('chats.id', '=', chatId)
+      .executeTakeFirstOrThrow();
     expect(chat).toEqual({ channel_id: w.instagramId, username: 'anna.petrova', name: 'Anna Petrova' });
   });
 
@@ -67,7 +79,10 @@ describe('Instagram', () => {
     const second = await reply('Приходите завтра');
     w.emu.read('anna', 'instagram');
     await w.settle();
-    const read = w.emu.deliveries().filter((d) => d.body.includes('"read"')).pop()!;
+    const read = w.emu
+      .deliveries()
+      .filter((d) => d.body.includes('"read"'))
+      .pop()!;
     expect(JSON.parse(read.body).entry[0].messaging[0].read).toEqual({ mid: second.external_id });
     for (const m of [first, second]) {
       const row = await db().selectFrom('messages').select(['status', 'read_at']).where('id', '=', m.id).executeTakeFirstOrThrow();
@@ -86,7 +101,12 @@ describe('Instagram', () => {
     const at = Date.now() + 1_000;
     await post({ object: 'instagram', entry: [{ id: IG_ID, time: Date.now(), messaging: [{ sender: { id: anna }, recipient: { id: IG_ID }, timestamp: at + 2_000, read: { mid } }] }] });
     await w.settle();
-    await post({ object: 'instagram', entry: [{ id: IG_ID, time: Date.now(), messaging: [{ sender: { id: IG_ID }, recipient: { id: anna }, timestamp: at, message: { mid, is_echo: true, text: 'sent from the IG app, read at once' } }] }] });
+    await post({
+      object: 'instagram',
+      entry: [
+        { id: IG_ID, time: Date.now(), messaging: [{ sender: { id: IG_ID }, recipient: { id: anna }, timestamp: at, message: { mid, is_echo: true, text: 'sent from the IG app, read at once' } }] },
+      ],
+    });
     await w.settle();
     const [row] = await byMid(mid);
     expect(row).toMatchObject({ direction: 'out', status: 'read' });

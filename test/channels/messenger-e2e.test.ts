@@ -104,10 +104,22 @@ describe('outbound attachments', () => {
       png,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const res = await w.t.app.inject({ method: 'POST', url: `/chats/${chat.id}/messages`, headers: { cookie: agent.cookie, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body });
+    const res = await w.t.app.inject({
+      method: 'POST',
+      url: `/chats/${chat.id}/messages`,
+      headers: { cookie: agent.cookie, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: body,
+    });
     expect(res.statusCode).toBe(303);
     await w.settle();
-    const rows = await w.t.deps.db.selectFrom('messages').select(['id', 'kind', 'text', 'status']).where('chat_id', '=', chat.id).where('direction', '=', 'out').orderBy('id', 'desc').limit(2).execute();
+    const rows = await w.t.deps.db
+      .selectFrom('messages')
+      .select(['id', 'kind', 'text', 'status'])
+      .where('chat_id', '=', chat.id)
+      .where('direction', '=', 'out')
+      .orderBy('id', 'desc')
+      .limit(2)
+      .execute();
     expect(rows.map((r) => r.kind)).toEqual(['text', 'image']);
     for (const r of rows) expect(['sent', 'delivered']).toContain(r.status);
     const uploads = w.emu.calls({ pathIncludes: '/messages' }).filter((c) => JSON.stringify(c.body ?? '').includes('filedata'));

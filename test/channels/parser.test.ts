@@ -26,7 +26,12 @@ describe('Messenger (§2)', () => {
           id: '104455667788990',
           time: 1767610000123,
           messaging: [
-            { sender: { id: '7012345678901234' }, recipient: { id: '104455667788990' }, timestamp: 1767610000001, message: { mid: 'm_AbC123xyz-first', text: 'Здравствуйте, сколько стоит доставка?' } },
+            {
+              sender: { id: '7012345678901234' },
+              recipient: { id: '104455667788990' },
+              timestamp: 1767610000001,
+              message: { mid: 'm_AbC123xyz-first', text: 'Здравствуйте, сколько стоит доставка?' },
+            },
           ],
         },
       ],
@@ -86,10 +91,20 @@ describe('Messenger (§2)', () => {
   it('§2.2 stickers (image + sticker_id), voice (audio), and content Parley cannot show', () => {
     const e = one(
       page(
-        { sender: { id: PSID }, recipient: { id: PAGE }, timestamp: 1, message: { mid: 'm_sticker', attachments: [{ type: 'image', payload: { url: 'https://scontent.fbcdn.net/s.png', sticker_id: 369239263222822 } }] } },
+        {
+          sender: { id: PSID },
+          recipient: { id: PAGE },
+          timestamp: 1,
+          message: { mid: 'm_sticker', attachments: [{ type: 'image', payload: { url: 'https://scontent.fbcdn.net/s.png', sticker_id: 369239263222822 } }] },
+        },
         { sender: { id: PSID }, recipient: { id: PAGE }, timestamp: 2, message: { mid: 'm_voice', attachments: [{ type: 'audio', payload: { url: 'https://cdn.fbsbx.net/v.mp4' } }] } },
         { sender: { id: PSID }, recipient: { id: PAGE }, timestamp: 3, message: { mid: 'm_share', attachments: [{ type: 'fallback', payload: null, title: 'a link' }] } },
-        { sender: { id: PSID }, recipient: { id: PAGE }, timestamp: 4, message: { mid: 'm_reel', attachments: [{ type: 'ig_reel', payload: { url: 'https://www.instagram.com/reel/x', title: 'reel' } }] } },
+        {
+          sender: { id: PSID },
+          recipient: { id: PAGE },
+          timestamp: 4,
+          message: { mid: 'm_reel', attachments: [{ type: 'ig_reel', payload: { url: 'https://www.instagram.com/reel/x', title: 'reel' } }] },
+        },
         { sender: { id: PSID }, recipient: { id: PAGE }, timestamp: 5, message: { mid: 'm_unsup', is_unsupported: true } },
       ),
     );
@@ -164,11 +179,21 @@ describe('Messenger (§2)', () => {
       { type: 'reaction', channelExternalId: PAGE, contactExternalId: PSID, targetExternalId: 'm_EchoEcho-1', action: 'react', emoji: '❤️', timestamp: new Date(1767610300003) },
       { type: 'reaction', channelExternalId: PAGE, contactExternalId: PSID, targetExternalId: 'm_EchoEcho-1', action: 'unreact', timestamp: new Date(1767610300004) },
       { type: 'edited', channelExternalId: PAGE, contactExternalId: PSID, externalId: 'm_AbC123xyz-first', text: 'Сколько стоит доставка в Химки?', timestamp: new Date(1767610300005) },
-      { type: 'message', channelExternalId: PAGE, contactExternalId: PSID, direction: 'in', externalId: 'm_pb', timestamp: new Date(1767610300006), kind: 'text', text: 'Get Started', meta: { postback: true } },
+      {
+        type: 'message',
+        channelExternalId: PAGE,
+        contactExternalId: PSID,
+        direction: 'in',
+        externalId: 'm_pb',
+        timestamp: new Date(1767610300006),
+        kind: 'text',
+        text: 'Get Started',
+        meta: { postback: true },
+      },
     ]);
   });
 
-  it('§2.8 a feed comment (the doc\'s example) is a comment in the commenter\'s chat', () => {
+  it("§2.8 a feed comment (the doc's example) is a comment in the commenter's chat", () => {
     const e = one({
       object: 'page',
       entry: [
@@ -224,7 +249,12 @@ describe('Instagram (§3.2)', () => {
           id: '17841400011122233',
           time: 1767612000456,
           messaging: [
-            { sender: { id: '1203948576102938' }, recipient: { id: '17841400011122233' }, timestamp: 1767612000300, message: { mid: 'aWdfZAG1faXRlbToxOkFBQ-text', text: 'Привет! Это есть в наличии?' } },
+            {
+              sender: { id: '1203948576102938' },
+              recipient: { id: '17841400011122233' },
+              timestamp: 1767612000300,
+              message: { mid: 'aWdfZAG1faXRlbToxOkFBQ-text', text: 'Привет! Это есть в наличии?' },
+            },
             {
               sender: { id: '1203948576102938' },
               recipient: { id: '17841400011122233' },
@@ -259,10 +289,21 @@ describe('Instagram (§3.2)', () => {
     ]);
   });
 
-  it('§3.3 an Instagram comment (the doc\'s example) is a comment in the commenter\'s chat', () => {
+  it("§3.3 an Instagram comment (the doc's example) is a comment in the commenter's chat", () => {
     const e = one({
       object: 'instagram',
-      entry: [{ id: IG, time: 1767613000, changes: [{ field: 'comments', value: { id: '18034455667788990', from: { id: IGSID, username: 'irina.k' }, text: 'Сколько стоит?', media: { id: '18011223344556677', media_product_type: 'REELS' } } }] }],
+      entry: [
+        {
+          id: IG,
+          time: 1767613000,
+          changes: [
+            {
+              field: 'comments',
+              value: { id: '18034455667788990', from: { id: IGSID, username: 'irina.k' }, text: 'Сколько стоит?', media: { id: '18011223344556677', media_product_type: 'REELS' } },
+            },
+          ],
+        },
+      ],
     });
     expect(e).toEqual({
       accountId: IG,
@@ -290,7 +331,14 @@ describe('tolerance (§10.4, §10.6)', () => {
     const parsed = parseMetaWebhook({
       object: 'page',
       entry: [
-        { id: 'A', time: 1, messaging: [{ sender: { id: 'p1' }, recipient: { id: 'A' }, timestamp: 2, message: { mid: 'a1', text: '1' } }, { sender: { id: 'p2' }, recipient: { id: 'A' }, timestamp: 1, message: { mid: 'a2', text: '2' } }] },
+        {
+          id: 'A',
+          time: 1,
+          messaging: [
+            { sender: { id: 'p1' }, recipient: { id: 'A' }, timestamp: 2, message: { mid: 'a1', text: '1' } },
+            { sender: { id: 'p2' }, recipient: { id: 'A' }, timestamp: 1, message: { mid: 'a2', text: '2' } },
+          ],
+        },
         { id: 'B', time: 1, messaging: [{ sender: { id: 'p1' }, recipient: { id: 'B' }, timestamp: 3, message: { mid: 'b1', text: '3' } }] },
       ],
     })!;

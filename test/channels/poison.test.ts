@@ -76,7 +76,10 @@ const contactOfMessage = async (externalId: string) => {
   return contactOf(m.contact_id);
 };
 const lastInbox = () => db().selectFrom('webhook_inbox').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow();
-const failures = () => sql<{ id: number; inbox_id: number; state: string; attempts: number; error: string; channel_id: number | null; resolved_by: number | null }>`select * from webhook_failures order by id`.execute(db()).then((r) => r.rows);
+const failures = () =>
+  sql<{ id: number; inbox_id: number; state: string; attempts: number; error: string; channel_id: number | null; resolved_by: number | null }>`select * from webhook_failures order by id`
+    .execute(db())
+    .then((r) => r.rows);
 
 describe('parse-time cleaning (all three parsers)', () => {
   it('NUL is removed and lone surrogates become U+FFFD in Messenger, Instagram, comments and WhatsApp strings', () => {
@@ -87,7 +90,20 @@ describe('parse-time cleaning (all three parsers)', () => {
           id: PAGE_ID,
           time: Date.now(),
           messaging: [{ sender: { id: '7001' }, recipient: { id: PAGE_ID }, timestamp: Date.now(), message: { mid: 'm\u0000x', text: 'a\u0000b\uD800c' } }],
-          changes: [{ field: 'feed', value: { item: 'comment', verb: 'add', comment_id: 'c1', post_id: 'p1', message: 'hi\u0000!', from: { id: '7002', name: 'Jo\u0000e\uDFFF' }, created_time: Math.floor(Date.now() / 1000) } }],
+          changes: [
+            {
+              field: 'feed',
+              value: {
+                item: 'comment',
+                verb: 'add',
+                comment_id: 'c1',
+                post_id: 'p1',
+                message: 'hi\u0000!',
+                from: { id: '7002', name: 'Jo\u0000e\uDFFF' },
+                created_time: Math.floor(Date.now() / 1000),
+              },
+            },
+          ],
         },
       ],
     })!;
@@ -194,7 +210,16 @@ describe('poison deliveries through /webhooks/meta (R9)', () => {
   it('a timestamp of "1e30": the message lands at the receipt time and its neighbour is stored', async () => {
     const [bad, good] = [uid('wamid.time'), uid('wamid.ok')];
     const before = Date.now();
-    expect((await post(waDelivery([{ from: customer(), id: bad, name: 'T', text: 'when?', timestamp: '1e30' }, { from: customer(), id: good, name: 'U', text: 'hello' }]))).statusCode).toBe(200);
+    expect(
+      (
+        await post(
+          waDelivery([
+            { from: customer(), id: bad, name: 'T', text: 'when?', timestamp: '1e30' },
+            { from: customer(), id: good, name: 'U', text: 'hello' },
+          ]),
+        )
+      ).statusCode,
+    ).toBe(200);
     await w.settle();
     const stored = await message(bad);
     expect(stored).toBeTruthy();
@@ -300,7 +325,12 @@ describe('poison deliveries through /webhooks/meta (R9)', () => {
     const [bad, good] = [uid('wamid.down'), uid('wamid.ok')];
     const before = (await failures()).length;
     try {
-      await post(waDelivery([{ from: customer(), id: bad, name: 'R', text: 'server restarting' }, { from: customer(), id: good, name: 'S', text: 'fine' }]));
+      await post(
+        waDelivery([
+          { from: customer(), id: bad, name: 'R', text: 'server restarting' },
+          { from: customer(), id: good, name: 'S', text: 'fine' },
+        ]),
+      );
       // Wait for a first failed attempt.
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline && (await lastInbox()).attempts < 1) await new Promise((r) => setTimeout(r, 50));

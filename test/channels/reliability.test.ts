@@ -86,70 +86,66 @@ afterAll(() => {
 });
 
 describe('R1: kill -9 mid-ingest loses no acknowledged delivery', () => {
-  it(
-    'every 200 is durable and processed after a restart',
-    async () => {
-      const first = startParley(dataDir);
-      children.push(first);
-      const base = await first.url;
+  it('every 200 is durable and processed after a restart', async () => {
+    const first = startParley(dataDir);
+    children.push(first);
+    const base = await first.url;
 
-      // A burst of concurrent deliveries, as Meta sends them under load; the process is killed
-      // as soon as a third of them were acknowledged, with the others in flight.
-      const acked = new Set<number>();
-      const bodies = new Map<number, string>();
-      let refused = 0;
-      await Promise.all(
-        Array.from({ length: N }, async (_, i) => {
-          const body = delivery(i);
-          bodies.set(i, body);
-          try {
-            const res = await fetch(`${base}/webhooks/meta`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, SECRET) }, body });
-            if (res.status !== 200) return void refused++;
-            acked.add(i);
-            if (acked.size === Math.floor(N / 3)) first.proc.kill('SIGKILL');
-          } catch {
-            refused++;
-          }
-        }),
-      );
-      await first.exited;
-      expect(acked.size).toBeGreaterThan(10);
-      expect(refused).toBeGreaterThan(0);
-
-      // Right after the kill: every acknowledged delivery is on disk, byte for byte.
-      const pending = new Set<string>();
-      await withDatabase(async (rows) => {
-        for (const i of acked) {
-          const row = rows.get(`r1-${i}`);
-          expect(row, `delivery ${i} was acknowledged but is not stored`).toBeTruthy();
-          expect(row!.body).toBe(bodies.get(i));
-          if (!row!.processed_at) pending.add(`r1-${i}`);
+    // A burst of concurrent deliveries, as Meta sends them under load; the process is killed
+    // as soon as a third of them were acknowledged, with the others in flight.
+    const acked = new Set<number>();
+    const bodies = new Map<number, string>();
+    let refused = 0;
+    await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const body = delivery(i);
+        bodies.set(i, body);
+        try {
+          const res = await fetch(`${base}/webhooks/meta`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, SECRET) }, body });
+          if (res.status !== 200) return void refused++;
+          acked.add(i);
+          if (acked.size === Math.floor(N / 3)) first.proc.kill('SIGKILL');
+        } catch {
+          refused++;
         }
-      });
-      // The kill left work behind (processing is slower than acknowledging, by design).
-      expect(pending.size).toBeGreaterThan(0);
+      }),
+    );
+    await first.exited;
+    expect(acked.size).toBeGreaterThan(10);
+    expect(refused).toBeGreaterThan(0);
 
-      // Restart on the same files (the first process is gone): the sweeper picks them up.
-      const second = startParley(dataDir);
-      children.push(second);
-      await second.url;
-      // The sweeper runs 15 s after start; the bound leaves room for a loaded machine.
-      const deadline = Date.now() + 60_000;
-      const missing = () => [...pending].filter((a) => !second.processed.has(a));
-      while (missing().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(missing()).toEqual([]);
-      second.proc.kill('SIGTERM');
-      expect(await second.exited).toBe(0);
+    // Right after the kill: every acknowledged delivery is on disk, byte for byte.
+    const pending = new Set<string>();
+    await withDatabase(async (rows) => {
+      for (const i of acked) {
+        const row = rows.get(`r1-${i}`);
+        expect(row, `delivery ${i} was acknowledged but is not stored`).toBeTruthy();
+        expect(row!.body).toBe(bodies.get(i));
+        if (!row!.processed_at) pending.add(`r1-${i}`);
+      }
+    });
+    // The kill left work behind (processing is slower than acknowledging, by design).
+    expect(pending.size).toBeGreaterThan(0);
 
-      await withDatabase(async (rows) => {
-        for (const i of acked) expect(rows.get(`r1-${i}`)?.processed_at, `delivery ${i} not processed`).toBeTruthy();
-        expect([...rows.values()].every((r) => r.processed_at !== null)).toBe(true);
-      });
-    },
+    // Restart on the same files (the first process is gone): the sweeper picks them up.
+    const second = startParley(dataDir);
+    children.push(second);
+    await second.url;
+    // The sweeper runs 15 s after start; the bound leaves room for a loaded machine.
+    const deadline = Date.now() + 60_000;
+    const missing = () => [...pending].filter((a) => !second.processed.has(a));
+    while (missing().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(missing()).toEqual([]);
+    second.proc.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+
+    await withDatabase(async (rows) => {
+      for (const i of acked) expect(rows.get(`r1-${i}`)?.processed_at, `delivery ${i} not processed`).toBeTruthy();
+      expect([...rows.values()].every((r) => r.processed_at !== null)).toBe(true);
+    });
     // ~35 s on an idle 2-core machine (two PGlite opens, two boots, one 15 s sweeper period);
     // the bound only keeps a loaded CI machine from a false failure.
-    180_000,
-  );
+  }, 180_000);
 });
 
 /** Opens the PGlite files (only while no Parley process owns them) and maps rows by account. */

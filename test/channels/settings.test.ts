@@ -39,8 +39,7 @@ afterAll(async () => {
   await emu?.close();
 });
 
-const channelRow = (kind: string, externalId: string) =>
-  t.deps.db.selectFrom('channels').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
+const channelRow = (kind: string, externalId: string) => t.deps.db.selectFrom('channels').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
 const channelCount = async () => (await t.deps.db.selectFrom('channels').select('id').execute()).length;
 const subscribeCalls = () => emu.calls({ method: 'POST', pathIncludes: '/subscribed_apps' });
 
@@ -170,7 +169,11 @@ describe('connecting a WhatsApp number (B2 for WhatsApp)', () => {
     expect(row).toMatchObject({ name: 'Demo Repair Shop +15550001234', state: 'connected', parent_external_id: WABA });
     expect(row.settings).toMatchObject({ displayPhoneNumber: '+15550001234' });
     expect(JSON.parse(decryptSecret(t.deps.config.secretKey, row.credentials_enc!))).toEqual({ accessToken: WA_TOKEN });
-    expect(subscribeCalls().slice(before).map((c) => [c.path, c.token, c.status])).toEqual([[`/${WABA}/subscribed_apps`, WA_TOKEN, 200]]);
+    expect(
+      subscribeCalls()
+        .slice(before)
+        .map((c) => [c.path, c.token, c.status]),
+    ).toEqual([[`/${WABA}/subscribed_apps`, WA_TOKEN, 200]]);
     await t.deps.queue.idle();
     const templates = await t.deps.db.selectFrom('whatsapp_templates').select(['name', 'language', 'status']).where('channel_id', '=', row.id).orderBy('name').orderBy('language').execute();
     expect(templates).toEqual([
@@ -198,7 +201,10 @@ describe('connecting a WhatsApp number (B2 for WhatsApp)', () => {
 describe('channel settings (B3, H1)', () => {
   it('saves name, access list, comments, human agent, legacy tags and rate limit; access changes go live', async () => {
     const row = (await channelRow('messenger', PAGE))!;
-    const lastEvent = await t.deps.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
+    const lastEvent = await t.deps.db
+      .selectFrom('live_events')
+      .select((eb) => eb.fn.max('id').as('max'))
+      .executeTakeFirst();
     const res = await as(t.app, admin).post(`/settings/chats/${row.id}`, {
       name: 'Shop <script>alert(1)</script>',
       access: 'list',
@@ -214,7 +220,11 @@ describe('channel settings (B3, H1)', () => {
     expect(saved.settings).toMatchObject({ comments: true, humanAgent: true, legacyTags: true, rateLimitPerSecond: 25 });
     expect(await visibleChannelIds(t.deps.db, ana.id)).toContain(row.id);
     expect(await visibleChannelIds(t.deps.db, bob.id)).not.toContain(row.id);
-    const events = await t.deps.db.selectFrom('live_events').select(['name', 'audience']).where('id', '>', Number(lastEvent?.max ?? 0)).execute();
+    const events = await t.deps.db
+      .selectFrom('live_events')
+      .select(['name', 'audience'])
+      .where('id', '>', Number(lastEvent?.max ?? 0))
+      .execute();
     expect(events).toContainEqual({ name: ACCESS_CHANGED, audience: 'all' });
 
     // Hostile names render escaped everywhere.

@@ -56,10 +56,15 @@ describe('verifyMetaSignature (property, S1)', () => {
 
   it('any flipped bit in the body fails', () => {
     fc.assert(
-      fc.property(anyBody.filter((b) => b.length > 0), secret, fc.nat(), (raw, key, bit) => {
-        const header = sign(raw, key);
-        expect(verifyMetaSignature(flipBit(raw, bit), header, key)).toBe(false);
-      }),
+      fc.property(
+        anyBody.filter((b) => b.length > 0),
+        secret,
+        fc.nat(),
+        (raw, key, bit) => {
+          const header = sign(raw, key);
+          expect(verifyMetaSignature(flipBit(raw, bit), header, key)).toBe(false);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -76,17 +81,11 @@ describe('verifyMetaSignature (property, S1)', () => {
 
   it('truncated or extended hex fails', () => {
     fc.assert(
-      fc.property(
-        anyBody,
-        secret,
-        fc.integer({ min: 1, max: 64 }),
-        fc.stringMatching(/^[0-9a-f]{1,64}$/),
-        (raw, key, cut, more) => {
-          const header = sign(raw, key);
-          expect(verifyMetaSignature(raw, header.slice(0, header.length - cut), key)).toBe(false);
-          expect(verifyMetaSignature(raw, header + more, key)).toBe(false);
-        },
-      ),
+      fc.property(anyBody, secret, fc.integer({ min: 1, max: 64 }), fc.stringMatching(/^[0-9a-f]{1,64}$/), (raw, key, cut, more) => {
+        const header = sign(raw, key);
+        expect(verifyMetaSignature(raw, header.slice(0, header.length - cut), key)).toBe(false);
+        expect(verifyMetaSignature(raw, header + more, key)).toBe(false);
+      }),
       { numRuns: RUNS },
     );
   });
@@ -152,15 +151,36 @@ describe('POST /webhooks/meta with a bad signature (HTTP, S1)', () => {
   });
   afterAll(async () => t?.close());
 
-  const inboxCount = async () => Number((await t.deps.db.selectFrom('webhook_inbox').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const inboxCount = async () =>
+    Number(
+      (
+        await t.deps.db
+          .selectFrom('webhook_inbox')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   type Tamper = (raw: Buffer, header: string, n: number) => { raw: Buffer; header?: string | undefined };
   const tampers: Record<string, Tamper> = {
     bodyBit: (raw, header, n) => ({ raw: raw.length ? flipBit(raw, n) : Buffer.from('x'), header }),
-    headerBit: (raw, header, n) => ({ raw, header: flipBit(Buffer.from(header, 'latin1'), n % (header.length * 8)).toString('latin1').replace(/[^\x21-\x7e]/g, '~') }),
+    headerBit: (raw, header, n) => ({
+      raw,
+      header: flipBit(Buffer.from(header, 'latin1'), n % (header.length * 8))
+        .toString('latin1')
+        .replace(/[^\x21-\x7e]/g, '~'),
+    }),
     truncated: (raw, header, n) => ({ raw, header: header.slice(0, header.length - 1 - (n % 64)) }),
     extended: (raw, header) => ({ raw, header: header + '0' }),
-    uppercase: (raw, header) => ({ raw, header: 'sha256=' + header.slice(7).toUpperCase().replace(/^([0-9]*)$/, 'A$1') }),
+    uppercase: (raw, header) => ({
+      raw,
+      header:
+        'sha256=' +
+        header
+          .slice(7)
+          .toUpperCase()
+          .replace(/^([0-9]*)$/, 'A$1'),
+    }),
     sha1Only: (raw) => ({ raw, header: 'sha1=' + createHmac('sha1', SECRET).update(raw).digest('hex') }),
     missing: (raw) => ({ raw, header: undefined }),
     wrongSecret: (raw) => ({ raw, header: sign(raw, SECRET + 'x') }),

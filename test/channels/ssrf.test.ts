@@ -61,19 +61,51 @@ const platformHandler = (req: http.IncomingMessage, res: http.ServerResponse) =>
 
 describe('isPrivateAddress / hostAllowed (unit)', () => {
   it.each([
-    ['127.0.0.1', true], ['127.0.0.2', true], ['10.1.2.3', true], ['172.16.0.1', true], ['172.31.255.255', true], ['172.32.0.1', false],
-    ['192.168.1.1', true], ['169.254.169.254', true], ['100.64.0.1', true], ['100.127.255.255', true], ['100.128.0.1', false], ['0.0.0.0', true],
-    ['224.0.0.1', true], ['255.255.255.255', true], ['8.8.8.8', false], ['157.240.1.35', false],
-    ['::1', true], ['::', true], ['fc00::1', true], ['fd12:3456::1', true], ['fe80::1', true], ['febf::1', true], ['ff02::1', true],
-    ['::ffff:127.0.0.1', true], ['::ffff:169.254.169.254', true], ['::ffff:8.8.8.8', false],
-    ['::ffff:7f00:1', true], ['::ffff:a9fe:a9fe', true], ['::ffff:808:808', false], ['2a03:2880:f10d:83:face:b00c::25de', false],
+    ['127.0.0.1', true],
+    ['127.0.0.2', true],
+    ['10.1.2.3', true],
+    ['172.16.0.1', true],
+    ['172.31.255.255', true],
+    ['172.32.0.1', false],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['100.127.255.255', true],
+    ['100.128.0.1', false],
+    ['0.0.0.0', true],
+    ['224.0.0.1', true],
+    ['255.255.255.255', true],
+    ['8.8.8.8', false],
+    ['157.240.1.35', false],
+    ['::1', true],
+    ['::', true],
+    ['fc00::1', true],
+    ['fd12:3456::1', true],
+    ['fe80::1', true],
+    ['febf::1', true],
+    ['ff02::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['::ffff:169.254.169.254', true],
+    ['::ffff:8.8.8.8', false],
+    ['::ffff:7f00:1', true],
+    ['::ffff:a9fe:a9fe', true],
+    ['::ffff:808:808', false],
+    ['2a03:2880:f10d:83:face:b00c::25de', false],
   ])('isPrivateAddress(%s) = %s', (addr, expected) => {
     expect(isPrivateAddress(addr)).toBe(expected);
   });
 
   it.each([
-    ['scontent.xx.fbcdn.net', true], ['fbcdn.net', true], ['FBCDN.NET.', true], ['lookaside.fbsbx.com', false], ['cdn.fbsbx.net', true],
-    ['evilfbcdn.net', false], ['fbcdn.net.evil.example', false], ['127.0.0.1', false], ['localhost', false], ['', false],
+    ['scontent.xx.fbcdn.net', true],
+    ['fbcdn.net', true],
+    ['FBCDN.NET.', true],
+    ['lookaside.fbsbx.com', false],
+    ['cdn.fbsbx.net', true],
+    ['evilfbcdn.net', false],
+    ['fbcdn.net.evil.example', false],
+    ['127.0.0.1', false],
+    ['localhost', false],
+    ['', false],
   ])('hostAllowed(%s) = %s', (host, expected) => {
     expect(hostAllowed(host, ['fbcdn.net', 'fbsbx.net', 'facebook.com', 'cdninstagram.com'])).toBe(expected);
   });
@@ -93,7 +125,13 @@ describe('safeDownload (unit, S7)', () => {
     for (const r of [attacker, innerLocal, platform]) r?.server.closeAllConnections(), r?.server.close();
   });
 
-  const policy = (p: Partial<DownloadPolicy> = {}): DownloadPolicy => ({ allowedHosts: ['127.0.0.1'], trustedPrivateHosts: [`127.0.0.1:${platform.port}`], maxBytes: 1024 * 1024, timeoutMs: 2000, ...p });
+  const policy = (p: Partial<DownloadPolicy> = {}): DownloadPolicy => ({
+    allowedHosts: ['127.0.0.1'],
+    trustedPrivateHosts: [`127.0.0.1:${platform.port}`],
+    maxBytes: 1024 * 1024,
+    timeoutMs: 2000,
+    ...p,
+  });
   async function refused(url: string, p: DownloadPolicy, reason: RegExp, permanent = true) {
     const err = await safeDownload(url, p).then(
       () => null,
@@ -232,7 +270,13 @@ describe('SSRF through inbound attachment URLs (end to end)', () => {
     const mid = `m_ssrf_${++n}_${Date.now()}`;
     const body = metaJsonStringify({
       object: 'page',
-      entry: [{ id: PAGE_ID, time: Date.now(), messaging: [{ sender: { id: emu.scopedId('anna', 'messenger') }, recipient: { id: PAGE_ID }, timestamp: Date.now(), message: { mid, attachments: [{ type: 'image', payload: { url } }] } }] }],
+      entry: [
+        {
+          id: PAGE_ID,
+          time: Date.now(),
+          messaging: [{ sender: { id: emu.scopedId('anna', 'messenger') }, recipient: { id: PAGE_ID }, timestamp: Date.now(), message: { mid, attachments: [{ type: 'image', payload: { url } }] } }],
+        },
+      ],
     });
     const res = await t.app.inject({ method: 'POST', url: '/webhooks/meta', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, APP_SECRET) }, payload: body });
     expect(res.statusCode).toBe(200);
@@ -287,7 +331,12 @@ describe('SSRF through inbound attachment URLs (end to end)', () => {
   it('a file larger than MEDIA_MAX_MB (1 MB here) → failed “too large”, and the thread shows a placeholder', async () => {
     emu.send('anna', 'messenger', { attachment: { bytes: Buffer.alloc(1536 * 1024, 7), filename: 'scan.pdf', mimeType: 'application/pdf' } });
     await settle();
-    const att = await t.deps.db.selectFrom('attachments').innerJoin('messages', 'messages.id', 'attachments.message_id').select(['attachments.id', 'attachments.status', 'attachments.status_reason', 'messages.chat_id']).orderBy('attachments.id', 'desc').executeTakeFirstOrThrow();
+    const att = await t.deps.db
+      .selectFrom('attachments')
+      .innerJoin('messages', 'messages.id', 'attachments.message_id')
+      .select(['attachments.id', 'attachments.status', 'attachments.status_reason', 'messages.chat_id'])
+      .orderBy('attachments.id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(att.status).toBe('failed');
     expect(att.status_reason).toMatch(/too large/);
     const page = await as(t.app, agent).get(`/chats/${att.chat_id}`);

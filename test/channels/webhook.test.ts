@@ -54,12 +54,29 @@ const db = () => w.t.deps.db;
 const rowsByMid = (m: string) => db().selectFrom('messages').selectAll().where('external_id', '=', m).execute();
 const counts = async () => {
   const [contacts, chats, messages] = await Promise.all(
-    (['contacts', 'chats', 'messages'] as const).map(async (t) => Number((await db().selectFrom(t).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)),
+    (['contacts', 'chats', 'messages'] as const).map(async (t) =>
+      Number(
+        (
+          await db()
+            .selectFrom(t)
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+    ),
   );
   return { contacts, chats, messages };
 };
 const chatIdOf = async (channelId: number, externalId: string) =>
-  (await db().selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').select('chats.id').where('contacts.channel_id', '=', channelId).where('contacts.external_id', '=', externalId).executeTakeFirstOrThrow()).id;
+  (
+    await db()
+      .selectFrom('chats')
+      .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+      .select('chats.id')
+      .where('contacts.channel_id', '=', channelId)
+      .where('contacts.external_id', '=', externalId)
+      .executeTakeFirstOrThrow()
+  ).id;
 
 describe('verification handshake (§1.1, §10.2)', () => {
   const get = (q: Record<string, string>) => w.t.app.inject({ method: 'GET', url: '/webhooks/meta?' + new URLSearchParams(q).toString() });
@@ -127,7 +144,9 @@ describe('ingest (§1.3, §1.4, §10.3–10.6)', () => {
     });
     const ig = await post({
       object: 'instagram',
-      entry: [{ id: IG_ID, time: now, messaging: [inbound(IG_ID, psid('anna', 'instagram'), ids.ia, 'ig from anna', now - 1), inbound(IG_ID, psid('marc', 'instagram'), ids.im, 'ig from marc', now)] }],
+      entry: [
+        { id: IG_ID, time: now, messaging: [inbound(IG_ID, psid('anna', 'instagram'), ids.ia, 'ig from anna', now - 1), inbound(IG_ID, psid('marc', 'instagram'), ids.im, 'ig from marc', now)] },
+      ],
     });
     expect([page.statusCode, ig.statusCode]).toEqual([200, 200]);
     await w.settle();
@@ -146,7 +165,11 @@ describe('ingest (§1.3, §1.4, §10.3–10.6)', () => {
       expect(rows[0]!.direction).toBe('in');
     }
     // Each person is a different contact on each channel.
-    const contacts = await db().selectFrom('contacts').select(['channel_id', 'external_id']).where('external_id', 'in', [psid('anna'), psid('anna', PAGE2), psid('anna', 'instagram')]).execute();
+    const contacts = await db()
+      .selectFrom('contacts')
+      .select(['channel_id', 'external_id'])
+      .where('external_id', 'in', [psid('anna'), psid('anna', PAGE2), psid('anna', 'instagram')])
+      .execute();
     expect(new Set(contacts.map((c) => c.channel_id))).toEqual(new Set([w.messengerId, page2Id, w.instagramId]));
   });
 
@@ -253,19 +276,31 @@ describe('out-of-order events (§1.4, §10.5)', () => {
     const echoAt = Date.now() - 30_000;
     const echoMid = mid('echo-ooo');
     // The read (watermark after the echo's timestamp) comes first…
-    await post({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: [{ sender: { id: anna }, recipient: { id: PAGE_ID }, timestamp: Date.now(), read: { watermark: echoAt + 1000 } }] }] });
+    await post({
+      object: 'page',
+      entry: [{ id: PAGE_ID, time: Date.now(), messaging: [{ sender: { id: anna }, recipient: { id: PAGE_ID }, timestamp: Date.now(), read: { watermark: echoAt + 1000 } }] }],
+    });
     await w.settle();
     // …then the echo of a message typed in Meta's inbox.
     await post({
       object: 'page',
-      entry: [{ id: PAGE_ID, time: Date.now(), messaging: [{ sender: { id: PAGE_ID }, recipient: { id: anna }, timestamp: echoAt, message: { mid: echoMid, is_echo: true, app_id: 263902037430900, text: 'typed on the phone' } }] }],
+      entry: [
+        {
+          id: PAGE_ID,
+          time: Date.now(),
+          messaging: [{ sender: { id: PAGE_ID }, recipient: { id: anna }, timestamp: echoAt, message: { mid: echoMid, is_echo: true, app_id: 263902037430900, text: 'typed on the phone' } }],
+        },
+      ],
     });
     await w.settle();
     const [row] = await rowsByMid(echoMid);
     expect(row).toMatchObject({ direction: 'out', status: 'read' });
 
     // A late delivery report for it does not downgrade it.
-    await post({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: [{ sender: { id: anna }, recipient: { id: PAGE_ID }, timestamp: Date.now(), delivery: { mids: [echoMid], watermark: echoAt } }] }] });
+    await post({
+      object: 'page',
+      entry: [{ id: PAGE_ID, time: Date.now(), messaging: [{ sender: { id: anna }, recipient: { id: PAGE_ID }, timestamp: Date.now(), delivery: { mids: [echoMid], watermark: echoAt } }] }],
+    });
     await w.settle();
     expect((await rowsByMid(echoMid))[0]!.status).toBe('read');
   });
@@ -301,7 +336,10 @@ describe('out-of-order events (§1.4, §10.5)', () => {
       const result = await realSend(channel, msg);
       // The person has the conversation open and reads it at once: Meta's read webhook is
       // processed before the send job records its result.
-      const body = metaJsonStringify({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: [{ sender: { id: anna }, recipient: { id: PAGE_ID }, timestamp: Date.now() + 1, read: { watermark: Date.now() + 1 } }] }] });
+      const body = metaJsonStringify({
+        object: 'page',
+        entry: [{ id: PAGE_ID, time: Date.now(), messaging: [{ sender: { id: anna }, recipient: { id: PAGE_ID }, timestamp: Date.now() + 1, read: { watermark: Date.now() + 1 } }] }],
+      });
       expect((await post(body)).statusCode).toBe(200);
       for (let i = 0; i < 250; i++) {
         const row = await db().selectFrom('webhook_inbox').select('processed_at').where('body', '=', body).executeTakeFirst();
@@ -333,7 +371,10 @@ describe('out-of-order events (§1.4, §10.5)', () => {
     // And inside one POST, items listed newest first.
     const c = mid('c');
     const d = mid('d');
-    await post({ object: 'page', entry: [{ id: PAGE2, time: Date.now(), messaging: [inbound(PAGE2, marc, d, 'ORDER-D fourth', t + 180_000), inbound(PAGE2, marc, c, 'ORDER-C third', t + 120_000)] }] });
+    await post({
+      object: 'page',
+      entry: [{ id: PAGE2, time: Date.now(), messaging: [inbound(PAGE2, marc, d, 'ORDER-D fourth', t + 180_000), inbound(PAGE2, marc, c, 'ORDER-C third', t + 120_000)] }],
+    });
     await w.settle();
     const chatId = await chatIdOf(page2Id, marc);
     // The open chat's pane (the thread), not the list beside it whose preview shows the newest.

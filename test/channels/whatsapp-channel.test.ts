@@ -39,7 +39,13 @@ afterAll(async () => {
 
 const db = () => w.t.deps.db;
 const chatOf = async (waId: string) =>
-  (await db().selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').select(['chats.id', 'chats.client_id']).where('chats.channel_id', '=', w.whatsappId).where('contacts.external_id', '=', waId).executeTakeFirst())!;
+  (await db()
+    .selectFrom('chats')
+    .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+    .select(['chats.id', 'chats.client_id'])
+    .where('chats.channel_id', '=', w.whatsappId)
+    .where('contacts.external_id', '=', waId)
+    .executeTakeFirst())!;
 const lastOut = (chatId: number) => db().selectFrom('messages').selectAll().where('chat_id', '=', chatId).where('direction', '=', 'out').orderBy('id', 'desc').executeTakeFirstOrThrow();
 
 /** A delivery signed as Meta signs it (escaped-unicode JSON, HMAC over those bytes). */
@@ -147,7 +153,15 @@ describe('131047 and other failures', () => {
     await refreshTemplates(w.t.deps, w.whatsappId);
     await db()
       .insertInto('whatsapp_templates')
-      .values({ channel_id: w.whatsappId, name: 'deleted_on_meta', language: 'en_US', status: 'APPROVED', category: 'UTILITY', components: JSON.stringify([{ type: 'BODY', text: 'Gone' }]), fetched_at: new Date() })
+      .values({
+        channel_id: w.whatsappId,
+        name: 'deleted_on_meta',
+        language: 'en_US',
+        status: 'APPROVED',
+        category: 'UTILITY',
+        components: JSON.stringify([{ type: 'BODY', text: 'Gone' }]),
+        fetched_at: new Date(),
+      })
       .execute();
     w.emu.send('anna', 'whatsapp', 'template please');
     await w.settle();
@@ -190,7 +204,10 @@ describe('media', () => {
     await w.settle();
     // The media id as the webhook carried it (Parley keeps the file, not the id, once stored).
     const bodies = await db().selectFrom('webhook_inbox').select('body').orderBy('id', 'desc').execute();
-    const image = bodies.map((b) => JSON.parse(b.body)).flatMap((b) => b.entry?.[0]?.changes?.[0]?.value?.messages ?? []).find((m: { type?: string }) => m.type === 'image');
+    const image = bodies
+      .map((b) => JSON.parse(b.body))
+      .flatMap((b) => b.entry?.[0]?.changes?.[0]?.value?.messages ?? [])
+      .find((m: { type?: string }) => m.type === 'image');
     const mediaId: string | undefined = image?.image?.id;
     expect(mediaId).toBeTruthy();
     const graph = new GraphClient({ baseUrl: w.emu.url, version: 'v25.0' });
@@ -228,7 +245,12 @@ describe('an employee without the WhatsApp channel sees nothing of it', () => {
     const search = await as(w.t.app, outsider).get('/chats?q=' + encodeURIComponent('Секретный'));
     expect(search.body).not.toContain('Секретный вопрос про ремонт');
     expect(search.body).not.toContain(`id="chat-${chat.id}"`);
-    const att = await db().selectFrom('attachments').innerJoin('messages', 'messages.id', 'attachments.message_id').select('attachments.id').where('messages.chat_id', '=', chat.id).executeTakeFirstOrThrow();
+    const att = await db()
+      .selectFrom('attachments')
+      .innerJoin('messages', 'messages.id', 'attachments.message_id')
+      .select('attachments.id')
+      .where('messages.chat_id', '=', chat.id)
+      .executeTakeFirstOrThrow();
     expect((await as(w.t.app, agent).get(`/media/${att.id}`)).statusCode).toBe(200);
     expect((await as(w.t.app, outsider).get(`/media/${att.id}`)).statusCode).toBe(404);
   });
@@ -242,7 +264,12 @@ describe('starting a chat with a client who never wrote (E5, J3)', () => {
     const res = await as(w.t.app, agent).post(`/chats/for-client/${client.id}`, { channel_id: String(w.whatsappId) });
     expect(res.statusCode).toBe(303);
     const chatId = Number(/\/chats\/(\d+)/.exec(String(res.headers.location))![1]);
-    const chat = await db().selectFrom('chats').innerJoin('contacts', 'contacts.id', 'chats.contact_id').select(['chats.client_id', 'contacts.external_id', 'contacts.phone']).where('chats.id', '=', chatId).executeTakeFirstOrThrow();
+    const chat = await db()
+      .selectFrom('chats')
+      .innerJoin('contacts', 'contacts.id', 'chats.contact_id')
+      .select(['chats.client_id', 'contacts.external_id', 'contacts.phone'])
+      .where('chats.id', '=', chatId)
+      .executeTakeFirstOrThrow();
     expect(chat).toEqual({ client_id: client.id, external_id: '15551230000', phone: '+15551230000' });
     const page = await as(w.t.app, agent).get(`/chats/${chatId}`);
     expect(page.body).toContain('data-policy="template-required"');

@@ -29,8 +29,7 @@ async function waChat(phone: string) {
     .executeTakeFirst();
 }
 
-const outbound = (chatId: number) =>
-  db().selectFrom('messages').selectAll().where('chat_id', '=', chatId).where('direction', '=', 'out').orderBy('id', 'desc').execute();
+const outbound = (chatId: number) => db().selectFrom('messages').selectAll().where('chat_id', '=', chatId).where('direction', '=', 'out').orderBy('id', 'desc').execute();
 
 /** What Parley POSTed to /{phone-number-id}/messages, as JSON bodies. */
 const sends = () => w.emu.calls({ pathIncludes: `/${WA_PHONE_ID}/messages`, method: 'POST' }).map((c) => c.body as Record<string, any>);
@@ -51,7 +50,14 @@ describe('WhatsApp inbound', () => {
     w.emu.send('anna', 'whatsapp', { attachment: { sample: 'voice.ogg' } });
     await w.settle();
     const chat = (await waChat('79161234567'))!;
-    const att = await db().selectFrom('attachments').innerJoin('messages', 'messages.id', 'attachments.message_id').selectAll('attachments').select('messages.meta').where('messages.chat_id', '=', chat.id).orderBy('attachments.id', 'desc').executeTakeFirstOrThrow();
+    const att = await db()
+      .selectFrom('attachments')
+      .innerJoin('messages', 'messages.id', 'attachments.message_id')
+      .selectAll('attachments')
+      .select('messages.meta')
+      .where('messages.chat_id', '=', chat.id)
+      .orderBy('attachments.id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(att).toMatchObject({ status: 'stored', kind: 'audio' });
     expect(att.source_url).toBeNull();
     expect((att.meta as Record<string, unknown>).voice).toBe(true);
@@ -103,7 +109,8 @@ describe('WhatsApp sending files and replies', () => {
         file,
         Buffer.from(`\r\n--${boundary}--\r\n`),
       ]);
-    const post = (body: Buffer) => w.t.app.inject({ method: 'POST', url: `/chats/${chat.id}/messages`, headers: { cookie: agent.cookie, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body });
+    const post = (body: Buffer) =>
+      w.t.app.inject({ method: 'POST', url: `/chats/${chat.id}/messages`, headers: { cookie: agent.cookie, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body });
     // Over WhatsApp's 5 MB for images: refused before anything is uploaded.
     const uploadsBefore = w.emu.calls({ pathIncludes: `/${WA_PHONE_ID}/media` }).length;
     const big = await post(form('wa-big-image-1', Buffer.concat([png, Buffer.alloc(5 * 1024 * 1024 + 1)])));
@@ -117,13 +124,23 @@ describe('WhatsApp sending files and replies', () => {
     const image = sends().find((b) => b.type === 'image');
     expect(image?.image?.id).toBeTruthy();
     const rows = await db().selectFrom('messages').select(['kind', 'text', 'status']).where('chat_id', '=', chat.id).where('direction', '=', 'out').orderBy('id', 'desc').limit(2).execute();
-    expect(rows.map((r) => [r.kind, r.text])).toEqual([['text', 'Вот смета'], ['image', null]]);
+    expect(rows.map((r) => [r.kind, r.text])).toEqual([
+      ['text', 'Вот смета'],
+      ['image', null],
+    ]);
     for (const r of rows) expect(['sent', 'delivered', 'read']).toContain(r.status);
   });
 
   it('reply mode: the ↩ link opens the composer quoting the message; the platform gets its context', async () => {
     const chat = (await waChat('79161234567'))!;
-    const inbound = await db().selectFrom('messages').select(['id', 'external_id', 'text']).where('chat_id', '=', chat.id).where('direction', '=', 'in').where('kind', '=', 'text').orderBy('id').executeTakeFirstOrThrow();
+    const inbound = await db()
+      .selectFrom('messages')
+      .select(['id', 'external_id', 'text'])
+      .where('chat_id', '=', chat.id)
+      .where('direction', '=', 'in')
+      .where('kind', '=', 'text')
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
     const page = await as(w.t.app, agent).get(`/chats/${chat.id}`);
     expect(page.body).toContain('data-can-reply');
     expect(page.body).toContain(`href="/chats/${chat.id}?reply_to=${inbound.id}"`);
@@ -162,7 +179,11 @@ describe('WhatsApp window and templates', () => {
     const chat = (await waChat('33612345678'))!;
     // 25 hours pass, on both sides.
     w.emu.advanceClock('25h');
-    await db().updateTable('chats').set({ last_inbound_at: new Date(Date.now() - 25 * 3600_000) }).where('id', '=', chat.id).execute();
+    await db()
+      .updateTable('chats')
+      .set({ last_inbound_at: new Date(Date.now() - 25 * 3600_000) })
+      .where('id', '=', chat.id)
+      .execute();
     await refreshTemplates(w.t.deps, w.whatsappId);
     const page = await as(w.t.app, agent).get(`/chats/${chat.id}`);
     expect(page.body).toContain('data-policy="template-required"');
@@ -179,7 +200,21 @@ describe('WhatsApp window and templates', () => {
     const [m] = await outbound(chat.id);
     expect(m).toMatchObject({ status: 'delivered' });
     const tpl = sends().find((b) => b.type === 'template');
-    expect(tpl).toMatchObject({ template: { name: 'order_ready', language: { code: 'fr' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Marc' }, { type: 'text', text: 'A-42' }] }] } });
+    expect(tpl).toMatchObject({
+      template: {
+        name: 'order_ready',
+        language: { code: 'fr' },
+        components: [
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: 'Marc' },
+              { type: 'text', text: 'A-42' },
+            ],
+          },
+        ],
+      },
+    });
     expect(m!.text).toBe(w.emu.thread('whatsapp', 'marc')!.messages.at(-1)!.text);
   });
 });

@@ -269,7 +269,14 @@ describe('WhatsApp inbound messages (§4.1–§4.3)', () => {
 
   it('§4.3 a template quick-reply `button` reads as its text', () => {
     const [ev] = one(
-      messages({ from: WA_ID, id: 'wamid.button-1', timestamp: '1767614700', type: 'button', button: { payload: 'CONFIRM_BOOKING', text: 'Подтвердить' }, context: { from: '79001234567', id: 'wamid.template-1' } }),
+      messages({
+        from: WA_ID,
+        id: 'wamid.button-1',
+        timestamp: '1767614700',
+        type: 'button',
+        button: { payload: 'CONFIRM_BOOKING', text: 'Подтвердить' },
+        context: { from: '79001234567', id: 'wamid.template-1' },
+      }),
     ).events;
     expect(ev).toEqual({ ...fromAnna('wamid.button-1', 1767614700), kind: 'text', text: 'Подтвердить', replyToExternalId: 'wamid.template-1', meta: { button: true } });
   });
@@ -369,8 +376,31 @@ describe('WhatsApp inbound messages (§4.1–§4.3)', () => {
       }),
     );
     expect(e.events).toEqual([
-      { type: 'message', channelExternalId: PHONE_ID, contactExternalId: '79169876543', direction: 'in', externalId: 'wamid.boris', timestamp: new Date(1767615300000), kind: 'text', text: 'Привет', contactName: 'Борис', contactPhone: '+79169876543', meta: {} },
-      { type: 'message', channelExternalId: PHONE_ID, contactExternalId: '79165550000', direction: 'in', externalId: 'wamid.nobody', timestamp: new Date(1767615301000), kind: 'text', text: 'Кто я?', contactPhone: '+79165550000', meta: {} },
+      {
+        type: 'message',
+        channelExternalId: PHONE_ID,
+        contactExternalId: '79169876543',
+        direction: 'in',
+        externalId: 'wamid.boris',
+        timestamp: new Date(1767615300000),
+        kind: 'text',
+        text: 'Привет',
+        contactName: 'Борис',
+        contactPhone: '+79169876543',
+        meta: {},
+      },
+      {
+        type: 'message',
+        channelExternalId: PHONE_ID,
+        contactExternalId: '79165550000',
+        direction: 'in',
+        externalId: 'wamid.nobody',
+        timestamp: new Date(1767615301000),
+        kind: 'text',
+        text: 'Кто я?',
+        contactPhone: '+79165550000',
+        meta: {},
+      },
     ]);
   });
 
@@ -499,10 +529,7 @@ describe('WhatsApp statuses (§4.4)', () => {
 
   it('§10.5 a read without delivered, and a delivered after read, are passed on as they come', () => {
     const e = one(
-      statuses(
-        { id: 'wamid.out-2', status: 'read', timestamp: '1767616102', recipient_id: WA_ID },
-        { id: 'wamid.out-2', status: 'delivered', timestamp: '1767616101', recipient_id: WA_ID },
-      ),
+      statuses({ id: 'wamid.out-2', status: 'read', timestamp: '1767616102', recipient_id: WA_ID }, { id: 'wamid.out-2', status: 'delivered', timestamp: '1767616101', recipient_id: WA_ID }),
     );
     expect(e.events).toEqual([
       { type: 'status', channelExternalId: PHONE_ID, externalId: 'wamid.out-2', status: 'read', timestamp: new Date(1767616102000) },
@@ -657,7 +684,13 @@ describe('WhatsApp batching and tolerance (§10.3, §10.4, §10.6)', () => {
       ],
     })!;
     expect(parsed.object).toBe('whatsapp_business_account');
-    expect(parsed.entries.map((e) => ({ accountId: e.accountId, ignored: e.ignored, events: e.events.map((ev) => [ev.type, ev.channelExternalId, 'externalId' in ev ? ev.externalId : ev.type === 'reaction' ? ev.targetExternalId : null]) }))).toEqual([
+    expect(
+      parsed.entries.map((e) => ({
+        accountId: e.accountId,
+        ignored: e.ignored,
+        events: e.events.map((ev) => [ev.type, ev.channelExternalId, 'externalId' in ev ? ev.externalId : ev.type === 'reaction' ? ev.targetExternalId : null]),
+      })),
+    ).toEqual([
       {
         accountId: P1,
         ignored: 0,
@@ -680,7 +713,19 @@ describe('WhatsApp batching and tolerance (§10.3, §10.4, §10.6)', () => {
       },
     ]);
     expect(parsed.entries[1]!.events).toEqual([
-      { type: 'message', channelExternalId: P2, contactExternalId: '79169876543', direction: 'in', externalId: 'wamid.p2-m1', timestamp: new Date(1767617010000), kind: 'text', text: 'Здравствуйте', contactName: 'Борис', contactPhone: '+79169876543', meta: {} },
+      {
+        type: 'message',
+        channelExternalId: P2,
+        contactExternalId: '79169876543',
+        direction: 'in',
+        externalId: 'wamid.p2-m1',
+        timestamp: new Date(1767617010000),
+        kind: 'text',
+        text: 'Здравствуйте',
+        contactName: 'Борис',
+        contactPhone: '+79169876543',
+        meta: {},
+      },
       { type: 'reaction', channelExternalId: P2, contactExternalId: '79169876543', targetExternalId: 'wamid.p2-out1', action: 'react', emoji: '🙏', timestamp: new Date(1767617011000) },
       { type: 'status', channelExternalId: P2, externalId: 'wamid.p2-out1', status: 'sent', parleyMessageId: 7, timestamp: new Date(1767617012000) },
     ]);
@@ -722,7 +767,18 @@ describe('WhatsApp batching and tolerance (§10.3, §10.4, §10.6)', () => {
     expect(
       parseWhatsAppWebhook({
         object: 'whatsapp_business_account',
-        entry: [{ id: WABA, time: 1767617300, changes: [{ field: 'message_template_status_update', value: { event: 'APPROVED', message_template_id: 594425479261596, message_template_name: 'booking_reminder', message_template_language: 'ru' } }] }],
+        entry: [
+          {
+            id: WABA,
+            time: 1767617300,
+            changes: [
+              {
+                field: 'message_template_status_update',
+                value: { event: 'APPROVED', message_template_id: 594425479261596, message_template_name: 'booking_reminder', message_template_language: 'ru' },
+              },
+            ],
+          },
+        ],
       }),
     ).toEqual([]);
   });
@@ -791,7 +847,18 @@ describe('WhatsApp batching and tolerance (§10.3, §10.4, §10.6)', () => {
   });
 
   it('a body of another object, or without entries, is not a WhatsApp delivery', () => {
-    for (const body of [null, undefined, 42, 'whatsapp_business_account', [], {}, { object: 'page', entry: [] }, { object: 'instagram', entry: [] }, { object: 'whatsapp_business_account' }, { object: 'whatsapp_business_account', entry: {} }]) {
+    for (const body of [
+      null,
+      undefined,
+      42,
+      'whatsapp_business_account',
+      [],
+      {},
+      { object: 'page', entry: [] },
+      { object: 'instagram', entry: [] },
+      { object: 'whatsapp_business_account' },
+      { object: 'whatsapp_business_account', entry: {} },
+    ]) {
       expect(parseWhatsAppWebhook(body)).toBeNull();
     }
     expect(parseMetaWebhook({ object: 'whatsapp_business_account' })).toBeNull();

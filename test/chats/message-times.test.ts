@@ -20,8 +20,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const times = (html: string) =>
-  [...html.matchAll(/<time datetime="([^"]+)"(?: title="([^"]+)")?>([^<]*)<\/time>/g)].map((m) => ({ iso: m[1]!, title: m[2], text: m[3]! }));
+const times = (html: string) => [...html.matchAll(/<time datetime="([^"]+)"(?: title="([^"]+)")?>([^<]*)<\/time>/g)].map((m) => ({ iso: m[1]!, title: m[2], text: m[3]! }));
 const en = (iso: string, style?: 'date' | 'time') => formatDateTime('en', new Date(iso), style);
 
 describe('message times under day dividers', () => {

@@ -104,7 +104,11 @@ describe('send job', () => {
 
   it('paces a limited channel without holding up another channel, each message sent once', { timeout: 30_000 }, async () => {
     const limited = await makeTestChannel(t.deps, { employees: [agentId] });
-    await t.deps.db.updateTable('channels').set({ settings: JSON.stringify({ rateLimitPerSecond: 5 }) }).where('id', '=', limited).execute();
+    await t.deps.db
+      .updateTable('channels')
+      .set({ settings: JSON.stringify({ rateLimitPerSecond: 5 }) })
+      .where('id', '=', limited)
+      .execute();
     const free = await makeTestChannel(t.deps, { employees: [agentId] });
     const chatA = (await leadWrites(t.deps, limited, 'pipe-paced', 'hello A')).chatId!;
     const chatB = (await leadWrites(t.deps, free, 'pipe-free', 'hello B')).chatId!;
@@ -123,7 +127,11 @@ describe('send job', () => {
     expect(maxInAnySecond(timesA)).toBeLessThanOrEqual(5);
     // 8 sends at 5/s take about 1.4 s; the free channel's sends are not queued behind them.
     expect(Math.max(...timesB)).toBeLessThan(Math.max(...timesA));
-    const statuses = await t.deps.db.selectFrom('messages').select('status').where('id', 'in', [...idsA, ...idsB]).execute();
+    const statuses = await t.deps.db
+      .selectFrom('messages')
+      .select('status')
+      .where('id', 'in', [...idsA, ...idsB])
+      .execute();
     expect(statuses.every((s) => s.status === 'sent')).toBe(true);
   });
 });
@@ -131,7 +139,10 @@ describe('send job', () => {
 describe('ingest', () => {
   it('a message into a chat that already needs attention records no red-dot event; one that starts needing it does', async () => {
     const first = await leadWrites(t.deps, channelId, 'pipe-dots', 'first');
-    const before = await t.deps.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow();
+    const before = await t.deps.db
+      .selectFrom('live_events')
+      .select((eb) => eb.fn.max('id').as('max'))
+      .executeTakeFirstOrThrow();
     // Still unread: the chat needed attention before and after.
     await leadWrites(t.deps, channelId, 'pipe-dots', 'second');
     const events = await t.deps.db.selectFrom('live_events').select(['name', 'html']).where('id', '>', Number(before.max)).execute();
@@ -146,7 +157,10 @@ describe('ingest', () => {
     await t.deps.queue.idle();
     const dot = await t.deps.db.selectFrom('employees').select('red_dot').where('id', '=', agentId).executeTakeFirstOrThrow();
     expect(dot.red_dot).toBe(false);
-    const mark = await t.deps.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow();
+    const mark = await t.deps.db
+      .selectFrom('live_events')
+      .select((eb) => eb.fn.max('id').as('max'))
+      .executeTakeFirstOrThrow();
     await leadWrites(t.deps, channelId, 'pipe-dots', 'third');
     const after = await t.deps.db.selectFrom('live_events').select(['name', 'employee_id', 'data']).where('id', '>', Number(mark.max)).execute();
     expect(after.filter((e) => e.name === 'red-dot' && e.employee_id === agentId).map((e) => e.data)).toEqual([{ on: true }]);

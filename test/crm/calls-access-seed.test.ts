@@ -21,7 +21,14 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const count = async (table: 'clients' | 'documents' | 'calls') =>
-  Number((await t.deps.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await t.deps.db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe('seed', () => {
   it('fills an empty database, deterministically', async () => {
@@ -32,7 +39,12 @@ describe('seed', () => {
     expect(await count('clients')).toBe(25);
     expect(await count('documents')).toBe(40);
     expect(await count('calls')).toBe(30);
-    const twoPhones = await t.deps.db.selectFrom('client_phones').select('client_id').groupBy('client_id').having((eb) => eb.fn.countAll(), '>=', 2).execute();
+    const twoPhones = await t.deps.db
+      .selectFrom('client_phones')
+      .select('client_id')
+      .groupBy('client_id')
+      .having((eb) => eb.fn.countAll(), '>=', 2)
+      .execute();
     expect(twoPhones.length).toBeGreaterThanOrEqual(5);
     const unknown = await t.deps.db.selectFrom('calls').select('id').where('client_id', 'is', null).execute();
     expect(unknown.length).toBeGreaterThan(0);
@@ -64,7 +76,14 @@ describe('calls', () => {
     const client = await createClient(t.deps.db, { name: 'Zoé Caller', phones: ['06 98 98 98 98'] });
     const late = new Date(Date.now() + 60_000); // newer than every seeded call
     const known = await insertCall(t.deps.db, { direction: 'in', phone: '+33 6 98 98 98 98', phoneNormalized: '+33698989898', clientId: client, startedAt: late, durationSeconds: 125 });
-    const unknown = await insertCall(t.deps.db, { direction: 'missed', phone: '01 02 03 04 05', phoneNormalized: '0102030405', clientId: null, startedAt: new Date(late.getTime() + 1000), durationSeconds: 0 });
+    const unknown = await insertCall(t.deps.db, {
+      direction: 'missed',
+      phone: '01 02 03 04 05',
+      phoneNormalized: '0102030405',
+      clientId: null,
+      startedAt: new Date(late.getTime() + 1000),
+      durationSeconds: 0,
+    });
     const res = await as(t.app, admin).get('/calls');
     expect(res.statusCode).toBe(200);
     expect(res.body.match(/id="call-\d+"/g)).toHaveLength(25);

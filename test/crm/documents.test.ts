@@ -18,7 +18,12 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const docs = (kind: string) =>
-  t.deps.db.selectFrom('documents').select(['id', 'number', 'client_id', 'status', 'amount_cents', 'issued_on', 'due_on', 'notes']).where('kind', '=', kind as never).orderBy('id').execute();
+  t.deps.db
+    .selectFrom('documents')
+    .select(['id', 'number', 'client_id', 'status', 'amount_cents', 'issued_on', 'due_on', 'notes'])
+    .where('kind', '=', kind as never)
+    .orderBy('id')
+    .execute();
 
 describe('amounts', () => {
   it.each([
@@ -98,7 +103,13 @@ describe('orders: create, edit, list', () => {
     expect(form.body).toContain('value="120.50"');
     expect(form.body).toContain(`<option value="${camille}" selected>Camille Durand</option>`);
     const res = await as(t.app, admin).post(`/orders/${o1!.id}`, {
-      number: '', client_id: String(oliver), status: 'ready', amount: '130', issued_on: '2025-03-04', due_on: '2025-04-01', notes: '',
+      number: '',
+      client_id: String(oliver),
+      status: 'ready',
+      amount: '130',
+      issued_on: '2025-03-04',
+      due_on: '2025-04-01',
+      notes: '',
     });
     expect(res.statusCode).toBe(303);
     expect((await docs('order'))[0]).toMatchObject({ number: 'O-0001', client_id: oliver, status: 'ready', amount_cents: 13000, due_on: '2025-04-01', notes: null });
@@ -113,7 +124,12 @@ describe('orders: create, edit, list', () => {
   it('answers 422 for bad input and keeps the values', async () => {
     const before = (await docs('order')).length;
     const res = await as(t.app, admin).post('/orders', {
-      number: 'O-0001', client_id: String(camille), status: 'won', amount: '12.345', issued_on: '2025-02-30', notes: 'kept <notes>',
+      number: 'O-0001',
+      client_id: String(camille),
+      status: 'won',
+      amount: '12.345',
+      issued_on: '2025-02-30',
+      notes: 'kept <notes>',
     });
     expect(res.statusCode).toBe(422);
     expect(res.body).toContain('Enter an amount such as 120 or 120.50.');

@@ -21,7 +21,11 @@ afterEach(async () => {
 });
 
 async function control(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${emu.url}/_emulator${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${emu.url}/_emulator${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -53,7 +57,10 @@ describe('control API', () => {
   it('attachments, reactions, unsend, comments, history, threads', async () => {
     const photo = await control('POST', '/people/anna/messages', { channel: 'instagram', attachment: { sample: 'photo.png' } });
     expect(photo.json.attachments[0]).toMatchObject({ type: 'image', mimeType: 'image/png' });
-    const custom = await control('POST', '/people/anna/messages', { channel: 'whatsapp', attachment: { dataBase64: Buffer.from('hello').toString('base64'), filename: 'note.txt', mimeType: 'text/plain' } });
+    const custom = await control('POST', '/people/anna/messages', {
+      channel: 'whatsapp',
+      attachment: { dataBase64: Buffer.from('hello').toString('base64'), filename: 'note.txt', mimeType: 'text/plain' },
+    });
     expect(custom.json.attachments[0]).toMatchObject({ type: 'document', filename: 'note.txt' });
     expect((await control('POST', '/people/anna/unsend', { messageId: photo.json.id })).json.webhook).toBe(true);
     const post = (await control('GET', `/posts?channel=${PAGE}`)).json[0];
@@ -156,11 +163,30 @@ describe('configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'emu-'));
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ appName: 'From file', webhooks: { retryDelaysMs: [1, 2] }, pages: [{ id: '111', name: 'Other Page', accessToken: 'tok-111' }] }));
-    const config = loadConfig({ EMULATOR_CONFIG: file, EMULATOR_PORT: '4555', EMULATOR_APP_SECRET: 's3cret', EMULATOR_CALLBACK_URL: 'http://127.0.0.1:3000/webhooks', EMULATOR_VERIFY_TOKEN: 'vt', EMULATOR_PAGE_TOKEN: 'tok-env' });
-    expect(config).toMatchObject({ port: 4555, appSecret: 's3cret', appName: 'From file', webhooks: { callbackUrl: 'http://127.0.0.1:3000/webhooks', verifyToken: 'vt', retryDelaysMs: [1, 2], batchWindowMs: 100 } });
+    const config = loadConfig({
+      EMULATOR_CONFIG: file,
+      EMULATOR_PORT: '4555',
+      EMULATOR_APP_SECRET: 's3cret',
+      EMULATOR_CALLBACK_URL: 'http://127.0.0.1:3000/webhooks',
+      EMULATOR_VERIFY_TOKEN: 'vt',
+      EMULATOR_PAGE_TOKEN: 'tok-env',
+    });
+    expect(config).toMatchObject({
+      port: 4555,
+      appSecret: 's3cret',
+      appName: 'From file',
+      webhooks: { callbackUrl: 'http://127.0.0.1:3000/webhooks', verifyToken: 'vt', retryDelaysMs: [1, 2], batchWindowMs: 100 },
+    });
     expect(config.pages).toEqual([{ id: '111', name: 'Other Page', accessToken: 'tok-env' }]);
     expect(config.whatsapp[0]!.phoneNumberId).toBe('106540352242922');
     expect(() => loadConfig({ EMULATOR_PORT: 'abc' })).toThrow(/EMULATOR_PORT/);
-    expect(() => loadConfig({ EMULATOR_PAGES: JSON.stringify([{ id: '1', name: 'a', accessToken: 't' }, { id: '1', name: 'b', accessToken: 'u' }]) })).toThrow(/used twice/);
+    expect(() =>
+      loadConfig({
+        EMULATOR_PAGES: JSON.stringify([
+          { id: '1', name: 'a', accessToken: 't' },
+          { id: '1', name: 'b', accessToken: 'u' },
+        ]),
+      }),
+    ).toThrow(/used twice/);
   });
 });

@@ -39,7 +39,12 @@ describe('Conversations API (§2.10)', () => {
     expect(page1.json.messages.paging.next).toEqual(expect.stringContaining('after='));
 
     const page2 = (await (await fetch(page1.json.messages.paging.next)).json()) as any;
-    expect(page2.data.map((m: any) => m.id)).toEqual(seeded.slice(0, 5).reverse().map((m) => m.id));
+    expect(page2.data.map((m: any) => m.id)).toEqual(
+      seeded
+        .slice(0, 5)
+        .reverse()
+        .map((m) => m.id),
+    );
     expect(page2.data.every((m: any) => Object.keys(m).length === 1)).toBe(true);
 
     const recent = await get(`/${seeded[29]!.id}?fields=id,created_time,from,to,message`);
@@ -51,7 +56,12 @@ describe('Conversations API (§2.10)', () => {
   });
 
   it('works for Instagram with platform=instagram and the Page token', async () => {
-    emu.seedHistory('instagram', 'anna', { messages: [{ direction: 'in', text: 'Привет', ago: '3h' }, { direction: 'out', text: 'Hello', ago: '2h' }] });
+    emu.seedHistory('instagram', 'anna', {
+      messages: [
+        { direction: 'in', text: 'Привет', ago: '3h' },
+        { direction: 'out', text: 'Hello', ago: '2h' },
+      ],
+    });
     const list = await get(`/${PAGE}/conversations?platform=instagram&fields=participants,messages{message,from}`);
     expect(list.json.data).toHaveLength(1);
     const conv = list.json.data[0];
@@ -153,8 +163,16 @@ describe('Facebook Login (B2)', () => {
   it('authorize() shortcut for tests and long-lived exchange', async () => {
     const { code, redirectUrl } = emu.authorize({ redirectUri: 'http://127.0.0.1:9/cb', state: 'st' });
     expect(redirectUrl).toContain(`code=${encodeURIComponent(code)}`);
-    const token = await graph(emu.graphUrl, 'GET', `/oauth/access_token?client_id=100200300400500&client_secret=emulator-app-secret&redirect_uri=${encodeURIComponent('http://127.0.0.1:9/cb')}&code=${encodeURIComponent(code)}`);
-    const long = await graph(emu.graphUrl, 'GET', `/oauth/access_token?grant_type=fb_exchange_token&client_id=100200300400500&client_secret=emulator-app-secret&fb_exchange_token=${token.json.access_token}`);
+    const token = await graph(
+      emu.graphUrl,
+      'GET',
+      `/oauth/access_token?client_id=100200300400500&client_secret=emulator-app-secret&redirect_uri=${encodeURIComponent('http://127.0.0.1:9/cb')}&code=${encodeURIComponent(code)}`,
+    );
+    const long = await graph(
+      emu.graphUrl,
+      'GET',
+      `/oauth/access_token?grant_type=fb_exchange_token&client_id=100200300400500&client_secret=emulator-app-secret&fb_exchange_token=${token.json.access_token}`,
+    );
     expect(long.json.access_token).toEqual(expect.any(String));
     emu.revokeToken({ token: long.json.access_token });
     expect((await get('/me/accounts', long.json.access_token)).json.error.code).toBe(190);

@@ -161,7 +161,11 @@ describe('echoes, deliveries, reads (§2.3, §2.4, §3.2)', () => {
     const res = await send({ ...text(psid, 'Наш ответ'), message: { text: 'Наш ответ', metadata: 'crm:msg:1' } });
     await emu.flush();
     const [echo, delivery] = rx.items();
-    expect(echo).toMatchObject({ sender: { id: PAGE }, recipient: { id: psid }, message: { mid: res.json.message_id, is_echo: true, app_id: 100200300400500, metadata: 'crm:msg:1', text: 'Наш ответ' } });
+    expect(echo).toMatchObject({
+      sender: { id: PAGE },
+      recipient: { id: psid },
+      message: { mid: res.json.message_id, is_echo: true, app_id: 100200300400500, metadata: 'crm:msg:1', text: 'Наш ответ' },
+    });
     expect(delivery).toMatchObject({ sender: { id: psid }, recipient: { id: PAGE }, delivery: { mids: [res.json.message_id], watermark: echo.timestamp } });
     emu.read('anna', PAGE);
     await emu.flush();

@@ -94,7 +94,12 @@ export function validSignature(r: Received, secret: string): boolean {
   return r.headers['x-hub-signature-256'] === expected;
 }
 
-export async function graph(base: string, method: string, path: string, options: { token?: string; body?: unknown; bearer?: boolean; form?: FormData } = {}): Promise<{ status: number; json: any; headers: Headers }> {
+export async function graph(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; bearer?: boolean; form?: FormData } = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
   const url = new URL(`${base}${path}`);
   const headers: Record<string, string> = {};
   if (options.token && options.bearer) headers.authorization = `Bearer ${options.token}`;

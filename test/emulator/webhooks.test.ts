@@ -144,7 +144,11 @@ describe('chaos (§1.4)', () => {
 
   it('is off by default and can be switched through the control API', async () => {
     expect(emu.config.chaos.enabled).toBe(false);
-    const res = await fetch(`${emu.url}/_emulator/chaos`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enabled: true, duplicateRate: 1, reorder: false, maxDelayMs: 0 }) });
+    const res = await fetch(`${emu.url}/_emulator/chaos`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: true, duplicateRate: 1, reorder: false, maxDelayMs: 0 }),
+    });
     expect(res.status).toBe(200);
     emu.send('anna', 'messenger', 'x');
     await emu.flush();

@@ -45,14 +45,28 @@ describe('sending', () => {
     const tpl = await send({
       to: '79161234567',
       type: 'template',
-      template: { name: 'order_ready', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Anna' }, { type: 'text', text: 'A-42' }] }] },
+      template: {
+        name: 'order_ready',
+        language: { code: 'en_US' },
+        components: [
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: 'Anna' },
+              { type: 'text', text: 'A-42' },
+            ],
+          },
+        ],
+      },
     });
     expect(tpl.status).toBe(200);
     expect(tpl.json.messages[0]).toMatchObject({ message_status: 'accepted' });
     await emu.flush();
     const failed = statuses().find((x) => x.id === free.json.messages[0].id);
     expect(failed).toMatchObject({ status: 'failed', errors: [{ code: 131047, title: 'Re-engagement message' }] });
-    const sent = statuses().filter((x) => x.id === tpl.json.messages[0].id).map((x) => x.status);
+    const sent = statuses()
+      .filter((x) => x.id === tpl.json.messages[0].id)
+      .map((x) => x.status);
     expect(sent).toEqual(['sent', 'delivered']);
     expect(emu.thread('whatsapp', 'anna')!.messages.at(-1)!.text).toBe('Hello Anna, your order A-42 is ready for pickup.');
   });
@@ -75,7 +89,11 @@ describe('sending', () => {
     expect(unknown.json.error.code).toBe(132001);
     const lang = await send({ to: '79161234567', type: 'template', template: { name: 'hello_world', language: { code: 'de' } } });
     expect(lang.json.error.code).toBe(132001);
-    const params = await send({ to: '79161234567', type: 'template', template: { name: 'order_ready', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'x' }] }] } });
+    const params = await send({
+      to: '79161234567',
+      type: 'template',
+      template: { name: 'order_ready', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'x' }] }] },
+    });
     expect(params.json.error.code).toBe(132000);
     const pending = await send({ to: '79161234567', type: 'template', template: { name: 'spring_promo', language: { code: 'en_US' } } });
     expect(pending.status).toBe(400);
@@ -139,7 +157,11 @@ describe('media (§4.2)', () => {
     expect((await fetch(info.json.url)).status).toBe(401);
     const dl = await fetch(info.json.url, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(dl.status).toBe(200);
-    expect(Buffer.from(await dl.arrayBuffer()).subarray(0, 4).toString()).toBe('OggS');
+    expect(
+      Buffer.from(await dl.arrayBuffer())
+        .subarray(0, 4)
+        .toString(),
+    ).toBe('OggS');
     emu.advanceClock('5m1s');
     expect((await fetch(info.json.url, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
     emu.advanceClock('7d');

@@ -34,15 +34,17 @@ afterAll(async () => t?.close());
 async function burst(n: number, fields: (i: number) => { email: string; password: string }, ip: (i: number) => string) {
   const form = await openAnonForm(t.app, '/login');
   checks.count = 0;
-  const answers = await Promise.all(
-    Array.from({ length: n }, (_, i) => postForm(t.app, '/login', { _csrf: form.csrf, ...fields(i) }, { ip: ip(i), cookie: form.cookie })),
-  );
+  const answers = await Promise.all(Array.from({ length: n }, (_, i) => postForm(t.app, '/login', { _csrf: form.csrf, ...fields(i) }, { ip: ip(i), cookie: form.cookie })));
   return { statuses: answers.map((a) => a.statusCode), evaluated: checks.count };
 }
 
 describe(`a burst of ${BURST} concurrent wrong-password logins`, () => {
   it(`from one address, across accounts: at most ${THROTTLE.perIp} reach the password check`, async () => {
-    const r = await burst(BURST, (i) => ({ email: `spray${i}@shop.test`, password: 'Password123!' }), () => '203.0.113.7');
+    const r = await burst(
+      BURST,
+      (i) => ({ email: `spray${i}@shop.test`, password: 'Password123!' }),
+      () => '203.0.113.7',
+    );
     expect(r.statuses.every((s) => s === 401)).toBe(true);
     expect(r.evaluated).toBeGreaterThan(0);
     expect(r.evaluated).toBeLessThanOrEqual(THROTTLE.perIp);
@@ -50,7 +52,11 @@ describe(`a burst of ${BURST} concurrent wrong-password logins`, () => {
 
   it(`on one account, from many addresses: at most ${THROTTLE.perAccount} reach the password check, and the account is locked`, async () => {
     const e = await makeEmployee(t.deps, { email: 'burst-target@shop.test' });
-    const r = await burst(BURST, (i) => ({ email: e.email, password: `guess-${i}-xxxxxxxx` }), (i) => `198.51.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+    const r = await burst(
+      BURST,
+      (i) => ({ email: e.email, password: `guess-${i}-xxxxxxxx` }),
+      (i) => `198.51.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+    );
     expect(r.statuses.every((s) => s === 401)).toBe(true);
     expect(r.evaluated).toBeGreaterThan(0);
     expect(r.evaluated).toBeLessThanOrEqual(THROTTLE.perAccount);

@@ -149,9 +149,7 @@ function uiBodies(s: string[], locale: (typeof LOCALES)[number], eta: TestContex
   return [
     `<div hx-swap-oob="afterbegin:#chat-list-open">${renderPartial(eta, '/chats/inbox/_chat_item', locale, { chat, h })}</div>`,
     renderPartial(eta, '/chats/inbox/_chat_item', locale, { chat, h, oob: true }),
-    `<div hx-swap-oob="beforeend:#thread-messages-${chatId}">${messages
-      .map((message) => renderPartial(eta, '/chats/thread/_message', locale, { message, chatId, h, live: true }))
-      .join('')}</div>`,
+    `<div hx-swap-oob="beforeend:#thread-messages-${chatId}">${messages.map((message) => renderPartial(eta, '/chats/thread/_message', locale, { message, chatId, h, live: true })).join('')}</div>`,
     ...messages.map((message) => renderPartial(eta, '/chats/thread/_message', locale, { message, chatId, h, oob: true })),
     renderPartial(eta, '/chats/thread/_header', locale, { chat, h, oob: true }),
     renderPartial(eta, '/chats/clients/_client_panel', locale, { chat, clientPanel: null, oob: true, by: 3 }),
@@ -203,28 +201,32 @@ describe('SSE framing (S11): no byte of user text adds a field', () => {
     expect(parsed.events).toEqual([]);
   });
 
-  it('parses back to exactly the events sent, for every event kind, whatever the text', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(hostile, { minLength: 14, maxLength: 14 }), fc.constantFrom(...LOCALES), async (s, locale) => {
-        viewer.locale = locale;
-        const base = { audience: 'channel' as const, employee_id: null, channel_id: CHANNEL, data: null, locale };
-        const sent = await publish([
-          ...uiBodies(s, locale, t.deps.eta).map((html) => ({ ...base, name: 'ui', html })),
-          { ...base, audience: 'employee', employee_id: viewer.employeeId, channel_id: null, locale: null, name: 'red-dot', html: '', data: { on: true } },
-          { ...base, name: 'ping', html: '', data: { m: s[0], n: s.slice(1, 4) } },
-        ]);
-        const parsed = parseEventStream(res.take());
-        const expected = sent.map((r) => ({
-          type: r.name,
-          data: asBrowserSees(r.name === 'ui' ? r.html : JSON.stringify(r.data)),
-          lastEventId: String(r.id),
-        }));
-        expect(parsed.events).toEqual(expected);
-        expect(parsed.retries).toEqual([]);
-        expect(parsed.unknownFields).toEqual([]);
-        expect(parsed.lastEventId).toBe(String(sent.at(-1)!.id));
-      }),
-      { numRuns: RUNS },
-    );
-  }, Math.max(30_000, RUNS * 150));
+  it(
+    'parses back to exactly the events sent, for every event kind, whatever the text',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(hostile, { minLength: 14, maxLength: 14 }), fc.constantFrom(...LOCALES), async (s, locale) => {
+          viewer.locale = locale;
+          const base = { audience: 'channel' as const, employee_id: null, channel_id: CHANNEL, data: null, locale };
+          const sent = await publish([
+            ...uiBodies(s, locale, t.deps.eta).map((html) => ({ ...base, name: 'ui', html })),
+            { ...base, audience: 'employee', employee_id: viewer.employeeId, channel_id: null, locale: null, name: 'red-dot', html: '', data: { on: true } },
+            { ...base, name: 'ping', html: '', data: { m: s[0], n: s.slice(1, 4) } },
+          ]);
+          const parsed = parseEventStream(res.take());
+          const expected = sent.map((r) => ({
+            type: r.name,
+            data: asBrowserSees(r.name === 'ui' ? r.html : JSON.stringify(r.data)),
+            lastEventId: String(r.id),
+          }));
+          expect(parsed.events).toEqual(expected);
+          expect(parsed.retries).toEqual([]);
+          expect(parsed.unknownFields).toEqual([]);
+          expect(parsed.lastEventId).toBe(String(sent.at(-1)!.id));
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    Math.max(30_000, RUNS * 150),
+  );
 });

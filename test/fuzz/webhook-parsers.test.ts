@@ -58,7 +58,18 @@ const messagingItem = (account: string) =>
             is_echo: field(fc.boolean()),
             is_deleted: field(fc.boolean()),
             metadata: field(fc.constantFrom('parley:1', 'parley:x', 'parley:99999999999999999')),
-            attachments: field(fc.array(fc.record({ type: field(fc.constantFrom('image', 'audio', 'video', 'file', 'fallback')), payload: field(fc.record({ url: field(fc.constantFrom('https://cdn.example/x.jpg', 'javascript:alert(1)')), sticker_id: field(fc.integer()) }, { requiredKeys: [] })) }, { requiredKeys: [] }), { maxLength: 3 })),
+            attachments: field(
+              fc.array(
+                fc.record(
+                  {
+                    type: field(fc.constantFrom('image', 'audio', 'video', 'file', 'fallback')),
+                    payload: field(fc.record({ url: field(fc.constantFrom('https://cdn.example/x.jpg', 'javascript:alert(1)')), sticker_id: field(fc.integer()) }, { requiredKeys: [] })),
+                  },
+                  { requiredKeys: [] },
+                ),
+                { maxLength: 3 },
+              ),
+            ),
             reply_to: field(fc.record({ mid: field(id) }, { requiredKeys: [] })),
             quick_reply: field(fc.record({ payload: field(fc.constantFrom('+33 6 12 34 56 78', '\u0000123456')) })),
           },
@@ -127,7 +138,11 @@ const waMessage = fc.record(
     text: field(fc.record({ body: field(text) }, { requiredKeys: [] })),
     image: field(fc.record({ id: field(id), caption: field(text), mime_type: field(text) }, { requiredKeys: [] })),
     location: field(fc.record({ latitude: field(fc.double()), longitude: field(fc.double()), name: field(text) }, { requiredKeys: [] })),
-    contacts: field(fc.array(fc.record({ name: field(fc.record({ formatted_name: field(text) })), phones: field(fc.array(fc.record({ phone: field(text) }), { maxLength: 2 })) }, { requiredKeys: [] }), { maxLength: 2 })),
+    contacts: field(
+      fc.array(fc.record({ name: field(fc.record({ formatted_name: field(text) })), phones: field(fc.array(fc.record({ phone: field(text) }), { maxLength: 2 })) }, { requiredKeys: [] }), {
+        maxLength: 2,
+      }),
+    ),
     reaction: field(fc.record({ message_id: field(id), emoji: field(text) }, { requiredKeys: [] })),
     context: field(fc.record({ id: field(id), forwarded: field(fc.boolean()) }, { requiredKeys: [] })),
     errors: field(fc.array(fc.record({ code: field(fc.integer()), title: field(text) }, { requiredKeys: [] }), { maxLength: 2 })),
@@ -188,7 +203,10 @@ const whatsappDelivery = fc
           {
             id: WA_WABA_ID,
             changes: [
-              { field: 'messages', value: { messaging_product: 'whatsapp', metadata, contacts: [...contacts, { wa_id: from, profile: { name: 'Good' } }], messages: insertAt(messages, at, goodMessage), statuses } },
+              {
+                field: 'messages',
+                value: { messaging_product: 'whatsapp', metadata, contacts: [...contacts, { wa_id: from, profile: { name: 'Good' } }], messages: insertAt(messages, at, goodMessage), statuses },
+              },
               { field: 'messages', value: { messaging_product: 'whatsapp', metadata, ...extraValue } },
             ],
           },
@@ -251,8 +269,17 @@ describe('signed-payload fuzzer over the webhook parsers (R9)', () => {
   });
 
   it('raw byte mutations of a signed body (NUL, broken UTF-8, truncation) are acknowledged and processed', { timeout: TIMEOUT }, async () => {
-    const base = Buffer.from(metaJsonStringify({ object: 'page', entry: [{ id: PAGE_ID, time: nowMs(), messaging: [{ sender: { id: '7001' }, recipient: { id: PAGE_ID }, timestamp: nowMs(), message: { mid: 'm_raw', text: 'héllo' } }] }] }));
-    const mutation = fc.record({ at: fc.nat(), bytes: fc.oneof(fc.constantFrom([0], [0xff], [0xc3], [0xed, 0xa0, 0x80], [0x22], [0x5c]), fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 4 })), cut: fc.boolean() });
+    const base = Buffer.from(
+      metaJsonStringify({
+        object: 'page',
+        entry: [{ id: PAGE_ID, time: nowMs(), messaging: [{ sender: { id: '7001' }, recipient: { id: PAGE_ID }, timestamp: nowMs(), message: { mid: 'm_raw', text: 'héllo' } }] }],
+      }),
+    );
+    const mutation = fc.record({
+      at: fc.nat(),
+      bytes: fc.oneof(fc.constantFrom([0], [0xff], [0xc3], [0xed, 0xa0, 0x80], [0x22], [0x5c]), fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 4 })),
+      cut: fc.boolean(),
+    });
     await fc.assert(
       fc.asyncProperty(mutation, async ({ at, bytes, cut }) => {
         const i = at % (base.length + 1);

@@ -85,7 +85,12 @@ describe('parley CLI', { timeout: 120_000 }, () => {
     expect(res.code).toBe(0);
     expect(res.out).toMatch(/^Employee #\d+ created: boss@shop\.test \(Admin\)\.$/);
     const row = await withDb((db) =>
-      db.selectFrom('employees').innerJoin('roles', 'roles.id', 'employees.role_id').select(['employees.name', 'employees.password_hash', 'roles.is_admin']).where('email', '=', 'boss@shop.test').executeTakeFirstOrThrow(),
+      db
+        .selectFrom('employees')
+        .innerJoin('roles', 'roles.id', 'employees.role_id')
+        .select(['employees.name', 'employees.password_hash', 'roles.is_admin'])
+        .where('email', '=', 'boss@shop.test')
+        .executeTakeFirstOrThrow(),
     );
     expect(row).toMatchObject({ name: 'Big Boss', is_admin: true });
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
@@ -169,7 +174,10 @@ describe('secrets and passwords on the command line (#21)', { timeout: 120_000 }
     expect((await cliWithInput('first long password\n', 'employee:create', '--email', 'reset@shop.test', '--name', 'Reset', '--password', '-', '--role', 'agent')).code).toBe(0);
     const id = await withDb(async (db) => {
       const e = await db.selectFrom('employees').select('id').where('email', '=', 'reset@shop.test').executeTakeFirstOrThrow();
-      await db.insertInto('sessions').values({ id_hash: 'h'.repeat(64), employee_id: e.id, csrf_token: 'c'.repeat(43), expires_at: new Date(Date.now() + 3600_000) }).execute();
+      await db
+        .insertInto('sessions')
+        .values({ id_hash: 'h'.repeat(64), employee_id: e.id, csrf_token: 'c'.repeat(43), expires_at: new Date(Date.now() + 3600_000) })
+        .execute();
       return e.id;
     });
     const res = await cliWithInput('the second password\n', 'employee:password', 'RESET@shop.test');
@@ -193,8 +201,14 @@ describe('secrets and passwords on the command line (#21)', { timeout: 120_000 }
     const id = await withDb(async (db) => {
       const e = await db.selectFrom('employees').select('id').where('email', '=', 'reset@shop.test').executeTakeFirstOrThrow();
       await db.insertInto('employee_two_factor').values({ employee_id: e.id, secret_encrypted: 'v1.x.y.z', enabled_at: new Date() }).execute();
-      await db.insertInto('two_factor_recovery_codes').values({ employee_id: e.id, code_hash: 'r'.repeat(64) }).execute();
-      await db.insertInto('sessions').values({ id_hash: 't'.repeat(64), employee_id: e.id, csrf_token: 'c'.repeat(43), expires_at: new Date(Date.now() + 3600_000) }).execute();
+      await db
+        .insertInto('two_factor_recovery_codes')
+        .values({ employee_id: e.id, code_hash: 'r'.repeat(64) })
+        .execute();
+      await db
+        .insertInto('sessions')
+        .values({ id_hash: 't'.repeat(64), employee_id: e.id, csrf_token: 'c'.repeat(43), expires_at: new Date(Date.now() + 3600_000) })
+        .execute();
       return e.id;
     });
     const res = await cli('employee:two-factor-off', 'Reset@shop.test');

@@ -42,7 +42,10 @@ describe.skipIf(!usingRedis || !usingPostgres)('live fan-out across web processe
     await inTransaction(deps.db, deps.logger, async (tx) => {
       await deps.live.record(tx, { audience, employeeId, name: 'ping', data: { m } });
     });
-    const r = await deps.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow();
+    const r = await deps.db
+      .selectFrom('live_events')
+      .select((eb) => eb.fn.max('id').as('max'))
+      .executeTakeFirstOrThrow();
     return Number(r.max);
   };
 

@@ -44,7 +44,14 @@ describe(`live framing over HTTP (${usingRedis ? 'Redis pub/sub' : 'in-process b
         await t.deps.live.record(tx, { audience: 'all', name: 'ui', html });
         await t.deps.live.record(tx, { audience: 'all', name: 'red-dot', data: { on: true } });
       });
-      const last = Number((await t.deps.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow()).max);
+      const last = Number(
+        (
+          await t.deps.db
+            .selectFrom('live_events')
+            .select((eb) => eb.fn.max('id').as('max'))
+            .executeTakeFirstOrThrow()
+        ).max,
+      );
       await until(() => parseEventStream(Buffer.concat(chunks)).events.length >= 2, 'both events');
       const parsed = parseEventStream(Buffer.concat(chunks));
       expect(parsed.events).toEqual([

@@ -139,7 +139,11 @@ describe('live streams end when their session expires (checked every few moments
   it('the absolute expiry of a session closes its stream, though the stream is open', async () => {
     const e = await employee();
     const [x, other] = await Promise.all([connect(e.s1), connect(e.s2)]);
-    await t.deps.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000) }).where('id_hash', '=', hashOf(e.s1)).execute();
+    await t.deps.db
+      .updateTable('sessions')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id_hash', '=', hashOf(e.s1))
+      .execute();
     await x.waitClosed();
     await stillLive(other);
   });

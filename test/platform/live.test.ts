@@ -52,7 +52,10 @@ async function record(ev: Omit<LiveEventInput, 'name'> & { name?: string }): Pro
   await inTransaction(t.deps.db, t.deps.logger, async (tx) => {
     await t.deps.live.record(tx, { name: 'ping', ...ev });
   });
-  const r = await t.deps.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow();
+  const r = await t.deps.db
+    .selectFrom('live_events')
+    .select((eb) => eb.fn.max('id').as('max'))
+    .executeTakeFirstOrThrow();
   return Number(r.max);
 }
 const marker = (label: string) => `${label}-${++seq}`;

@@ -28,7 +28,11 @@ describe('logs', () => {
     const password = 'Very-Secret-Passw0rd!';
     const e = await makeEmployee(t.deps, { email: 'logged@shop.test' });
     // A real password for this employee (makeEmployee uses the shared test one).
-    await t.deps.db.updateTable('employees').set({ password_hash: await hashPassword(password) }).where('id', '=', e.id).execute();
+    await t.deps.db
+      .updateTable('employees')
+      .set({ password_hash: await hashPassword(password) })
+      .where('id', '=', e.id)
+      .execute();
 
     const secrets: string[] = [password];
     // A failed login (wrong password that resembles the real one) and a successful one.

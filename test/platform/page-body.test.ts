@@ -19,7 +19,7 @@ describe('page bodies', () => {
     expect(kept.deflate()).toBe(kept.deflate());
   });
 
-  it('never compresses per-response text (secrets) together with kept text (a stranger\'s words)', () => {
+  it("never compresses per-response text (secrets) together with kept text (a stranger's words)", () => {
     const secret = 'csrf-token-8f3a9c1e77d2';
     const zipped = assembleBody(['<body data-csrf="', secret, '">', kept, `<input value="${secret}">`], true);
     // Stored, not compressed: each occurrence is in the body as it is, so the body's size says

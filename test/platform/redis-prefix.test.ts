@@ -60,7 +60,14 @@ describe.skipIf(!usingRedis || !usingPostgres)('two installs on one Redis (defau
   });
 
   const maxId = async (deps: Deps) =>
-    Number((await deps.db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow()).max ?? 0);
+    Number(
+      (
+        await deps.db
+          .selectFrom('live_events')
+          .select((eb) => eb.fn.max('id').as('max'))
+          .executeTakeFirstOrThrow()
+      ).max ?? 0,
+    );
   const record = (deps: Deps, m: string) =>
     inTransaction(deps.db, deps.logger, async (tx) => {
       await deps.live.record(tx, { audience: 'all', name: 'ping', data: { m } });

@@ -42,25 +42,40 @@ function startServer() {
 
 function send(base: string, path: string, opts: { method?: string; cookie?: string; body?: string } = {}): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(base + path, { method: opts.method ?? 'GET', agent: false, headers: { ...(opts.cookie ? { cookie: opts.cookie } : {}), ...(opts.body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(opts.body) } : {}) } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      base + path,
+      {
+        method: opts.method ?? 'GET',
+        agent: false,
+        headers: {
+          ...(opts.cookie ? { cookie: opts.cookie } : {}),
+          ...(opts.body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(opts.body) } : {}),
+        },
+      },
+      (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (body += c))
+          .on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
 }
 
 const cookieOf = (headers: IncomingMessage['headers'], name: string) =>
-  ([] as string[]).concat(headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).find((c) => c.startsWith(name + '='));
+  ([] as string[])
+    .concat(headers['set-cookie'] ?? [])
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith(name + '='));
 
 describe('SIGTERM', () => {
   it('finishes the in-flight request, ends live streams and exits 0 within 10 s', { timeout: 120_000 }, async () => {
     const server = startServer();
     child = server.proc;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-      server.proc.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-    );
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => server.proc.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
     const listening = await until(() => server.logs.find((l) => l.msg === 'Parley is listening'), 'the server to listen', 90_000, 50).catch((err) => {
       throw new Error(`${(err as Error).message}\n${server.raw.join('\n')}`);
     });
@@ -92,13 +107,17 @@ describe('SIGTERM', () => {
     let headersSeen!: () => void;
     const serverHasIt = new Promise<void>((r) => (headersSeen = r));
     const inFlight = new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
-      const req = request(base + '/login', {
-        method: 'POST',
-        agent: false,
-        headers: { cookie: pre2, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
-      }, (res) => {
-        res.resume().on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
-      });
+      const req = request(
+        base + '/login',
+        {
+          method: 'POST',
+          agent: false,
+          headers: { cookie: pre2, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+        },
+        (res) => {
+          res.resume().on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+        },
+      );
       req.on('error', reject);
       req.on('continue', () => {
         req.write(body.slice(0, 10));
@@ -112,7 +131,15 @@ describe('SIGTERM', () => {
     server.proc.kill('SIGTERM');
     await until(() => server.logs.some((l) => l.msg === 'shutting down'), 'the shutdown to start', 10_000);
     // The listener is closed (new connections are refused) while our request is still open.
-    await until(() => send(base, '/healthz').then(() => false, () => true), 'the listener to close', 10_000);
+    await until(
+      () =>
+        send(base, '/healthz').then(
+          () => false,
+          () => true,
+        ),
+      'the listener to close',
+      10_000,
+    );
     finishInFlight();
 
     const answered = await inFlight;

@@ -137,10 +137,7 @@ export class SseStream {
   /** Waits for the server to end the stream. */
   async waitClosed(timeoutMs = 10_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.closed,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('SSE stream still open')), timeoutMs))),
-    ]).finally(() => clearTimeout(timer));
+    await Promise.race([this.closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('SSE stream still open')), timeoutMs)))]).finally(() => clearTimeout(timer));
   }
 
   close() {

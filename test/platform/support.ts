@@ -86,16 +86,17 @@ export async function openAnonForm(app: FastifyInstance, url: string, ip?: strin
 }
 
 /** Submits the real login form; returns the raw response (303 on success, 401 on failure). */
-export async function submitLogin(
-  app: FastifyInstance,
-  fields: { email: string; password: string; next?: string },
-  opts: { ip?: string; extraCookie?: string } = {},
-): Promise<LightMyRequestResponse> {
+export async function submitLogin(app: FastifyInstance, fields: { email: string; password: string; next?: string }, opts: { ip?: string; extraCookie?: string } = {}): Promise<LightMyRequestResponse> {
   const form = await openAnonForm(app, '/login', opts.ip);
-  return postForm(app, '/login', { _csrf: form.csrf, ...fields }, {
-    ip: opts.ip,
-    cookie: [form.cookie, opts.extraCookie].filter(Boolean).join('; '),
-  });
+  return postForm(
+    app,
+    '/login',
+    { _csrf: form.csrf, ...fields },
+    {
+      ip: opts.ip,
+      cookie: [form.cookie, opts.extraCookie].filter(Boolean).join('; '),
+    },
+  );
 }
 
 /** A session made directly in the database (no argon2, no throttling): for matrix-style tests. */
@@ -117,7 +118,11 @@ export async function until<T>(check: () => T | Promise<T>, what = 'condition', 
 
 /** The visible text of an HTML page, roughly (tags stripped, whitespace collapsed). */
 export function textOf(html: string): string {
-  return html.replace(/<[^>]+>/g, ' ').replace(/&#39;|&#x27;/g, "'").replace(/\s+/g, ' ').trim();
+  return html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;|&#x27;/g, "'")
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** A log line of a spawned Parley process (pino JSON). */

@@ -15,8 +15,16 @@ const FR = (s: string) => s.replaceAll(' ', '\u202f').replace(/\u202f(\S+)$/, '\
 
 describe('the default currency follows the locale', () => {
   it.each([
-    ['fr', 'EUR'], ['fr-FR', 'EUR'], ['fr-CH', 'CHF'], ['fr-CA', 'CAD'], ['de-AT', 'EUR'],
-    ['en', 'USD'], ['en-US', 'USD'], ['en-GB', 'GBP'], ['uk', 'UAH'], ['pl-PL', 'PLN'],
+    ['fr', 'EUR'],
+    ['fr-FR', 'EUR'],
+    ['fr-CH', 'CHF'],
+    ['fr-CA', 'CAD'],
+    ['de-AT', 'EUR'],
+    ['en', 'USD'],
+    ['en-US', 'USD'],
+    ['en-GB', 'GBP'],
+    ['uk', 'UAH'],
+    ['pl-PL', 'PLN'],
     ['pt-BR', 'USD'], // a currency not offered
   ])('%s → %s', (tag, code) => expect(currencyForLocale(tag)).toBe(code));
 

@@ -43,7 +43,15 @@ export async function startMetaWorld(
   const creds = encryptCredentials(t.deps.config.secretKey, { accessToken: PAGE_TOKEN });
   const settings = opts.settings ?? { humanAgent: true };
   const messengerId = await insertChannel(t.deps.db, { kind: 'messenger', name: 'Demo Repair Shop', externalId: PAGE_ID, credentialsEnc: creds, settings: { ...settings }, accessAll: true });
-  const instagramId = await insertChannel(t.deps.db, { kind: 'instagram', name: 'demo.repair.shop', externalId: IG_ID, parentExternalId: PAGE_ID, credentialsEnc: creds, settings: { ...settings }, accessAll: true });
+  const instagramId = await insertChannel(t.deps.db, {
+    kind: 'instagram',
+    name: 'demo.repair.shop',
+    externalId: IG_ID,
+    parentExternalId: PAGE_ID,
+    credentialsEnc: creds,
+    settings: { ...settings },
+    accessAll: true,
+  });
   const whatsappId = opts.whatsapp
     ? await insertChannel(t.deps.db, {
         kind: 'whatsapp',

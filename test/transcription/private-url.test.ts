@@ -27,7 +27,16 @@ describe('without TRANSCRIPTION_ALLOW_PRIVATE', () => {
   afterAll(async () => t?.close());
 
   it('saving an internal address is refused, named, and nothing is stored', async () => {
-    for (const base of [emu.url, 'http://127.0.0.1:8080', 'http://localhost:9000', 'http://169.254.169.254/latest', 'http://10.1.2.3', 'http://[::1]:8080', 'http://[::ffff:7f00:1]:8080', 'http://0.0.0.0:80']) {
+    for (const base of [
+      emu.url,
+      'http://127.0.0.1:8080',
+      'http://localhost:9000',
+      'http://169.254.169.254/latest',
+      'http://10.1.2.3',
+      'http://[::1]:8080',
+      'http://[::ffff:7f00:1]:8080',
+      'http://0.0.0.0:80',
+    ]) {
       const res = await as(t.app, admin).post('/settings/transcription', { engine: 'http', base_url: base, model: 'whisper-1', api_key: 'sk-internal-123' });
       expect(res.statusCode, base).toBe(422);
       expect(res.body, base).toContain('inside the network');

@@ -143,17 +143,31 @@ describe('transcribing a voice note', () => {
     const v = await voiceNote('anna');
     // Asked for, but the job never ran (Redis away, a crash between commit and enqueue).
     const requestedAt = new Date(Date.now() - 120_000).toISOString();
-    await db().updateTable('attachments').set({ transcription: JSON.stringify({ status: 'pending', requestedByName: 'Sofia Agent', requestedAt }) }).where('id', '=', v.attachmentId).execute();
+    await db()
+      .updateTable('attachments')
+      .set({ transcription: JSON.stringify({ status: 'pending', requestedByName: 'Sofia Agent', requestedAt }) })
+      .where('id', '=', v.attachmentId)
+      .execute();
     const job = transcribeJob(w.t.deps);
-    const changesBefore = await db().selectFrom('live_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const changesBefore = await db()
+      .selectFrom('live_events')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     await Promise.all([job.process({ messageId: v.messageId }, { attempt: 1, jobId: 'a' }), job.process({ messageId: v.messageId }, { attempt: 1, jobId: 'b' })]);
     const t = await transcriptOf(v.attachmentId);
     expect(t).toMatchObject({ status: 'done', requestedAt });
-    const changesAfter = await db().selectFrom('live_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const changesAfter = await db()
+      .selectFrom('live_events')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(changesAfter.n) - Number(changesBefore.n)).toBeLessThanOrEqual(2); // one message re-render (per locale)
 
     const lost = await voiceNote('marc');
-    await db().updateTable('attachments').set({ transcription: JSON.stringify({ status: 'pending', requestedAt }) }).where('id', '=', lost.attachmentId).execute();
+    await db()
+      .updateTable('attachments')
+      .set({ transcription: JSON.stringify({ status: 'pending', requestedAt }) })
+      .where('id', '=', lost.attachmentId)
+      .execute();
     await w.t.deps.queue.enqueue(w.t.deps.jobs.outboxSweep, { slot: 'test-sweep' });
     await w.settle();
     expect(await transcriptOf(lost.attachmentId)).toMatchObject({ status: 'done' });

@@ -60,11 +60,7 @@ export class GraphClient {
     return u.toString();
   }
 
-  async request<T>(
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    opts: { token?: string; query?: Record<string, string | number | undefined>; body?: unknown; form?: FormData } = {},
-  ): Promise<T> {
+  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts: { token?: string; query?: Record<string, string | number | undefined>; body?: unknown; form?: FormData } = {}): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     let res: { status: number; text: string };

@@ -18,7 +18,11 @@ export class InboxWriter {
   private queue: Pending[] = [];
   private active = 0;
 
-  constructor(private readonly db: Db, private readonly maxWriters = 4, private readonly maxBatch = 200) {}
+  constructor(
+    private readonly db: Db,
+    private readonly maxWriters = 4,
+    private readonly maxBatch = 200,
+  ) {}
 
   write(source: string, body: string): Promise<number> {
     return new Promise<number>((resolve, reject) => {
@@ -40,7 +44,10 @@ export class InboxWriter {
 
   private async flush(batch: Pending[]) {
     try {
-      const ids = await insertInboxDeliveries(this.db, batch.map((p) => ({ source: p.source, body: p.body })));
+      const ids = await insertInboxDeliveries(
+        this.db,
+        batch.map((p) => ({ source: p.source, body: p.body })),
+      );
       batch.forEach((p, i) => p.resolve(ids[i]!));
     } catch (err) {
       for (const p of batch) p.reject(err);

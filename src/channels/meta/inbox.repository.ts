@@ -24,15 +24,7 @@ export async function markInboxAttempt(db: Db, id: number, error: string | null)
 }
 
 export async function pendingInboxOlderThan(db: Db, before: Date, limit: number) {
-  return db
-    .selectFrom('webhook_inbox')
-    .select('id')
-    .where('processed_at', 'is', null)
-    .where('received_at', '<', before)
-    .where('attempts', '<', 20)
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+  return db.selectFrom('webhook_inbox').select('id').where('processed_at', 'is', null).where('received_at', '<', before).where('attempts', '<', 20).orderBy('id').limit(limit).execute();
 }
 
 export async function pruneProcessedInbox(db: Db, olderThan: Date) {
@@ -94,7 +86,11 @@ export async function listOpenWebhookFailures(db: Db, limit: number) {
 }
 
 export async function countOpenWebhookFailures(db: Db): Promise<number> {
-  const row = await db.selectFrom('webhook_failures').select((eb) => eb.fn.countAll<string>().as('n')).where('state', '=', 'open').executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('webhook_failures')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('state', '=', 'open')
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -113,11 +109,6 @@ export async function markWebhookFailureAttempt(db: Db, id: number, error: strin
 
 /** Resolved (a Retry applied it) or discarded by an admin; only an open change changes state. */
 export async function closeWebhookFailure(db: Db, id: number, state: 'resolved' | 'discarded', employeeId: number | null): Promise<boolean> {
-  const r = await db
-    .updateTable('webhook_failures')
-    .set({ state, resolved_at: new Date(), resolved_by: employeeId })
-    .where('id', '=', id)
-    .where('state', '=', 'open')
-    .executeTakeFirst();
+  const r = await db.updateTable('webhook_failures').set({ state, resolved_at: new Date(), resolved_by: employeeId }).where('id', '=', id).where('state', '=', 'open').executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }

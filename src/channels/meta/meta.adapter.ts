@@ -1,15 +1,4 @@
-import type {
-  ChannelAdapter,
-  ChannelEvent,
-  ChannelRuntime,
-  HistoryOptions,
-  OutboundMessage,
-  PostInfo,
-  Profile,
-  SendPolicy,
-  SendPolicyInput,
-  SendResult,
-} from '../adapter.ts';
+import type { ChannelAdapter, ChannelEvent, ChannelRuntime, HistoryOptions, OutboundMessage, PostInfo, Profile, SendPolicy, SendPolicyInput, SendResult } from '../adapter.ts';
 import { PlatformError } from '../adapter.ts';
 import type { MessageKey } from '../../platform/i18n/index.ts';
 import { GraphClient } from './graph-client.ts';
@@ -39,7 +28,10 @@ export class MetaMessagingAdapter implements ChannelAdapter {
   readonly labelKey: MessageKey;
   readonly capabilities;
 
-  constructor(private readonly platform: Platform, private readonly graph: GraphClient) {
+  constructor(
+    private readonly platform: Platform,
+    private readonly graph: GraphClient,
+  ) {
     this.kind = platform;
     this.labelKey = platform === 'messenger' ? 'kind.messenger' : 'kind.instagram';
     this.capabilities = {
@@ -94,7 +86,7 @@ export class MetaMessagingAdapter implements ChannelAdapter {
 
   /** Instagram with Facebook Login sends through the linked Page (§3.1). */
   private sendPath(channel: ChannelRuntime): string {
-    const pageId = this.platform === 'instagram' ? channel.parentExternalId ?? channel.externalId : channel.externalId;
+    const pageId = this.platform === 'instagram' ? (channel.parentExternalId ?? channel.externalId) : channel.externalId;
     return `${pageId}/messages`;
   }
 
@@ -193,11 +185,9 @@ export class MetaMessagingAdapter implements ChannelAdapter {
   async fetchProfile(channel: ChannelRuntime, contactExternalId: string): Promise<Profile> {
     const fields = this.platform === 'messenger' ? 'first_name,last_name,name,profile_pic' : 'name,username,profile_pic';
     try {
-      const p = await this.graph.get<{ first_name?: string; last_name?: string; name?: string | null; username?: string; profile_pic?: string | null }>(
-        contactExternalId,
-        this.token(channel),
-        { fields },
-      );
+      const p = await this.graph.get<{ first_name?: string; last_name?: string; name?: string | null; username?: string; profile_pic?: string | null }>(contactExternalId, this.token(channel), {
+        fields,
+      });
       const name = p?.name || [p?.first_name, p?.last_name].filter(Boolean).join(' ') || undefined;
       if (!name && !p?.username) return { hidden: true };
       return {
@@ -214,11 +204,11 @@ export class MetaMessagingAdapter implements ChannelAdapter {
 
   async recentConversations(channel: ChannelRuntime, opts: HistoryOptions & { conversations: number }): Promise<string[]> {
     await opts.pace();
-    const r = await this.graph.get<{ data?: Array<{ id: string; participants?: { data?: Array<{ id: string }> } }> }>(
-      `${this.accountPath(channel)}/conversations`,
-      this.token(channel),
-      { platform: this.platform, fields: 'participants,updated_time', limit: opts.conversations },
-    );
+    const r = await this.graph.get<{ data?: Array<{ id: string; participants?: { data?: Array<{ id: string }> } }> }>(`${this.accountPath(channel)}/conversations`, this.token(channel), {
+      platform: this.platform,
+      fields: 'participants,updated_time',
+      limit: opts.conversations,
+    });
     const own = new Set([channel.externalId, channel.parentExternalId]);
     const contacts: string[] = [];
     for (const c of r?.data ?? []) {
@@ -229,7 +219,7 @@ export class MetaMessagingAdapter implements ChannelAdapter {
   }
 
   private accountPath(channel: ChannelRuntime): string {
-    return this.platform === 'instagram' ? channel.parentExternalId ?? channel.externalId : channel.externalId;
+    return this.platform === 'instagram' ? (channel.parentExternalId ?? channel.externalId) : channel.externalId;
   }
 
   /**
@@ -251,7 +241,11 @@ export class MetaMessagingAdapter implements ChannelAdapter {
     let after: string | undefined;
     while (messages.length < opts.limit) {
       await opts.pace();
-      const page = await this.graph.get<{ messages?: { data?: Msg[]; paging?: { cursors?: { after?: string }; next?: string } }; data?: Msg[]; paging?: { cursors?: { after?: string }; next?: string } }>(
+      const page = await this.graph.get<{
+        messages?: { data?: Msg[]; paging?: { cursors?: { after?: string }; next?: string } };
+        data?: Msg[];
+        paging?: { cursors?: { after?: string }; next?: string };
+      }>(
         after ? `${convId}/messages` : convId,
         token,
         after ? { fields: 'id,created_time,from,to,message,attachments', after, limit: 100 } : { fields: 'messages{id,created_time,from,to,message,attachments}' },

@@ -204,7 +204,8 @@ function commentEvent(object: string, accountId: string, change: Json, entryTime
     timestamp = epoch(v.timestamp, now) ?? epoch(entryTime, now) ?? now;
   } else return null;
   const contact = externalId(from.id) ?? '';
-  if (verb === 'edited' || verb === 'edit') return text !== undefined ? { type: 'edited', channelExternalId: accountId, contactExternalId: contact, externalId: id, text, timestamp, comment: true } : null;
+  if (verb === 'edited' || verb === 'edit')
+    return text !== undefined ? { type: 'edited', channelExternalId: accountId, contactExternalId: contact, externalId: id, text, timestamp, comment: true } : null;
   if (verb === 'remove' || verb === 'delete') return { type: 'deleted', channelExternalId: accountId, contactExternalId: contact, externalId: id, timestamp, comment: true };
   if (verb === 'hide' || verb === 'unhide') return { type: 'moderated', channelExternalId: accountId, externalId: id, hidden: verb === 'hide', timestamp };
   if (verb !== 'add') return null;

@@ -21,23 +21,19 @@ export function metaWebhookRoutes(deps: Pick<ChannelsPorts, 'config' | 'db' | 'q
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
-    app.get(
-      '/webhooks/meta',
-      { config: { access: 'public' } },
-      async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply) => {
-        const mode = req.query['hub.mode'];
-        const token = req.query['hub.verify_token'];
-        const challenge = req.query['hub.challenge'];
-        if (!mode || !token || challenge === undefined) return reply.code(400).type('text/plain').send('missing hub.* parameters');
-        const expected = deps.config.meta.verifyToken;
-        if (mode !== 'subscribe' || !expected || !safeEqual(token, expected)) {
-          req.log.warn('webhook verification refused');
-          return reply.code(403).type('text/plain').send('forbidden');
-        }
-        // Echo the challenge verbatim as text (§1.1): never parse it as a number.
-        return reply.code(200).type('text/plain').send(challenge);
-      },
-    );
+    app.get('/webhooks/meta', { config: { access: 'public' } }, async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply) => {
+      const mode = req.query['hub.mode'];
+      const token = req.query['hub.verify_token'];
+      const challenge = req.query['hub.challenge'];
+      if (!mode || !token || challenge === undefined) return reply.code(400).type('text/plain').send('missing hub.* parameters');
+      const expected = deps.config.meta.verifyToken;
+      if (mode !== 'subscribe' || !expected || !safeEqual(token, expected)) {
+        req.log.warn('webhook verification refused');
+        return reply.code(403).type('text/plain').send('forbidden');
+      }
+      // Echo the challenge verbatim as text (§1.1): never parse it as a number.
+      return reply.code(200).type('text/plain').send(challenge);
+    });
 
     app.post('/webhooks/meta', { config: { access: 'public', csrf: false }, bodyLimit: WEBHOOK_BODY_LIMIT }, async (req, reply) => {
       const raw = req.body as Buffer | undefined;

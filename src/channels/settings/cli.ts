@@ -10,7 +10,7 @@ const FLAGS: Record<string, string> = { external_id: '--page-id', waba_id: '--wa
 
 /** A refusal in plain words for the terminal (`--flag: message`). */
 export function describeError(err: ValidationError, t: Translate, kind?: string): string {
-  const reason = err instanceof ConnectError ? err.reason ?? '' : '';
+  const reason = err instanceof ConnectError ? (err.reason ?? '') : '';
   return Object.entries(err.fields)
     .map(([field, key]) => {
       const msg = t(key as never, { max: field === 'name' ? MAX_NAME : '', reason });
@@ -24,7 +24,14 @@ export function describeError(err: ValidationError, t: Translate, kind?: string)
 export async function accessFromEmails(db: Conn, raw: string | undefined): Promise<{ access: AccessInput } | { unknown: string[] }> {
   const v = (raw ?? 'all').trim();
   if (v === '' || v.toLowerCase() === 'all') return { access: { all: true } };
-  const emails = [...new Set(v.split(',').map((e) => e.trim()).filter(Boolean))];
+  const emails = [
+    ...new Set(
+      v
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    ),
+  ];
   const found = await repo.findActiveEmployeesByEmails(db, emails);
   const known = new Set(found.map((e) => e.email.toLowerCase()));
   const unknown = emails.filter((e) => !known.has(e.toLowerCase()));

@@ -22,7 +22,10 @@ const MAX_TOKEN = 2048;
  * field), plus the platform's own words in `reason` (shown escaped, never a token).
  */
 export class ConnectError extends ValidationError {
-  constructor(fields: Record<string, string>, readonly reason?: string) {
+  constructor(
+    fields: Record<string, string>,
+    readonly reason?: string,
+  ) {
     super(fields, reason ?? 'Cannot connect the channel');
     this.name = 'ConnectError';
   }

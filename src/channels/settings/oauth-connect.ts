@@ -76,7 +76,13 @@ export async function connectFromFacebook(
       deps.logger.info({ channelId: r.id, kind: acct.kind, externalId: acct.externalId, created: r.created }, 'channel connected with Facebook Login');
     } catch (err) {
       if (!(err instanceof ConnectError)) throw err;
-      failures.push({ kind: acct.kind, externalId: acct.externalId, label: acct.platformName, key: Object.values(err.fields)[0] ?? 'channels.error.platform', ...(err.reason ? { reason: err.reason } : {}) });
+      failures.push({
+        kind: acct.kind,
+        externalId: acct.externalId,
+        label: acct.platformName,
+        key: Object.values(err.fields)[0] ?? 'channels.error.platform',
+        ...(err.reason ? { reason: err.reason } : {}),
+      });
     }
   }
   return { connected, failures, matched: todo.length };

@@ -46,11 +46,7 @@ export function channelSettingsRoutes(deps: ChannelSettingsRoutesPorts) {
 
   const listPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
     const [channels, setAside] = await Promise.all([listChannelsForSettings(deps.db), listSetAside(deps.db)]);
-    return reply.view(
-      'settings/channels',
-      { channels, setAside, fbConfigured: fbConfigured(), callbackUrl: oauth.oauthRedirectUri(deps.config), notice: null, alert: null, ...extra },
-      status,
-    );
+    return reply.view('settings/channels', { channels, setAside, fbConfigured: fbConfigured(), callbackUrl: oauth.oauthRedirectUri(deps.config), notice: null, alert: null, ...extra }, status);
   };
 
   const newPage = async (reply: FastifyReply, extra: Record<string, unknown> = {}, status?: number) => {
@@ -138,7 +134,7 @@ export function channelSettingsRoutes(deps: ChannelSettingsRoutesPorts) {
         if (err instanceof ValidationError) {
           // The token is never sent back into the page.
           const { token: _token, ...values } = input;
-          return newPage(reply, { values, errors: err.fields, reason: err instanceof ConnectError ? err.reason ?? '' : '' }, 422);
+          return newPage(reply, { values, errors: err.fields, reason: err instanceof ConnectError ? (err.reason ?? '') : '' }, 422);
         }
         throw err;
       }
@@ -152,33 +148,29 @@ export function channelSettingsRoutes(deps: ChannelSettingsRoutesPorts) {
       return reply.redirect(oauth.oauthDialogUrl(deps.config, state), 303);
     });
 
-    app.get(
-      oauth.FACEBOOK_CALLBACK_PATH,
-      { config: { access: 'admin' } },
-      async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply) => {
-        const q = req.query;
-        const expected = oauth.openCookie(deps.config.secretKey, 'fb-state', req.auth!.employeeId, req.cookies[oauth.OAUTH_STATE_COOKIE]);
-        reply.clearCookie(oauth.OAUTH_STATE_COOKIE, { path: oauth.FACEBOOK_CONNECT_PATH });
-        if (!expected || typeof q.state !== 'string' || !safeEqual(q.state, expected)) {
-          req.log.info('facebook login: state missing or wrong');
-          return listPage(reply, { alert: { key: 'channels.fb.state_invalid', reason: '' } }, 400);
-        }
-        if (q.error) {
-          if (q.error === 'access_denied') return redirect(req, reply, '/settings/chats?notice=fb_cancelled');
-          return listPage(reply, { alert: { key: 'channels.fb.denied', reason: (q.error_description ?? q.error).slice(0, 300) } }, 400);
-        }
-        if (!q.code) return listPage(reply, { alert: { key: 'channels.fb.state_invalid', reason: '' } }, 400);
-        let userToken: string;
-        try {
-          userToken = await oauth.exchangeCode(graphClient(deps), deps.config, q.code);
-        } catch (err) {
-          if (err instanceof PlatformError) return loginFailed(reply, err);
-          throw err;
-        }
-        reply.setCookie(oauth.OAUTH_LOGIN_COOKIE, oauth.sealCookie(deps.config.secretKey, 'fb-login', req.auth!.employeeId, userToken, oauth.OAUTH_LOGIN_TTL_MS), cookieOpts(oauth.OAUTH_LOGIN_TTL_MS));
-        return redirect(req, reply, oauth.FACEBOOK_CHOOSE_PATH);
-      },
-    );
+    app.get(oauth.FACEBOOK_CALLBACK_PATH, { config: { access: 'admin' } }, async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply) => {
+      const q = req.query;
+      const expected = oauth.openCookie(deps.config.secretKey, 'fb-state', req.auth!.employeeId, req.cookies[oauth.OAUTH_STATE_COOKIE]);
+      reply.clearCookie(oauth.OAUTH_STATE_COOKIE, { path: oauth.FACEBOOK_CONNECT_PATH });
+      if (!expected || typeof q.state !== 'string' || !safeEqual(q.state, expected)) {
+        req.log.info('facebook login: state missing or wrong');
+        return listPage(reply, { alert: { key: 'channels.fb.state_invalid', reason: '' } }, 400);
+      }
+      if (q.error) {
+        if (q.error === 'access_denied') return redirect(req, reply, '/settings/chats?notice=fb_cancelled');
+        return listPage(reply, { alert: { key: 'channels.fb.denied', reason: (q.error_description ?? q.error).slice(0, 300) } }, 400);
+      }
+      if (!q.code) return listPage(reply, { alert: { key: 'channels.fb.state_invalid', reason: '' } }, 400);
+      let userToken: string;
+      try {
+        userToken = await oauth.exchangeCode(graphClient(deps), deps.config, q.code);
+      } catch (err) {
+        if (err instanceof PlatformError) return loginFailed(reply, err);
+        throw err;
+      }
+      reply.setCookie(oauth.OAUTH_LOGIN_COOKIE, oauth.sealCookie(deps.config.secretKey, 'fb-login', req.auth!.employeeId, userToken, oauth.OAUTH_LOGIN_TTL_MS), cookieOpts(oauth.OAUTH_LOGIN_TTL_MS));
+      return redirect(req, reply, oauth.FACEBOOK_CHOOSE_PATH);
+    });
 
     app.get(oauth.FACEBOOK_CHOOSE_PATH, { config: { access: 'admin' } }, async (req, reply) => {
       const userToken = oauth.openCookie(deps.config.secretKey, 'fb-login', req.auth!.employeeId, req.cookies[oauth.OAUTH_LOGIN_COOKIE]);
@@ -219,7 +211,11 @@ export function channelSettingsRoutes(deps: ChannelSettingsRoutesPorts) {
       if (q.note === 'comments_unverified') note = { key: 'channels.note.comments_unverified', perms: '' };
       if (q.note === 'templates') note = { key: 'channels.wa.templates_refreshed', perms: '', n: Number(q.n) || 0, ok: true };
       if (q.note === 'comments_missing') {
-        const perms = (q.perms ?? '').split(',').filter((p) => /^[a-z_]{1,60}$/.test(p)).slice(0, 10).join(', ');
+        const perms = (q.perms ?? '')
+          .split(',')
+          .filter((p) => /^[a-z_]{1,60}$/.test(p))
+          .slice(0, 10)
+          .join(', ');
         note = { key: 'channels.note.comments_missing', perms };
       }
       return editPage(reply, id, { note, saved: q.saved === '1' });
@@ -267,7 +263,7 @@ export function channelSettingsRoutes(deps: ChannelSettingsRoutesPorts) {
         await reconnectWithToken(deps, id, first(req.body?.token));
         return redirect(req, reply, '/settings/chats?notice=reconnected');
       } catch (err) {
-        if (err instanceof ValidationError) return reconnectPage(reply, id, { errors: err.fields, reason: err instanceof ConnectError ? err.reason ?? '' : '' }, 422);
+        if (err instanceof ValidationError) return reconnectPage(reply, id, { errors: err.fields, reason: err instanceof ConnectError ? (err.reason ?? '') : '' }, 422);
         throw err;
       }
     });

@@ -61,10 +61,12 @@ export async function updateChannelSettings(deps: SettingsPorts, channelId: numb
     if (commentsAllowed && token) {
       // The Page's fields include `feed` (Messenger) and Instagram's `comments` flow through it.
       const pageId = row.kind === 'instagram' ? (row.parent_external_id ?? row.external_id) : row.external_id;
-      await subscribeAccount(deps, { kind: row.kind as ConnectKind, externalId: row.external_id, parentExternalId: row.parent_external_id, platformName: row.name, pageId, token }).catch((err: unknown) => {
-        deps.logger.warn({ channelId, err: (err as Error).message }, 'comments: subscribing the Page failed');
-        commentsNote = 'unverified';
-      });
+      await subscribeAccount(deps, { kind: row.kind as ConnectKind, externalId: row.external_id, parentExternalId: row.parent_external_id, platformName: row.name, pageId, token }).catch(
+        (err: unknown) => {
+          deps.logger.warn({ channelId, err: (err as Error).message }, 'comments: subscribing the Page failed');
+          commentsNote = 'unverified';
+        },
+      );
     }
   }
   await inTransaction(deps.db, deps.logger, async (tx) => {
@@ -80,9 +82,7 @@ export async function updateChannelSettings(deps: SettingsPorts, channelId: numb
     else settings.rateLimitPerSecond = rate;
 
     const before = current.access_all ? null : new Set(await repo.listChannelAccess(tx.db, channelId));
-    const changed =
-      current.access_all !== access.all ||
-      (!access.all && before !== null && (before.size !== access.employeeIds.length || access.employeeIds.some((id) => !before.has(id))));
+    const changed = current.access_all !== access.all || (!access.all && before !== null && (before.size !== access.employeeIds.length || access.employeeIds.some((id) => !before.has(id))));
     const seeingBefore = changed ? await deps.channelHooks.employeesSeeingChannel(tx.db, channelId) : [];
     await repo.updateChannel(tx.db, channelId, { name, settings, accessAll: access.all });
     if (changed) {

@@ -25,9 +25,7 @@ const KNOWN: Record<number, string> = {
  * Reasons after which sending the same message again cannot succeed: the composer's Retry is
  * not offered (131047 needs a template; the others need the person or the template to change).
  */
-export const NO_RETRY_REASONS: ReadonlySet<string> = new Set(
-  [131047, 131026, 131050, 132000, 132001, 132015, 132016].map((c) => I18N_REASON + KNOWN[c]),
-);
+export const NO_RETRY_REASONS: ReadonlySet<string> = new Set([131047, 131026, 131050, 132000, 132001, 132015, 132016].map((c) => I18N_REASON + KNOWN[c]));
 
 /** The reason stored on a failed message: a message key for known codes, the platform's words otherwise. */
 export function whatsappFailureReason(code: number | undefined, title?: string, details?: string): string {

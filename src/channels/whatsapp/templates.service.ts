@@ -84,9 +84,28 @@ export function renderTemplateText(t: OfferedTemplate, values: string[]): string
 
 /** Country calling codes whose language a shop's templates are likely written in. */
 const LANGUAGE_BY_CALLING_CODE: Array<[string, string]> = [
-  ['33', 'fr'], ['32', 'fr'], ['352', 'fr'], ['377', 'fr'], ['225', 'fr'], ['221', 'fr'], ['212', 'fr'], ['216', 'fr'],
-  ['1', 'en'], ['44', 'en'], ['353', 'en'], ['61', 'en'], ['64', 'en'],
-  ['7', 'ru'], ['375', 'ru'], ['49', 'de'], ['43', 'de'], ['34', 'es'], ['39', 'it'], ['351', 'pt'], ['55', 'pt'], ['380', 'uk'],
+  ['33', 'fr'],
+  ['32', 'fr'],
+  ['352', 'fr'],
+  ['377', 'fr'],
+  ['225', 'fr'],
+  ['221', 'fr'],
+  ['212', 'fr'],
+  ['216', 'fr'],
+  ['1', 'en'],
+  ['44', 'en'],
+  ['353', 'en'],
+  ['61', 'en'],
+  ['64', 'en'],
+  ['7', 'ru'],
+  ['375', 'ru'],
+  ['49', 'de'],
+  ['43', 'de'],
+  ['34', 'es'],
+  ['39', 'it'],
+  ['351', 'pt'],
+  ['55', 'pt'],
+  ['380', 'uk'],
 ];
 
 /**
@@ -158,7 +177,13 @@ export async function refreshTemplates(deps: Pick<ChannelsPorts, 'config' | 'db'
   }
   const rows = list
     .filter((t) => typeof t.name === 'string' && typeof t.language === 'string')
-    .map((t) => ({ name: t.name!, language: t.language!, status: String(t.status ?? 'UNKNOWN').toUpperCase(), category: t.category ?? null, components: Array.isArray(t.components) ? t.components : [] }));
+    .map((t) => ({
+      name: t.name!,
+      language: t.language!,
+      status: String(t.status ?? 'UNKNOWN').toUpperCase(),
+      category: t.category ?? null,
+      components: Array.isArray(t.components) ? t.components : [],
+    }));
   const at = new Date();
   await inTransaction(deps.db, deps.logger, async (tx) => {
     await replaceTemplates(tx.db, channelId, rows, at);

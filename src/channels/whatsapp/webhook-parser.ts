@@ -94,7 +94,10 @@ function message(accountId: string, m: Json, profiles: Map<string, string>, now:
   } else if (type === 'contacts') {
     const cards = (Array.isArray(m.contacts) ? m.contacts : []).slice(0, 20).map((c: Json) => ({
       name: str(c?.name?.formatted_name) ?? ([str(c?.name?.first_name), str(c?.name?.last_name)].filter(Boolean).join(' ') || '?'),
-      phones: (Array.isArray(c?.phones) ? c.phones : []).map((p: Json) => str(p?.phone) ?? str(p?.wa_id)).filter((p: string | undefined): p is string => Boolean(p)).slice(0, 5),
+      phones: (Array.isArray(c?.phones) ? c.phones : [])
+        .map((p: Json) => str(p?.phone) ?? str(p?.wa_id))
+        .filter((p: string | undefined): p is string => Boolean(p))
+        .slice(0, 5),
     }));
     kind = 'contacts';
     meta.contacts = cards;

@@ -104,12 +104,17 @@ export class WhatsAppAdapter implements ChannelAdapter {
       const type = whatsappMediaType(mime);
       // Upload first (recommended over links, §4.5; Parley's files are behind logins anyway).
       const up = await this.call(() =>
-        this.graph.postForm<{ id?: string }>(`${channel.externalId}/media`, token, { messaging_product: 'whatsapp', type: mime }, {
-          name: a.fileName ?? 'file',
-          data: a.data!,
-          mime,
-          field: 'file',
-        }),
+        this.graph.postForm<{ id?: string }>(
+          `${channel.externalId}/media`,
+          token,
+          { messaging_product: 'whatsapp', type: mime },
+          {
+            name: a.fileName ?? 'file',
+            data: a.data!,
+            mime,
+            field: 'file',
+          },
+        ),
       );
       if (!up?.id) throw new PlatformError('The platform accepted the upload but returned no media id', { retryable: true });
       body.type = type;
@@ -133,9 +138,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
   /** §4.2: `GET /{media-id}` answers a URL that lives 5 minutes and needs the token. */
   async mediaSource(channel: ChannelRuntime, mediaId: string): Promise<MediaSource> {
     const token = this.token(channel);
-    const r = await this.call(() =>
-      this.graph.get<{ url?: string; mime_type?: string; file_size?: number | string }>(mediaId, token, { phone_number_id: channel.externalId }),
-    );
+    const r = await this.call(() => this.graph.get<{ url?: string; mime_type?: string; file_size?: number | string }>(mediaId, token, { phone_number_id: channel.externalId }));
     if (!r?.url) throw new PlatformError('The platform returned no URL for the media', { retryable: true });
     const size = Number(r.file_size);
     return { url: r.url, bearerToken: token, ...(r.mime_type ? { mime: r.mime_type.split(';')[0]!.trim() } : {}), ...(Number.isFinite(size) && size > 0 ? { sizeBytes: size } : {}) };

@@ -35,13 +35,7 @@ export async function recentInboundTexts(db: Conn, chatId: number, limit: number
 export async function findClientsByName(db: Conn, name: string, limit: number) {
   const n = name.trim().toLowerCase();
   if (!n) return [];
-  return db
-    .selectFrom('clients')
-    .select(['id', 'name', 'email'])
-    .where(sql`lower(name)`, '=', n)
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+  return db.selectFrom('clients').select(['id', 'name', 'email']).where(sql`lower(name)`, '=', n).orderBy('id').limit(limit).execute();
 }
 
 /**
@@ -50,25 +44,11 @@ export async function findClientsByName(db: Conn, name: string, limit: number) {
  */
 export async function listClientChats(db: Conn, clientId: number, channelIds: readonly number[], limit: number) {
   if (channelIds.length === 0) return [];
-  return chatsQuery(db)
-    .where('chats.client_id', '=', clientId)
-    .where('chats.channel_id', 'in', channelIds)
-    .orderBy('chats.last_message_at', 'desc')
-    .orderBy('chats.id', 'desc')
-    .limit(limit)
-    .execute();
+  return chatsQuery(db).where('chats.client_id', '=', clientId).where('chats.channel_id', 'in', channelIds).orderBy('chats.last_message_at', 'desc').orderBy('chats.id', 'desc').limit(limit).execute();
 }
 
 /** The channels with these ids (names, kinds and state for "start a chat"), by name. */
 export async function listChannelsByIds(db: Conn, ids: readonly number[]) {
   if (ids.length === 0) return [];
-  return db
-    .selectFrom('channels')
-    .select(['id', 'kind', 'name', 'state'])
-    .where('id', 'in', ids)
-    .where('state', '<>', 'disabled')
-    .orderBy('kind')
-    .orderBy('name')
-    .orderBy('id')
-    .execute();
+  return db.selectFrom('channels').select(['id', 'kind', 'name', 'state']).where('id', 'in', ids).where('state', '<>', 'disabled').orderBy('kind').orderBy('name').orderBy('id').execute();
 }

@@ -31,14 +31,7 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 export function clientLinkRoutes(deps: ChatsPorts) {
   const kindLabel = (t: Translate) => (kind: string) => t(`kind.${kind}` as MessageKey);
 
-  const panelView = async (
-    req: FastifyRequest,
-    reply: FastifyReply,
-    chatId: number,
-    extras: link.PanelExtras = {},
-    status?: number,
-    more: Record<string, unknown> = {},
-  ) => {
+  const panelView = async (req: FastifyRequest, reply: FastifyReply, chatId: number, extras: link.PanelExtras = {}, status?: number, more: Record<string, unknown> = {}) => {
     const panel = await link.loadClientPanel(deps, req.auth!, chatId, kindLabel(req.t), extras);
     const data = { chat: panel.chat, clientPanel: panel, h: chatHelpers(req.t), q: '', results: null, ...more };
     if (wantsFragment(req)) return reply.view('chats/clients/_client_panel', data, status);

@@ -97,7 +97,10 @@ async function visibleChat(deps: Pick<ChatsPorts, 'db'>, auth: AuthContext, chat
 }
 
 async function clientCards(deps: Pick<ChatsPorts, 'db'>, rows: Array<{ id: number; name: string; email: string | null; notes?: string | null }>): Promise<ClientCard[]> {
-  const phones = await listPhonesForClients(deps.db, rows.map((r) => r.id));
+  const phones = await listPhonesForClients(
+    deps.db,
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => ({ id: r.id, name: r.name, email: r.email, notes: r.notes ?? null, phones: phoneViews(phones.get(r.id)) }));
 }
 
@@ -124,7 +127,10 @@ export async function suggestClients(deps: Pick<ChatsPorts, 'db'>, chat: ChatVie
     if (!found.has(c.id) && found.size < SUGGESTION_LIMIT) found.set(c.id, { id: c.id, name: c.name, email: c.email, reason, phone });
   };
   if (chat.phone) for (const m of await findClientsByPhone(deps.db, chat.phone)) add(m, 'phone', chat.phone);
-  const written = texts.flatMap(phonesInText).filter((n, i, all) => all.indexOf(n) === i).slice(0, SCANNED_NUMBERS);
+  const written = texts
+    .flatMap(phonesInText)
+    .filter((n, i, all) => all.indexOf(n) === i)
+    .slice(0, SCANNED_NUMBERS);
   for (const n of written) for (const m of await findClientsByPhone(deps.db, n)) add(m, 'message_phone', n);
   if (chat.name && !chat.hidden) for (const c of await repo.findClientsByName(deps.db, chat.name, SUGGESTION_LIMIT)) add(c, 'name', null);
   const rows = [...found.values()];
@@ -195,7 +201,7 @@ export async function startChat(deps: ChangePorts & Pick<ChatsPorts, 'adapters'>
 
 function notesPrefill(chat: ChatView, kindLabel: (kind: string) => string): string {
   const label = kindLabel(chat.channelKind);
-  const who = chat.username ? '@' + chat.username : chat.name ?? '';
+  const who = chat.username ? '@' + chat.username : (chat.name ?? '');
   return who ? `${label} (${chat.channelName}): ${who}` : `${label} (${chat.channelName})`;
 }
 
@@ -204,7 +210,13 @@ function notesPrefill(chat: ChatView, kindLabel: (kind: string) => string): stri
  * chats and documents when linked; suggestions and the "create from the lead" form when not.
  * `kindLabel` names a channel kind in the employee's language (for the notes prefill).
  */
-export async function loadClientPanel(deps: Pick<ChatsPorts, 'db' | 'adapters'>, auth: AuthContext, chatId: number, kindLabel: (kind: string) => string, extras: PanelExtras = {}): Promise<ClientPanel> {
+export async function loadClientPanel(
+  deps: Pick<ChatsPorts, 'db' | 'adapters'>,
+  auth: AuthContext,
+  chatId: number,
+  kindLabel: (kind: string) => string,
+  extras: PanelExtras = {},
+): Promise<ClientPanel> {
   const { chat, channels } = await visibleChat(deps, auth, chatId);
   const canClients = can(auth, 'clients');
   const texts = await repo.recentInboundTexts(deps.db, chat.id, SCANNED_MESSAGES);
@@ -224,10 +236,7 @@ export async function loadClientPanel(deps: Pick<ChatsPorts, 'db' | 'adapters'>,
   const client = chat.clientId ? await getClient(deps.db, chat.clientId) : undefined;
   if (client) {
     const kinds = visibleKinds((p) => can(auth, p));
-    const [chats, documents] = await Promise.all([
-      clientChatsIn(deps, client.id, channels),
-      listClientDocuments(deps.db, client.id, { kinds, limit: PANEL_DOCUMENTS_LIMIT }),
-    ]);
+    const [chats, documents] = await Promise.all([clientChatsIn(deps, client.id, channels), listClientDocuments(deps.db, client.id, { kinds, limit: PANEL_DOCUMENTS_LIMIT })]);
     return {
       ...base,
       client: { id: client.id, name: client.name, email: client.email, notes: client.notes, phones: phoneViews(client.phones) },
@@ -243,7 +252,7 @@ export async function loadClientPanel(deps: Pick<ChatsPorts, 'db' | 'adapters'>,
     ...base,
     suggestions,
     draft: extras.draft ?? {
-      name: chat.hidden ? '' : chat.name ?? chat.username ?? '',
+      name: chat.hidden ? '' : (chat.name ?? chat.username ?? ''),
       phone: chat.phone ?? written ?? '',
       notes: notesPrefill(chat, kindLabel),
     },
@@ -311,12 +320,7 @@ export async function createClientFromChat(deps: ChangePorts, auth: AuthContext,
 }
 
 /** A lead, order or estimate for the chat's client (D3), prefilled with the client. */
-export async function createDocumentFromChat(
-  deps: ChangePorts,
-  auth: AuthContext,
-  chatId: number,
-  form: Record<string, unknown>,
-): Promise<{ id: number; number: string; kind: DocumentKind }> {
+export async function createDocumentFromChat(deps: ChangePorts, auth: AuthContext, chatId: number, form: Record<string, unknown>): Promise<{ id: number; number: string; kind: DocumentKind }> {
   const { chat } = await visibleChat(deps, auth, chatId);
   const kind = form.kind;
   if (!isDocumentKind(kind) || !FROM_CHAT_KINDS.includes(kind)) throw new ValidationError({ kind: 'validation.choice' });

@@ -76,53 +76,49 @@ export function composerRoutes(app: FastifyInstance, deps: ChatsPorts, { compose
     return reply.view('chats/composer/_composer', await composerData(req, chat, { notice }));
   });
 
-  app.post(
-    '/chats/:id/messages',
-    { config: { access: 'chats' } },
-    async (req: FastifyRequest<{ Params: P; Body: Record<string, unknown> }>, reply) => {
-      const id = idParam(req);
-      const form = await readComposerForm(req.body);
-      const text = form.text.replace(/\r\n/g, '\n');
-      req.body = { ...form, text } as never;
-      try {
-        const r = await sendMessage(deps, req.auth!, id, {
+  app.post('/chats/:id/messages', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Record<string, unknown> }>, reply) => {
+    const id = idParam(req);
+    const form = await readComposerForm(req.body);
+    const text = form.text.replace(/\r\n/g, '\n');
+    req.body = { ...form, text } as never;
+    try {
+      const r = await sendMessage(deps, req.auth!, id, {
+        text,
+        idempotencyKey: form.idempotency_key,
+        tag: form.tag,
+        file: form.file,
+        ...(form.template ? { template: { key: form.template, values: form.params } } : {}),
+        ...(form.replyTo ? { replyTo: form.replyTo } : {}),
+        ...(form.commentReply ? { commentReply: form.commentReply } : {}),
+      });
+      if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}`);
+      const chat = await chats.getChatFor(deps, req.auth!, id);
+      // The new message reaches this browser through the live stream like everyone
+      // else's; the answer is a fresh composer (a new idempotency key) plus the message,
+      // out of band, so it shows at once even before the stream delivers it.
+      const thread = await loadThread(deps.db, id, { limit: 1 });
+      const message = thread.messages.find((m) => m.id === r.messageId);
+      return reply.view('chats/composer/_composer_sent', { ...(await composerData(req, chat)), message, chatId: id });
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        const chat = await chats.getChatFor(deps, req.auth!, id);
+        const problem = checkText(text);
+        const data = await composerData(req, chat, {
           text,
-          idempotencyKey: form.idempotency_key,
-          tag: form.tag,
-          file: form.file,
-          ...(form.template ? { template: { key: form.template, values: form.params } } : {}),
+          key: form.idempotency_key || newIdempotencyKey(),
+          error: { key: Object.values(err.fields)[0]!, n: problem?.n ?? textLength(text) },
+          fieldErrors: err.fields,
+          ...(form.template ? { templateKey: form.template, values: form.params } : {}),
           ...(form.replyTo ? { replyTo: form.replyTo } : {}),
           ...(form.commentReply ? { commentReply: form.commentReply } : {}),
         });
-        if (!wantsFragment(req)) return redirect(req, reply, `/chats/${id}`);
-        const chat = await chats.getChatFor(deps, req.auth!, id);
-        // The new message reaches this browser through the live stream like everyone
-        // else's; the answer is a fresh composer (a new idempotency key) plus the message,
-        // out of band, so it shows at once even before the stream delivers it.
-        const thread = await loadThread(deps.db, id, { limit: 1 });
-        const message = thread.messages.find((m) => m.id === r.messageId);
-        return reply.view('chats/composer/_composer_sent', { ...(await composerData(req, chat)), message, chatId: id });
-      } catch (err) {
-        if (err instanceof ValidationError) {
-          const chat = await chats.getChatFor(deps, req.auth!, id);
-          const problem = checkText(text);
-          const data = await composerData(req, chat, {
-            text,
-            key: form.idempotency_key || newIdempotencyKey(),
-            error: { key: Object.values(err.fields)[0]!, n: problem?.n ?? textLength(text) },
-            fieldErrors: err.fields,
-            ...(form.template ? { templateKey: form.template, values: form.params } : {}),
-            ...(form.replyTo ? { replyTo: form.replyTo } : {}),
-            ...(form.commentReply ? { commentReply: form.commentReply } : {}),
-          });
-          if (wantsFragment(req)) return reply.view('chats/composer/_composer', data, 422);
-          const pane = await paneData(req, id);
-          return page(req, reply, id, { pane: { ...pane, composer: data }, code: 422 });
-        }
-        throw err;
+        if (wantsFragment(req)) return reply.view('chats/composer/_composer', data, 422);
+        const pane = await paneData(req, id);
+        return page(req, reply, id, { pane: { ...pane, composer: data }, code: 422 });
       }
-    },
-  );
+      throw err;
+    }
+  });
 
   // #16: a note only employees see (the composer's Note mode); never sent to the platform.
   app.post('/chats/:id/notes', { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P; Body: Record<string, unknown> }>, reply) => {
@@ -175,8 +171,7 @@ interface ComposerForm {
 
 /** The composer's fields, whether posted urlencoded or multipart (with a file). */
 async function readComposerForm(body: Record<string, unknown> | undefined): Promise<ComposerForm> {
-  const value = (v: unknown): string | undefined =>
-    typeof v === 'string' ? v : v && typeof v === 'object' && 'value' in v ? String((v as MultipartValue).value) : undefined;
+  const value = (v: unknown): string | undefined => (typeof v === 'string' ? v : v && typeof v === 'object' && 'value' in v ? String((v as MultipartValue).value) : undefined);
   const out: ComposerForm = {
     text: value(body?.text) ?? '',
     idempotency_key: value(body?.idempotency_key) ?? '',

@@ -49,9 +49,7 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
   if (!term) {
     const filter = o.filter ?? 'all';
     const values = { channelIds, status: o.status, limit: o.limit, me: o.me ?? 0 };
-    return o.after
-      ? listAfterTemplate[filter].execute(db, { ...values, afterAt: o.after.at, afterId: o.after.id })
-      : listTemplate[filter].execute(db, values);
+    return o.after ? listAfterTemplate[filter].execute(db, { ...values, afterAt: o.after.at, afterId: o.after.id }) : listTemplate[filter].execute(db, values);
   }
   // Only letters and digits narrow a search down: a term without any finds nothing.
   const real = realCharacters(term);
@@ -73,12 +71,7 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
         ...(digits.length >= 3 ? [eb('sc.phone_normalized', 'like', likePattern(digits))] : []),
       ]),
     );
-  const messageChatIds = db
-    .selectFrom('messages as sm')
-    .select('sm.chat_id')
-    .where('sm.deleted_at', 'is', null)
-    .where('sm.text', 'is not', null)
-    .where('sm.text', 'ilike', pattern);
+  const messageChatIds = db.selectFrom('messages as sm').select('sm.chat_id').where('sm.deleted_at', 'is', null).where('sm.text', 'is not', null).where('sm.text', 'ilike', pattern);
   // Transcripts of voice notes are message text too (G1; migrations/0007_transcription.ts).
   const transcriptChatIds = db
     .selectFrom('attachments as ta')
@@ -86,12 +79,7 @@ export async function listChats(db: Conn, channelIds: readonly number[], o: List
     .select('tm.chat_id')
     .where('tm.deleted_at', 'is', null)
     .where(sql<boolean>`ta.transcription->>'text' is not null and ta.transcription->>'text' ilike ${pattern}`);
-  q = q.where((eb) =>
-    eb.or([
-      eb('chats.contact_id', 'in', contactIds),
-      ...(real >= MIN_TEXT_SEARCH ? [eb('chats.id', 'in', messageChatIds), eb('chats.id', 'in', transcriptChatIds)] : []),
-    ]),
-  );
+  q = q.where((eb) => eb.or([eb('chats.contact_id', 'in', contactIds), ...(real >= MIN_TEXT_SEARCH ? [eb('chats.id', 'in', messageChatIds), eb('chats.id', 'in', transcriptChatIds)] : [])]));
   return listOrder(q, o.limit).execute();
 }
 
@@ -179,11 +167,9 @@ export const pagePrefetchColumns = {
   // list (EMPTY_DIGEST).
   listDigest: (db: Conn, o: { status: 'open' | 'archived'; filter: ListFilter; limit: number }, who: { channels: Expression<number[]>; employee: Expression<number> }) =>
     sql<string>`(${digestQuery(db, { channelIds: who.channels, status: sql.lit(o.status), filter: o.filter, me: who.employee, limit: sql.lit(o.limit) })})`,
-  chat: (db: Conn, chatId: number, channels: Expression<number[]>) =>
-    sql<ChatJson | null>`(select to_json(c) from (${chatsQuery(db).where('chats.id', '=', chatId).where(inChannels(channels))}) c)`,
+  chat: (db: Conn, chatId: number, channels: Expression<number[]>) => sql<ChatJson | null>`(select to_json(c) from (${chatsQuery(db).where('chats.id', '=', chatId).where(inChannels(channels))}) c)`,
   /** Whether a note mentions the employee in this chat (opening it clears that: notes.service.ts). */
-  mentioned: (_db: Conn, chatId: number, employee: Expression<number>) =>
-    sql<boolean>`exists (select 1 from chat_mentions cm where cm.employee_id = ${employee} and cm.chat_id = ${chatId}::int)`,
+  mentioned: (_db: Conn, chatId: number, employee: Expression<number>) => sql<boolean>`exists (select 1 from chat_mentions cm where cm.employee_id = ${employee} and cm.chat_id = ${chatId}::int)`,
 };
 
 /** A chat row as `to_json` gives it: its instants are ISO strings. */
@@ -224,15 +210,17 @@ const withFilter = <T extends Omit<ListShape, 'filter'>>(p: T, filter: ListFilte
 
 const listDigestTemplate = perFilter((filter) => queryTemplate((db, p: ListPageValues) => digestQuery(db, { ...withFilter(p, filter), limit: p.limit })));
 
-const listWithDigestTemplate = perFilter((filter) => queryTemplate((db, p: ListPageValues) =>
-  db
-    .with('l', () => versionedList(db, { ...withFilter(p, filter), limit: p.limit }))
-    .selectFrom('l')
-    .selectAll()
-    .select(sql<string>`(select ${digestOfL} from l)`.as('list_digest'))
-    .orderBy('l.last_message_at', 'desc')
-    .orderBy('l.id', 'desc'),
-));
+const listWithDigestTemplate = perFilter((filter) =>
+  queryTemplate((db, p: ListPageValues) =>
+    db
+      .with('l', () => versionedList(db, { ...withFilter(p, filter), limit: p.limit }))
+      .selectFrom('l')
+      .selectAll()
+      .select(sql<string>`(select ${digestOfL} from l)`.as('list_digest'))
+      .orderBy('l.last_message_at', 'desc')
+      .orderBy('l.id', 'desc'),
+  ),
+);
 
 type ListValues = Omit<ListShape, 'filter'> & { limit: number };
 

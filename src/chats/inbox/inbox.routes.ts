@@ -82,7 +82,10 @@ export function inboxRoutes(app: FastifyInstance, deps: ChatsPorts, { page, pane
     return reply.code(204).send();
   });
 
-  for (const [action, archived] of [['archive', true], ['reopen', false]] as const) {
+  for (const [action, archived] of [
+    ['archive', true],
+    ['reopen', false],
+  ] as const) {
     app.post(`/chats/:id/${action}`, { config: { access: 'chats' } }, async (req: FastifyRequest<{ Params: P }>, reply) => {
       const id = idParam(req);
       await inbox.setArchived(deps, req.auth!, id, archived);

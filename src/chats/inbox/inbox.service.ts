@@ -15,7 +15,11 @@ export function listFilterOf(raw: unknown): inboxRepo.ListFilter {
   return raw === 'mine' || raw === 'unassigned' ? raw : 'all';
 }
 
-export async function listChatsFor(deps: Pick<ChatsPorts, 'db' | 'logger' | 'config'>, auth: AuthContext, o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string; after?: string }) {
+export async function listChatsFor(
+  deps: Pick<ChatsPorts, 'db' | 'logger' | 'config'>,
+  auth: AuthContext,
+  o: { status: 'open' | 'archived'; filter: inboxRepo.ListFilter; q?: string; after?: string },
+) {
   const channels = await channelsOf(deps, auth);
   const after = parseCursor(o.after);
   const options = { status: o.status, filter: o.filter, me: auth.employeeId, ...(after ? { after } : {}), limit: PAGE_SIZE + 1 };
@@ -51,7 +55,10 @@ export async function searchChats(deps: Pick<ChatsPorts, 'db' | 'logger' | 'conf
   let q = o.q.trim();
   const notes: SearchNote[] = [];
   if (q.length > MAX_SEARCH) {
-    q = q.slice(0, MAX_SEARCH).replace(/[\uD800-\uDBFF]$/, '').trim();
+    q = q
+      .slice(0, MAX_SEARCH)
+      .replace(/[\uD800-\uDBFF]$/, '')
+      .trim();
     notes.push({ key: 'chats.search_long', n: MAX_SEARCH });
   }
   if (inboxRepo.realCharacters(q) < repo.MIN_TEXT_SEARCH) notes.push({ key: 'chats.search_short', n: repo.MIN_TEXT_SEARCH });

@@ -38,7 +38,10 @@ export function splitDelivery(body: unknown): DeliveryChange[] | null {
         const one = (extra: Json) => ({ object, entry: [{ id: en.id, changes: [{ field: ch!.field, value: { ...rest, ...extra } }] }] });
         items(messages).forEach((m, i) => {
           // Only the profile of this message's sender travels with it.
-          const who = [m as Json | null].flatMap((x) => [x?.from, x?.from_user_id, x?.user_id]).filter((x) => x !== undefined && x !== null).map(String);
+          const who = [m as Json | null]
+            .flatMap((x) => [x?.from, x?.from_user_id, x?.user_id])
+            .filter((x) => x !== undefined && x !== null)
+            .map(String);
           const matches = (v: unknown) => v !== undefined && v !== null && who.includes(String(v));
           const profiles = items(contacts).filter((p) => matches((p as Json | null)?.wa_id) || matches((p as Json | null)?.user_id));
           out.push({ key: `${e}.${c}.messages.${i}`, body: one({ contacts: profiles, messages: [m] }) });

@@ -9,7 +9,6 @@ import { downloadMediaRef, fetchProfileRef, importHistoryRef } from './ingest.re
 import { importChannelHistoryRef } from '../../channels/jobs.refs.ts';
 import { processorOf } from '../../platform/jobs/ref.ts';
 
-
 /** D4: the last 500 messages of a conversation. */
 export const HISTORY_LIMIT = 500;
 /** The Conversations API allows about 2 calls per second per Page (§7). */
@@ -50,9 +49,11 @@ export function importChannelHistoryJob(deps: ChangePorts & RuntimePorts & Pick<
     for (const contact of contacts) {
       const events = await adapter.importHistory(channel, contact, { limit: HISTORY_LIMIT, pace }).catch((err: unknown) => platformRefusal(deps, channel.id, err));
       await applyChannelEvents(deps, { id: channel.id, kind: channel.kind }, events, (o, _e, tx) => {
-        tx.afterCommit(() => followUpJobs(deps, channel.id, { ...o, createdChat: false }).then(async () => {
-          if (o.createdChat && o.contactId) await deps.queue.enqueue(fetchProfileRef, { contactId: o.contactId });
-        }));
+        tx.afterCommit(() =>
+          followUpJobs(deps, channel.id, { ...o, createdChat: false }).then(async () => {
+            if (o.createdChat && o.contactId) await deps.queue.enqueue(fetchProfileRef, { contactId: o.contactId });
+          }),
+        );
       });
     }
   });

@@ -55,12 +55,7 @@ export async function upsertContactAndChat(
 
 /** The contact's chat, locked (the fallback when it was created concurrently). */
 export async function lockChatOfContact(db: Conn, contactId: number) {
-  return db
-    .selectFrom('chats')
-    .select(['id', 'status', 'indicator', 'lead_read_watermark'])
-    .where('contact_id', '=', contactId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
+  return db.selectFrom('chats').select(['id', 'status', 'indicator', 'lead_read_watermark']).where('contact_id', '=', contactId).forUpdate().executeTakeFirstOrThrow();
 }
 
 export interface InboundMessage {
@@ -164,13 +159,7 @@ export async function mergeEcho(db: Conn, messageId: number, channelId: number, 
  * Moves a chat's outbound messages forward to delivered or read (never back): those the
  * receipt names by platform id, or all sent up to its watermark. Returns the ids changed.
  */
-export async function applyReceipt(
-  db: Conn,
-  chatId: number,
-  target: 'delivered' | 'read',
-  at: Date,
-  covers: { externalIds: string[] } | { upTo: Date },
-) {
+export async function applyReceipt(db: Conn, chatId: number, target: 'delivered' | 'read', at: Date, covers: { externalIds: string[] } | { upTo: Date }) {
   let q = db
     .updateTable('messages')
     .set(target === 'read' ? { status: 'read', read_at: at, delivered_at: sql`coalesce(delivered_at, ${at}::timestamptz)` } : { status: 'delivered', delivered_at: at })
@@ -184,7 +173,11 @@ export async function applyReceipt(
 
 /** The lead has read everything up to `upTo` (only ever moves forward). */
 export async function raiseLeadReadWatermark(db: Conn, chatId: number, upTo: Date) {
-  await db.updateTable('chats').set({ lead_read_watermark: sql`greatest(lead_read_watermark, ${upTo}::timestamptz)` }).where('id', '=', chatId).execute();
+  await db
+    .updateTable('chats')
+    .set({ lead_read_watermark: sql`greatest(lead_read_watermark, ${upTo}::timestamptz)` })
+    .where('id', '=', chatId)
+    .execute();
 }
 
 /** Which statuses a status webhook may move a message from (forward only; `failed` is final). */
@@ -225,11 +218,7 @@ export async function advanceStatus(db: Conn, messageId: number, status: 'sent' 
 
 type AnyConn = Db | Tx['db'];
 
-export async function updateContactProfile(
-  db: AnyConn,
-  id: number,
-  p: { name?: string | null; username?: string | null; avatarUrl?: string | null; avatarKey?: string | null; hidden: boolean },
-) {
+export async function updateContactProfile(db: AnyConn, id: number, p: { name?: string | null; username?: string | null; avatarUrl?: string | null; avatarKey?: string | null; hidden: boolean }) {
   await db
     .updateTable('contacts')
     .set({
@@ -262,7 +251,11 @@ export async function findMessageByExternalId(db: AnyConn, channelId: number, ex
 }
 
 export async function setMessageReactions(db: AnyConn, id: number, reactions: Record<string, string>) {
-  await db.updateTable('messages').set({ reactions: JSON.stringify(reactions) }).where('id', '=', id).execute();
+  await db
+    .updateTable('messages')
+    .set({ reactions: JSON.stringify(reactions) })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function markMessageDeleted(db: AnyConn, id: number, at: Date) {
@@ -275,12 +268,7 @@ export async function markMessageDeleted(db: AnyConn, id: number, at: Date) {
  * list item then needs a re-render).
  */
 export async function setPreviewIfLast(db: AnyConn, chatId: number, messageId: number, preview: { kind: string; text: string | null }): Promise<boolean> {
-  const r = await db
-    .updateTable('chats')
-    .set({ preview_kind: preview.kind, preview_text: preview.text })
-    .where('id', '=', chatId)
-    .where('last_message_id', '=', messageId)
-    .executeTakeFirst();
+  const r = await db.updateTable('chats').set({ preview_kind: preview.kind, preview_text: preview.text }).where('id', '=', chatId).where('last_message_id', '=', messageId).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
@@ -294,9 +282,7 @@ export async function findAttachmentToDownload(db: AnyConn, attachmentId: number
     .executeTakeFirst();
 }
 
-export type DownloadOutcome =
-  | { status: 'stored'; key: string; size: number; mime: string | null; fileName: string | null; durationMs?: number | null }
-  | { status: 'failed'; reason: string };
+export type DownloadOutcome = { status: 'stored'; key: string; size: number; mime: string | null; fileName: string | null; durationMs?: number | null } | { status: 'failed'; reason: string };
 
 /** Records how a download ended: stored (the platform URL is dropped) or failed with why. */
 export async function recordAttachmentDownload(db: AnyConn, attachmentId: number, outcome: DownloadOutcome) {

@@ -34,4 +34,3 @@ export async function retrySetAside(deps: ChangePorts & Pick<ChatsPorts, 'adapte
   if (!markedInLast) await inbox.closeWebhookFailure(deps.db, id, 'resolved', employeeId);
   return 'resolved';
 }
-

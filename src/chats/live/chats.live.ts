@@ -64,7 +64,7 @@ export async function publishChatChange(deps: LivePorts, tx: Tx, chatId: number,
     messages = rows.map(toLiveMessageView);
     channelId = rows[0]?.channel_id;
   }
-  const row = chatLevel ? known.chat ?? (await repo.findChatAny(tx.db, chatId)) : known.chat;
+  const row = chatLevel ? (known.chat ?? (await repo.findChatAny(tx.db, chatId))) : known.chat;
   if (row) channelId = row.channel_id;
   if (channelId === undefined) {
     if (!messages.length) return;
@@ -110,7 +110,11 @@ export async function publishRedDots(deps: Pick<ChatsPorts, 'live'>, tx: Tx, cha
 export async function channelAudienceChanged(deps: Pick<ChatsPorts, 'live'>, tx: Tx, channelId: number, seeingBefore: number[]): Promise<void> {
   await publishRedDots(deps, tx, channelId);
   const now = new Set(await employeesSeeingChannel(tx.db, channelId));
-  await publishRedDotsOf(deps, tx, seeingBefore.filter((id) => !now.has(id)));
+  await publishRedDotsOf(
+    deps,
+    tx,
+    seeingBefore.filter((id) => !now.has(id)),
+  );
 }
 
 /** Recomputes these employees' red dots; each one that flipped gets a `red-dot` event. Returns those. */

@@ -17,8 +17,21 @@ export async function listMessagesForLive(db: Conn, chatId: number, ids: readonl
     .innerJoin('chats as c', 'c.id', 'm.chat_id')
     .leftJoin('employees as e', 'e.id', 'm.sender_employee_id')
     .select([
-      'm.id', 'm.chat_id', 'm.channel_id', 'm.direction', 'm.kind', 'm.text', 'm.status', 'm.status_reason', 'm.sort_at', 'm.read_at',
-      'm.deleted_at', 'm.reactions', 'm.meta', 'e.name as sender_name', 'c.read_up_to_message_id',
+      'm.id',
+      'm.chat_id',
+      'm.channel_id',
+      'm.direction',
+      'm.kind',
+      'm.text',
+      'm.status',
+      'm.status_reason',
+      'm.sort_at',
+      'm.read_at',
+      'm.deleted_at',
+      'm.reactions',
+      'm.meta',
+      'e.name as sender_name',
+      'c.read_up_to_message_id',
     ])
     .select((eb) => [
       attachmentsColumn(db, 'm.id').as('attachments'),

@@ -143,9 +143,7 @@ const RECORD_BUDGET_MS = 60_000;
  */
 async function recordSent(deps: ChangePorts, m: OutgoingRow, sent: { id: number; channelId: number; externalId: string; sentAt: Date }, change: ChatChange): Promise<number | null> {
   try {
-    const [fast] = await inOneStatement(deps, sentChange(deps.db, sent), (tx) =>
-      publishChatChange(deps, tx, m.chat_id, change, { messages: [sentView(m)], channelId: m.channel_id }),
-    );
+    const [fast] = await inOneStatement(deps, sentChange(deps.db, sent), (tx) => publishChatChange(deps, tx, m.chat_id, change, { messages: [sentView(m)], channelId: m.channel_id }));
     if (fast) return fast.next_id;
   } catch (err) {
     if (!TRANSIENT.has((err as { code?: string }).code ?? '') && !databaseUnavailable(err)) throw err;

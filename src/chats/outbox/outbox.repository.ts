@@ -25,12 +25,32 @@ export async function findOutgoing(db: Conn, messageId: number) {
     .leftJoin('employees as e', 'e.id', 'm.sender_employee_id')
     .leftJoin('messages as rt', 'rt.id', 'm.reply_to_message_id')
     .select((eb) => [
-      'm.id', 'm.chat_id', 'm.channel_id', 'm.direction', 'm.kind', 'm.status', 'm.status_reason', 'm.text', 'm.meta', 'm.sort_at', 'm.external_id',
-      'm.read_at', 'm.deleted_at', 'm.reactions', 'e.name as sender_name', 'c.lead_read_watermark',
+      'm.id',
+      'm.chat_id',
+      'm.channel_id',
+      'm.direction',
+      'm.kind',
+      'm.status',
+      'm.status_reason',
+      'm.text',
+      'm.meta',
+      'm.sort_at',
+      'm.external_id',
+      'm.read_at',
+      'm.deleted_at',
+      'm.reactions',
+      'e.name as sender_name',
+      'c.lead_read_watermark',
       'ct.external_id as contact_external_id',
-      'ch.id as ch_id', 'ch.kind as ch_kind', 'ch.name as ch_name', 'ch.external_id as ch_external_id',
-      'ch.parent_external_id as ch_parent_external_id', 'ch.credentials_enc as ch_credentials_enc', 'ch.settings as ch_settings',
-      'ch.state as ch_state', 'rt.external_id as reply_to_external_id',
+      'ch.id as ch_id',
+      'ch.kind as ch_kind',
+      'ch.name as ch_name',
+      'ch.external_id as ch_external_id',
+      'ch.parent_external_id as ch_parent_external_id',
+      'ch.credentials_enc as ch_credentials_enc',
+      'ch.settings as ch_settings',
+      'ch.state as ch_state',
+      'rt.external_id as reply_to_external_id',
       attachmentsColumn(db, 'm.id').as('attachments'),
     ])
     .where('m.id', '=', messageId)
@@ -140,28 +160,32 @@ export async function nextQueuedPart(db: Conn, messageId: number): Promise<numbe
 
 /** Marks a queued (or sending) message failed; returns its chat and the submit's next part. */
 export async function markFailed(db: Conn, id: number, reason: string) {
-  return db
-    .updateTable('messages')
-    .set({ status: 'failed', status_reason: reason })
-    .where('id', '=', id)
-    // A status webhook may have moved it on meanwhile (WhatsApp, by `parley:<id>`): not lowered.
-    .where('status', '=', 'queued')
-    .returning((eb) => ['id', 'chat_id', 'channel_id', nextPart(eb.ref('messages.chat_id'), eb.ref('messages.idempotency_key')).as('next_id')])
-    .executeTakeFirst();
+  return (
+    db
+      .updateTable('messages')
+      .set({ status: 'failed', status_reason: reason })
+      .where('id', '=', id)
+      // A status webhook may have moved it on meanwhile (WhatsApp, by `parley:<id>`): not lowered.
+      .where('status', '=', 'queued')
+      .returning((eb) => ['id', 'chat_id', 'channel_id', nextPart(eb.ref('messages.chat_id'), eb.ref('messages.idempotency_key')).as('next_id')])
+      .executeTakeFirst()
+  );
 }
 
 /** Puts a failed outbound message of the chat back in the outbox (retry); undefined if none. */
 export async function requeueFailed(db: Conn, chatId: number, messageId: number) {
-  return db
-    .updateTable('messages')
-    // The failed attempt's platform id goes: statuses of the new send are matched afresh.
-    .set({ status: 'queued', status_reason: null, attempts: 0, external_id: null })
-    .where('id', '=', messageId)
-    .where('chat_id', '=', chatId)
-    .where('status', '=', 'failed')
-    .where('direction', '=', 'out')
-    .returning('id')
-    .executeTakeFirst();
+  return (
+    db
+      .updateTable('messages')
+      // The failed attempt's platform id goes: statuses of the new send are matched afresh.
+      .set({ status: 'queued', status_reason: null, attempts: 0, external_id: null })
+      .where('id', '=', messageId)
+      .where('chat_id', '=', chatId)
+      .where('status', '=', 'failed')
+      .where('direction', '=', 'out')
+      .returning('id')
+      .executeTakeFirst()
+  );
 }
 
 /** F2: marks a comment answered privately, unless it already is (the update is the lock). */

@@ -88,7 +88,10 @@ export class RateLimiter {
   private readonly local = new Map<string, number>();
   private readonly tickets = new Map<string, { slot: number; claimed: boolean; expires: number }>();
 
-  constructor(private readonly redis?: Redis, private readonly prefix = 'parley') {}
+  constructor(
+    private readonly redis?: Redis,
+    private readonly prefix = 'parley',
+  ) {}
 
   async take(bucket: number | string, perSecond: number | undefined): Promise<void> {
     if (!perSecond || perSecond <= 0) return;

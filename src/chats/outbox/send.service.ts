@@ -64,7 +64,12 @@ function cleanFileName(name: string): string {
  * submit's idempotency key (a double submit finds the first one); the send job runs after
  * commit and the sweeper re-enqueues anything a crash left behind.
  */
-export async function sendMessage(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'storage' | 'queue'>, auth: AuthContext, chatId: number, input: SendInput): Promise<{ messageId: number; created: boolean }> {
+export async function sendMessage(
+  deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'storage' | 'queue'>,
+  auth: AuthContext,
+  chatId: number,
+  input: SendInput,
+): Promise<{ messageId: number; created: boolean }> {
   const hasText = !input.template && input.text.trim().length > 0;
   const problem = input.template || (input.file && !hasText) ? null : checkText(input.text);
   if (problem) throw new ValidationError({ text: problem.key });

@@ -1,7 +1,8 @@
 /** Strings of saved replies (#16 item 3): Settings › Saved replies and the composer's `/` list. */
 export const savedRepliesEn = {
   'savedreplies.title': 'Saved replies',
-  'savedreplies.intro': 'In a chat, type / then a shortcut or a word of it to insert a saved reply. {client_name} becomes the name of the chat’s client and {order_number} the number of their latest open order; with nothing to fill in, they stay as written so you see them.',
+  'savedreplies.intro':
+    'In a chat, type / then a shortcut or a word of it to insert a saved reply. {client_name} becomes the name of the chat’s client and {order_number} the number of their latest open order; with nothing to fill in, they stay as written so you see them.',
   'savedreplies.shortcut': 'Shortcut',
   'savedreplies.shortcut_hint': '1 to 30 letters, digits, - or _ (typed after /).',
   'savedreplies.text': 'Text',
@@ -24,7 +25,8 @@ export const savedRepliesEn = {
 
 export const savedRepliesFr: Record<keyof typeof savedRepliesEn, string> = {
   'savedreplies.title': 'Réponses enregistrées',
-  'savedreplies.intro': 'Dans une discussion, tapez / puis un raccourci ou un de ses mots pour insérer une réponse enregistrée. {client_name} devient le nom du client de la discussion et {order_number} le numéro de sa dernière commande en cours ; sans valeur, ils restent tels quels pour que vous les voyiez.',
+  'savedreplies.intro':
+    'Dans une discussion, tapez / puis un raccourci ou un de ses mots pour insérer une réponse enregistrée. {client_name} devient le nom du client de la discussion et {order_number} le numéro de sa dernière commande en cours ; sans valeur, ils restent tels quels pour que vous les voyiez.',
   'savedreplies.shortcut': 'Raccourci',
   'savedreplies.shortcut_hint': '1 à 30 lettres, chiffres, - ou _ (tapé après /).',
   'savedreplies.text': 'Texte',

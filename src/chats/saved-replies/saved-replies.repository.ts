@@ -26,7 +26,6 @@ function manageableBy(employeeId: number) {
 
 const COLUMNS = ['sr.id', 'sr.owner_employee_id', 'sr.shortcut', 'sr.text', 'sr.created_at'] as const;
 
-
 /** Settings › Saved replies: shared first, then the employee's own, by shortcut. */
 export async function listSavedRepliesFor(db: Conn, employeeId: number): Promise<SavedReplyRow[]> {
   return db
@@ -71,12 +70,7 @@ export async function shortcutTaken(db: Conn, ownerEmployeeId: number | null, sh
 }
 
 export async function updateManageableSavedReply(db: Conn, employeeId: number, id: number, v: { shortcut: string; text: string }): Promise<boolean> {
-  const r = await db
-    .updateTable('saved_replies as sr')
-    .set({ shortcut: v.shortcut, text: v.text })
-    .where('sr.id', '=', id)
-    .where(manageableBy(employeeId))
-    .executeTakeFirst();
+  const r = await db.updateTable('saved_replies as sr').set({ shortcut: v.shortcut, text: v.text }).where('sr.id', '=', id).where(manageableBy(employeeId)).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 

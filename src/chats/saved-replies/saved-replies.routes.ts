@@ -13,7 +13,11 @@ type Body = Record<string, string | undefined>;
  * the shared ones. And the composer's `/` list for one chat (public/js/saved-replies.js).
  */
 export function savedRepliesRoutes(deps: ChatsPorts) {
-  const page = async (req: FastifyRequest, reply: FastifyReply, o: { editing?: saved.SavedReplyInput & { id: number; shared: boolean }; values?: saved.SavedReplyInput; errors?: Record<string, string>; status?: number } = {}) => {
+  const page = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    o: { editing?: saved.SavedReplyInput & { id: number; shared: boolean }; values?: saved.SavedReplyInput; errors?: Record<string, string>; status?: number } = {},
+  ) => {
     const replies = await saved.listForSettings(deps, req.auth!);
     const q = req.query as { saved?: string; deleted?: string };
     return reply.view(

@@ -35,8 +35,17 @@ function threadRows(db: Conn, chatId: number) {
     .leftJoin('employees', 'employees.id', 'messages.sender_employee_id')
     .select([
       // Only what a message view shows: a thread page reads 51 rows of these.
-      'messages.id', 'messages.direction', 'messages.kind', 'messages.text', 'messages.status', 'messages.status_reason',
-      'messages.sort_at', 'messages.read_at', 'messages.deleted_at', 'messages.reactions', 'messages.meta',
+      'messages.id',
+      'messages.direction',
+      'messages.kind',
+      'messages.text',
+      'messages.status',
+      'messages.status_reason',
+      'messages.sort_at',
+      'messages.read_at',
+      'messages.deleted_at',
+      'messages.reactions',
+      'messages.meta',
       'employees.name as sender_name',
       attachmentsColumn(db, 'messages.id').as('attachments'),
       sql<number | null>`(select c.read_up_to_message_id from chats c where c.id = ${chatId})`.as('chat_read_up_to'),

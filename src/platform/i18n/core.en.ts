@@ -101,9 +101,4 @@ export const coreEn = {
   'profile.locale_auto': 'Browser default',
   'locale.en': 'English',
   'locale.fr': 'Français',
-
-
-
-
 } as const;
-

@@ -103,8 +103,4 @@ export const coreFr: Record<keyof typeof coreEn, string> = {
   'profile.locale_auto': 'Langue du navigateur',
   'locale.en': 'English',
   'locale.fr': 'Français',
-
-
-
-
 };

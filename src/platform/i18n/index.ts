@@ -80,8 +80,7 @@ function formatWith(locale: Locale, style: 'datetime' | 'date' | 'time', d: Date
   const k = `${locale}|${style}`;
   let f = dateTimeFormats.get(k);
   if (!f) {
-    const opts: Intl.DateTimeFormatOptions =
-      style === 'date' ? { dateStyle: 'medium' } : style === 'time' ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' };
+    const opts: Intl.DateTimeFormatOptions = style === 'date' ? { dateStyle: 'medium' } : style === 'time' ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' };
     f = new Intl.DateTimeFormat(locale === 'fr' ? 'fr-FR' : 'en-GB', opts);
     dateTimeFormats.set(k, f);
   }

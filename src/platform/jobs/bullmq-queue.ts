@@ -45,7 +45,10 @@ export class BullQueue implements JobQueue {
   private workerConns: Redis[] = [];
   private readonly defs = new Map<string, JobDefinition>();
 
-  constructor(private readonly opts: BullOptions, private readonly logger: Logger) {
+  constructor(
+    private readonly opts: BullOptions,
+    private readonly logger: Logger,
+  ) {
     this.producerConn = new Redis(opts.redisUrl, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -140,9 +143,7 @@ export class BullQueue implements JobQueue {
       stalledInterval: 3_000,
       maxStalledCount: 3,
     });
-    worker.on('failed', (job, err) =>
-      this.logger.warn({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
-    );
+    worker.on('failed', (job, err) => this.logger.warn({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
     worker.on('error', (e) => this.logger.debug({ err: e.message }, 'worker error'));
     return worker;
   }
@@ -162,11 +163,7 @@ export class BullQueue implements JobQueue {
       // a short jittered pause: the backlog after an outage is processed by many jobs at once,
       // and backing them off exponentially stretched the drain by seconds (chaos (c)).
       const code = (caught as { code?: unknown } | null)?.code;
-      const err = databaseUnavailable(caught)
-        ? new DeferJob(DATABASE_RETRY_MS)
-        : code === '40P01' || code === '40001'
-          ? new DeferJob(100 + Math.random() * 300)
-          : caught;
+      const err = databaseUnavailable(caught) ? new DeferJob(DATABASE_RETRY_MS) : code === '40P01' || code === '40001' ? new DeferJob(100 + Math.random() * 300) : caught;
       if (err instanceof DeferJob) {
         const at = Date.now() + Math.max(0, Math.round(err.delayMs));
         if (deferred) {

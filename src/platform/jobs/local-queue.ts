@@ -18,7 +18,10 @@ export class LocalQueue implements JobQueue {
   private closing = false;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly logger: Logger, private readonly concurrency = 4) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly concurrency = 4,
+  ) {}
 
   async enqueue<P>(def: JobRef<P>, payload: P, opts: EnqueueOptions = {}): Promise<void> {
     if (this.closing) throw new Error('Job queue is shutting down');

@@ -75,12 +75,7 @@ export interface JobQueue {
   close(): Promise<void>;
 }
 
-export function defineJob<P>(def: {
-  name: string;
-  jobId: (payload: P) => string;
-  options?: Partial<JobOptions>;
-  process: (payload: P, ctx: JobContext) => Promise<void>;
-}): JobDefinition<P> {
+export function defineJob<P>(def: { name: string; jobId: (payload: P) => string; options?: Partial<JobOptions>; process: (payload: P, ctx: JobContext) => Promise<void> }): JobDefinition<P> {
   return {
     name: def.name,
     jobId: def.jobId,

@@ -162,15 +162,17 @@ export class LiveHub {
     this.cursor = await latestLiveEventId(this.db);
     // Not awaited: with Redis down the subscription is made when it comes back (ioredis
     // resubscribes), and the web process must serve, and accept webhooks, meanwhile (R6).
-    void this.bus.subscribe(TOPIC, (msg) => {
-      let row: LiveEventRow;
-      try {
-        row = JSON.parse(msg);
-      } catch {
-        return;
-      }
-      this.chain = this.chain.then(() => this.advance(row)).catch((err) => this.logger.warn({ err: err.message }, 'live catch-up failed'));
-    }).catch((err: Error) => this.logger.warn({ err: err.message }, 'live subscription failed'));
+    void this.bus
+      .subscribe(TOPIC, (msg) => {
+        let row: LiveEventRow;
+        try {
+          row = JSON.parse(msg);
+        } catch {
+          return;
+        }
+        this.chain = this.chain.then(() => this.advance(row)).catch((err) => this.logger.warn({ err: err.message }, 'live catch-up failed'));
+      })
+      .catch((err: Error) => this.logger.warn({ err: err.message }, 'live subscription failed'));
     this.heartbeat = setInterval(() => {
       for (const c of this.conns) this.write(c, ': hb\n\n');
     }, HEARTBEAT_MS);

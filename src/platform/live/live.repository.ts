@@ -109,22 +109,23 @@ export async function insertLiveEvents(tx: Tx, events: LiveEventInput[]): Promis
 }
 
 export async function latestLiveEventId(db: Db): Promise<number> {
-  const r = await db.selectFrom('live_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
+  const r = await db
+    .selectFrom('live_events')
+    .select((eb) => eb.fn.max('id').as('max'))
+    .executeTakeFirst();
   return Number(r?.max ?? 0);
 }
 
 export async function oldestLiveEventId(db: Db): Promise<number | null> {
-  const r = await db.selectFrom('live_events').select((eb) => eb.fn.min('id').as('min')).executeTakeFirst();
+  const r = await db
+    .selectFrom('live_events')
+    .select((eb) => eb.fn.min('id').as('min'))
+    .executeTakeFirst();
   return r?.min == null ? null : Number(r.min);
 }
 
 export async function listLiveEventsAfter(db: Db, afterId: number, limit: number, upToId?: number): Promise<LiveEventRow[]> {
-  let q = db
-    .selectFrom('live_events')
-    .select(['id', 'audience', 'employee_id', 'channel_id', 'name', 'html', 'data', 'locale'])
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit);
+  let q = db.selectFrom('live_events').select(['id', 'audience', 'employee_id', 'channel_id', 'name', 'html', 'data', 'locale']).where('id', '>', afterId).orderBy('id').limit(limit);
   if (upToId !== undefined) q = q.where('id', '<=', upToId);
   return q.execute();
 }

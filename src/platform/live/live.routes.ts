@@ -26,9 +26,7 @@ export function liveRoutes(deps: { readonly logger: Logger; readonly live: Pick<
       // closure must not hold the request either).
       const reqId = req.id;
       const started = performance.now();
-      reply.raw.once('close', () =>
-        deps.logger.info({ reqId, method: 'GET', route: '/events', status: 200, ms: Math.round(performance.now() - started) }, 'request'),
-      );
+      reply.raw.once('close', () => deps.logger.info({ reqId, method: 'GET', route: '/events', status: 200, ms: Math.round(performance.now() - started) }, 'request'));
       // Headers set by hooks (CSP etc.) are not sent on a hijacked reply; SSE needs none of them.
       await deps.live.connect(reply.raw, viewer, n, acceptLanguage, session);
     });

@@ -46,8 +46,7 @@ afterAll(async () => t?.close());
 let listening: Promise<string> | undefined;
 const baseUrl = () => (listening ??= t.app.listen({ port: 0, host: '127.0.0.1' }));
 
-const clientOf = async (chatId: number) =>
-  (await t.deps.db.selectFrom('chats').select('client_id').where('id', '=', chatId).executeTakeFirstOrThrow()).client_id;
+const clientOf = async (chatId: number) => (await t.deps.db.selectFrom('chats').select('client_id').where('id', '=', chatId).executeTakeFirstOrThrow()).client_id;
 const reasonsIn = (html: string) => [...html.matchAll(/data-client-id="(\d+)"[\s\S]*?data-reason="(\w+)"/g)].map((m) => [Number(m[1]), m[2]]);
 
 describe('phone numbers written in a chat', () => {

@@ -35,8 +35,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const versionOf = async (chatId: number) =>
-  Number((await t.deps.db.selectFrom('thread_versions').select('version').where('chat_id', '=', chatId).executeTakeFirst())?.version ?? 0);
+const versionOf = async (chatId: number) => Number((await t.deps.db.selectFrom('thread_versions').select('version').where('chat_id', '=', chatId).executeTakeFirst())?.version ?? 0);
 
 /** The thread's part of a page (the list shows previews of the same texts). */
 const threadOf = (html: string) => html.slice(html.indexOf('class="thread"'), html.indexOf('<form id="composer-'));
@@ -193,7 +192,7 @@ describe('the kept list', () => {
       expect(after.body.indexOf(`id="chat-${other}"`)).toBeLessThan(after.body.indexOf(`id="chat-${chatId}"`));
       expect(after.body).toContain('Newest words');
       // The contact's and the channel's rows count too (the name, the page name).
-      const { contactId } = (await t.deps.db.selectFrom('chats').select('contact_id as contactId').where('id', '=', other!).executeTakeFirstOrThrow());
+      const { contactId } = await t.deps.db.selectFrom('chats').select('contact_id as contactId').where('id', '=', other!).executeTakeFirstOrThrow();
       await ingestRepo.updateContactProfile(t.deps.db, contactId, { name: 'Renamed Lead', hidden: false });
       expect((await as(t.app, agent).get('/chats')).body).toContain('Renamed Lead');
       await updateChannel(t.deps.db, channelId, { name: 'Renamed Page' });

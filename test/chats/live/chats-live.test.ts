@@ -66,21 +66,20 @@ describe('live chat events', () => {
 });
 
 describe('hostile strings render inert (S2)', () => {
-  const hostile = [
-    '<script>alert(1)</script>',
-    '"><img src=x onerror=alert(1)>',
-    "javascript:alert('x')",
-    '<a href="javascript:alert(1)">x</a>',
-    '{{7*7}}<%= 7*7 %>',
-    '<svg/onload=alert(1)>',
-  ];
+  const hostile = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "javascript:alert('x')", '<a href="javascript:alert(1)">x</a>', '{{7*7}}<%= 7*7 %>', '<svg/onload=alert(1)>'];
   it('names, messages and file names are escaped in the list, the thread, the details and live events', async () => {
     const a = await open(agent);
     for (const [i, h] of hostile.entries()) {
       const { chatId } = await leadWrites(t.deps, channelId, `contact-x-${i}`, h, { contactName: h });
       await t.deps.db
         .insertInto('attachments')
-        .values({ message_id: (await t.deps.db.selectFrom('messages').select('id').where('chat_id', '=', chatId!).executeTakeFirstOrThrow()).id, kind: 'file', file_name: h, status: 'stored', storage_key: 'aa/none' })
+        .values({
+          message_id: (await t.deps.db.selectFrom('messages').select('id').where('chat_id', '=', chatId!).executeTakeFirstOrThrow()).id,
+          kind: 'file',
+          file_name: h,
+          status: 'stored',
+          storage_key: 'aa/none',
+        })
         .execute();
       // Rendered, then kept (the second view reuses the rendered thread and list), and searched.
       for (const url of [`/chats/${chatId}`, `/chats/${chatId}`, `/chats?q=${encodeURIComponent(h)}`]) {

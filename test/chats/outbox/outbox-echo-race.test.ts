@@ -43,10 +43,11 @@ describe.skipIf(!usingPostgres)('a send whose echo is being ingested at the same
     const { chatId } = await leadWrites(t.deps, channelId, 'Racer', 'hello');
     adapter.echo = async (externalId) => {
       await other.query('BEGIN');
-      await other.query(
-        `insert into messages (chat_id, channel_id, direction, kind, text, external_id, status, sort_at, meta) values ($1, $2, 'out', 'text', 'echo', $3, 'sent', now(), '{}')`,
-        [chatId, channelId, externalId],
-      );
+      await other.query(`insert into messages (chat_id, channel_id, direction, kind, text, external_id, status, sort_at, meta) values ($1, $2, 'out', 'text', 'echo', $3, 'sent', now(), '{}')`, [
+        chatId,
+        channelId,
+        externalId,
+      ]);
       // Committed a moment later, while the job's statement waits on the unique key.
       setTimeout(() => void other.query('COMMIT'), 300);
     };

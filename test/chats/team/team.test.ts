@@ -74,8 +74,7 @@ async function leadChat(channel: 'messenger' | 'instagram', text: string, ageMs 
 }
 
 const chatRow = (id: number) => db().selectFrom('chats').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-const internals = (chatId: number) =>
-  db().selectFrom('messages').selectAll().where('chat_id', '=', chatId).where('direction', '=', 'internal').orderBy('sort_at').orderBy('id').execute();
+const internals = (chatId: number) => db().selectFrom('messages').selectAll().where('chat_id', '=', chatId).where('direction', '=', 'internal').orderBy('sort_at').orderBy('id').execute();
 const headerOf = (html: string, id: number) => new RegExp(`<header class="chat-header" id="chat-header-${id}"[\\s\\S]*?</header>`).exec(html)?.[0];
 const itemOf = (html: string, id: number) => new RegExp(`<li id="chat-${id}"[\\s\\S]*?</li>`).exec(html)?.[0];
 const idsIn = (html: string) => [...html.matchAll(/<li id="chat-(\d+)"/g)].map((m) => Number(m[1]));
@@ -84,8 +83,7 @@ const redDotOf = (html: string) => /id="nav-chats" data-red-dot="(\w+)"/.exec(ht
 const dotInDb = async (p: Person) => (await db().selectFrom('employees').select('red_dot').where('id', '=', p.id).executeTakeFirstOrThrow()).red_dot;
 const assign = (p: Person, chatId: number, assignee: string, headers: Record<string, string> = HX) => by(p).post(`/chats/${chatId}/assign`, { assignee }, { headers });
 let k = 0;
-const note = (p: Person, chatId: number, text: string, key = `note-key-${++k}-abcdef`) =>
-  by(p).post(`/chats/${chatId}/notes`, { text, idempotency_key: key }, { headers: HX });
+const note = (p: Person, chatId: number, text: string, key = `note-key-${++k}-abcdef`) => by(p).post(`/chats/${chatId}/notes`, { text, idempotency_key: key }, { headers: HX });
 /** What the opened chat posts once shown (#21: opening, a GET, changes nothing). */
 const seen = async (p: Person, chatId: number) => expect((await by(p).post(`/chats/${chatId}/mentions/seen`, {}, { headers: HX })).statusCode).toBe(204);
 
@@ -93,7 +91,10 @@ const seen = async (p: Person, chatId: number) => expect((await by(p).post(`/cha
 async function quiet() {
   await db().updateTable('chats').set({ indicator: 'none' }).execute();
   const all = await db().selectFrom('employees').select('id').execute();
-  await refreshRedDots(db(), all.map((e) => e.id));
+  await refreshRedDots(
+    db(),
+    all.map((e) => e.id),
+  );
 }
 
 /** Every Graph call the emulator recorded (reads too), as text. */
@@ -383,7 +384,15 @@ describe('the list: Mine, Unassigned, All', () => {
     const bulk: Array<{ id: number }> = [];
     for (let i = 0; i < 31; i++) bulk.push({ id: (await leadWrites(w.t.deps, w.messengerId, `bulk-lead-${i}`, `bulk ${i}`)).chatId! });
     expect(bulk).toHaveLength(31);
-    await db().updateTable('chats').set({ assignee_id: marcP.id }).where('id', 'in', bulk.map((c) => c.id)).execute();
+    await db()
+      .updateTable('chats')
+      .set({ assignee_id: marcP.id })
+      .where(
+        'id',
+        'in',
+        bulk.map((c) => c.id),
+      )
+      .execute();
 
     const first = (await by(marcP).get('/chats?filter=mine')).body;
     expect(idsIn(first)).toHaveLength(30);
@@ -479,11 +488,21 @@ describe('notes', () => {
       expect(notes).toHaveLength(1);
       expect(notes[0]).toMatchObject({ kind: 'note', text, sender_employee_id: anna.id, status: 'sent', external_id: null });
       // Nothing reached the platform, nothing was queued to send.
-      expect(w.emu.calls({ all: true }).slice(callsBefore).filter((c) => JSON.stringify(c).includes('VIP client'))).toHaveLength(0);
+      expect(
+        w.emu
+          .calls({ all: true })
+          .slice(callsBefore)
+          .filter((c) => JSON.stringify(c).includes('VIP client')),
+      ).toHaveLength(0);
       expect(w.emu.calls({ pathIncludes: '/messages' }).filter((c) => JSON.stringify(c.body ?? '').includes('VIP'))).toHaveLength(0);
       expect(graphCalls()).not.toContain('VIP client');
       expect(enqueue.mock.calls.filter(([job, payload]) => job.name === 'send-message' || (payload as { messageId?: number })?.messageId === notes[0]!.id)).toHaveLength(0);
-      const queued = await db().selectFrom('messages').select('id').where('chat_id', '=', chatId).where((eb) => eb.or([eb('status', '=', 'queued'), eb('direction', '=', 'out')])).execute();
+      const queued = await db()
+        .selectFrom('messages')
+        .select('id')
+        .where('chat_id', '=', chatId)
+        .where((eb) => eb.or([eb('status', '=', 'queued'), eb('direction', '=', 'out')]))
+        .execute();
       expect(queued).toHaveLength(0);
     } finally {
       enqueue.mockRestore();
