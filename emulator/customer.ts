@@ -80,7 +80,7 @@ export function createPerson(ctx: Ctx, input: Partial<PersonConfig> & { name: st
 
 export function updatePerson(ctx: Ctx, id: string, patch: Partial<Pick<Person, 'name' | 'hiddenProfile' | 'unreachable' | 'username' | 'locale'>>): Person {
   const person = requirePerson(ctx, id);
-  if (patch.name !== undefined && patch.name.trim()) {
+  if (patch.name?.trim()) {
     person.name = patch.name.trim();
     const [first = person.name, ...rest] = person.name.split(/\s+/);
     person.firstName = first;

@@ -120,7 +120,7 @@ class Conn {
   }
 
   private onData(chunk: Buffer) {
-    let buf = this.buf && this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    let buf = this.buf?.length ? Buffer.concat([this.buf, chunk]) : chunk;
     for (;;) {
       switch (this.state) {
         case S.Head: {

@@ -330,7 +330,7 @@ export const transcriptionScenario: Scenario = {
         const calls = byTag.get(n) ?? [];
         const ok = calls.filter((t) => t.status === 200);
         const t = ok[ok.length - 1];
-        if (!tr || tr.status !== 'done') {
+        if (tr?.status !== 'done') {
           problems.push(`#${n}: transcription ${tr?.status ?? 'absent'}${tr?.error ? ` ${JSON.stringify(tr.error)}` : ''}`);
           return null;
         }

@@ -183,7 +183,7 @@ export const outboundScenario: Scenario = {
       const chatOfPhone = new Map(waChats.map((c) => [c.external_id, c]));
       chatsOf.W = Array.from({ length: WA_PEOPLE }, (_, i) => {
         const c = chatOfPhone.get(waIdFor(i));
-        if (!c || !c.last_inbound_at || Date.now() - new Date(c.last_inbound_at).getTime() > 3_600_000) {
+        if (!c?.last_inbound_at || Date.now() - new Date(c.last_inbound_at).getTime() > 3_600_000) {
           throw new Error(`WhatsApp recipient ${waIdFor(i)}: no chat with a recent last_inbound_at (${JSON.stringify(c)})`);
         }
         return c.id;

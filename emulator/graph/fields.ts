@@ -6,7 +6,7 @@ export interface FieldSpec {
 }
 
 export function parseFields(input: string | undefined): FieldSpec[] | undefined {
-  if (!input || !input.trim()) return undefined;
+  if (!input?.trim()) return undefined;
   let pos = 0;
   const parseList = (): FieldSpec[] => {
     const list: FieldSpec[] = [];

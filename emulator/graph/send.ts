@@ -7,7 +7,7 @@ import { addComment } from '../customer.ts';
 import { afterBusinessSend, newBusinessMessage } from '../outbound.ts';
 import type { Attachment, AttachmentType, Channel, Comment, Person, QuickReply, TokenGrant } from '../state.ts';
 import { authenticate, requireAccess } from './auth.ts';
-import { errors, GraphError } from './errors.ts';
+import { errors, type GraphError } from './errors.ts';
 import { fetchRemote } from './fetch-remote.ts';
 import { emitFeedComment, emitInstagramComment } from '../webhooks/events.ts';
 import type { UploadedFile } from './multipart.ts';

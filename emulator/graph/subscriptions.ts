@@ -26,7 +26,7 @@ export function handleSubscribedApps(ctx: Ctx, req: GraphRequest, objectId: stri
     return { json: { success: true }, channelId: page.id, mutating: true };
   }
   const fields = listParam(req.params, 'subscribed_fields');
-  if (!fields || !fields.length) throw errors.invalidParam('The parameter subscribed_fields is required.');
+  if (!fields?.length) throw errors.invalidParam('The parameter subscribed_fields is required.');
   const unknown = fields.filter((f) => !MESSENGER_PAGE_FIELDS.includes(f) && !EXTRA_PAGE_FIELDS.includes(f));
   if (unknown.length) throw errors.invalidParam(`Param subscribed_fields[${unknown.join(',')}] is not a valid webhook field`);
   page.subscribedFields = [...new Set(fields)];

@@ -21,7 +21,7 @@ const OTHER_TYPES = ['interactive', 'location', 'contacts'];
 function requireNumber(ctx: Ctx, req: GraphRequest, id: string): Channel {
   const grant = authenticate(ctx, req.token, 'whatsapp');
   const channel = ctx.store.channels.get(id);
-  if (!channel || channel.platform !== 'whatsapp') throw errors.unsupported(req.method, id);
+  if (channel?.platform !== 'whatsapp') throw errors.unsupported(req.method, id);
   requireAccess(grant, id);
   return channel;
 }

@@ -94,7 +94,7 @@ function statusText(m: MessageView, thread: ThreadView, platform: string): strin
 
 /** The conversation as the customer sees it (also the polling fragment). */
 export function messagesFragment(channel: ChannelView, person: PersonView, thread: ThreadView | undefined): string {
-  if (!thread || !thread.messages.length) return html`<p class="muted" data-unread="0">No messages yet. Say hello!</p>`.value;
+  if (!thread?.messages.length) return html`<p class="muted" data-unread="0">No messages yet. Say hello!</p>`.value;
   const unread = thread.messages.filter((m) => m.direction === 'out' && (m.status === 'sent' || m.status === 'delivered')).length;
   const lastOut = [...thread.messages].reverse().find((m) => m.direction === 'out');
   const items = thread.messages.map((m) => {

@@ -77,7 +77,7 @@ export function registerUiRoutes(app: FastifyInstance, core: EmulatorCore): void
       const person = f.person ?? '';
       const upload = r.body instanceof MultipartPayload ? r.body.files.file : undefined;
       const input: CustomerMessageInput = { text: f.text?.trim() ? f.text : undefined, sticker: f.sticker === '1', quickReplyPayload: f.quickReplyPayload || undefined };
-      if (upload && upload.data.length) input.attachment = { bytes: upload.data, filename: upload.filename || 'upload.bin', mimeType: upload.contentType };
+      if (upload?.data.length) input.attachment = { bytes: upload.data, filename: upload.filename || 'upload.bin', mimeType: upload.contentType };
       else if (f.sample) input.attachment = { sample: f.sample };
       if (input.attachment && input.text && core.channel(channel).platform !== 'whatsapp') {
         // Messenger/IG carry text and media as separate messages.

@@ -235,7 +235,7 @@ function emitWhatsAppInbound(ctx: Ctx, channel: Channel, person: Person, message
     item.context = { from: quoted?.direction === 'out' ? channel.displayPhoneNumber : person.phone, id: message.replyTo };
   }
   const att = message.attachments[0];
-  if (att && att.mediaId) {
+  if (att?.mediaId) {
     const type = WA_MEDIA_TYPE[att.type] ?? 'document';
     const media = ctx.media.get(att.mediaId);
     const payload: Record<string, unknown> = { id: att.mediaId, mime_type: media?.mimeType ?? att.mimeType, sha256: media?.sha256 };

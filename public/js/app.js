@@ -101,7 +101,7 @@
     if (!fragment || !target) return;
     var searching = target.getAttribute && target.getAttribute('data-search') === '1';
     var children = fragment.children ? Array.prototype.slice.call(fragment.children) : [];
-    var intoThread = target.classList && target.classList.contains('thread__messages');
+    var intoThread = target.classList?.contains('thread__messages');
     children.forEach(function (child) {
       if (!child.id) return;
       var existing = document.getElementById(child.id);
@@ -114,12 +114,12 @@
       else if (existing && intoThread) child.remove();
       else if (existing) existing.remove();
     });
-    var empty = target.querySelector && target.querySelector('.chat-list__empty');
+    var empty = target.querySelector?.('.chat-list__empty');
     if (empty && children.length) empty.remove();
   });
 
   function threadOf(el) {
-    return el && el.closest ? el.closest('.thread') : null;
+    return el?.closest ? el.closest('.thread') : null;
   }
 
   function scrollToEnd(thread, force) {
@@ -139,7 +139,7 @@
 
   function updateCounter(textarea) {
     var form = textarea.form;
-    var counter = form && form.querySelector('[data-counter]');
+    var counter = form?.querySelector('[data-counter]');
     if (!counter) return;
     var max = Number(textarea.getAttribute('data-max')) || 1000;
     var n = Array.from(textarea.value).length;
@@ -148,7 +148,7 @@
   }
 
   document.addEventListener('input', function (e) {
-    if (e.target.matches && e.target.matches('[data-composer] textarea')) updateCounter(e.target);
+    if (e.target.matches?.('[data-composer] textarea')) updateCounter(e.target);
   });
 
   // H4: the template's text as the customer will see it, as the values are typed. The parts
@@ -176,17 +176,17 @@
   }
 
   document.addEventListener('input', function (e) {
-    var fs = e.target.closest && e.target.closest('[data-template-form]');
+    var fs = e.target.closest?.('[data-template-form]');
     if (fs) updateTemplatePreview(fs);
   });
 
   // Reply to a message (where the channel quotes replies): the composer comes back in reply
   // mode. Without JavaScript the link opens the chat with the same composer.
   document.addEventListener('click', function (e) {
-    var a = e.target.closest && e.target.closest('[data-can-reply] .message__reply, .message--comment .message__reply, .message__reply-private');
+    var a = e.target.closest?.('[data-can-reply] .message__reply, .message--comment .message__reply, .message__reply-private');
     if (!a || !window.htmx) return;
     var pane = a.closest('[data-chat-id]');
-    var id = pane && pane.getAttribute('data-chat-id');
+    var id = pane?.getAttribute('data-chat-id');
     var url = new URL(a.href, location.href);
     if (!id || !url.searchParams.get('reply_to') || !document.getElementById('composer-' + id)) return;
     e.preventDefault();
@@ -199,7 +199,7 @@
   // browser post and reload the page. Without JavaScript the form still posts.
   document.addEventListener('submit', function (e) {
     var form = e.target;
-    if (!window.htmx || !form.matches || !form.matches('.transcript form[hx-post]')) return;
+    if (!window.htmx || !form.matches?.('.transcript form[hx-post]')) return;
     e.preventDefault();
     window.htmx.ajax('POST', form.getAttribute('hx-post'), { source: form, swap: 'none' });
   });
@@ -208,7 +208,7 @@
   document.addEventListener('keydown', function (e) {
     if (e.key !== 'Escape' || !e.target.closest) return;
     var form = e.target.closest('[data-composer]');
-    var cancel = form && form.querySelector('[data-reply-cancel]');
+    var cancel = form?.querySelector('[data-reply-cancel]');
     if (cancel) {
       e.preventDefault();
       cancel.click();
@@ -227,7 +227,7 @@
     markSelected();
     var elt = e.detail.elt;
     if (elt && elt.id === 'chat-pane') scrollToEnd(elt.querySelector('.thread'), true);
-    if (elt && elt.matches && elt.matches('[data-composer]')) {
+    if (elt?.matches?.('[data-composer]')) {
       var ta = elt.querySelector('textarea');
       if (ta && !ta.disabled) ta.focus();
     }
@@ -235,7 +235,7 @@
 
   document.addEventListener('htmx:oobAfterSwap', function (e) {
     var target = e.detail.target;
-    if (target && target.classList && target.classList.contains('thread__messages')) scrollToEnd(threadOf(target), false);
+    if (target?.classList?.contains('thread__messages')) scrollToEnd(threadOf(target), false);
     markSelected();
   });
 

@@ -18,9 +18,9 @@
   var TOGGLE = '[data-emoji-toggle]';
 
   function reveal(root) {
-    if (!root || !root.querySelectorAll) return;
+    if (!root?.querySelectorAll) return;
     var buttons = Array.prototype.slice.call(root.querySelectorAll(TOGGLE + '[hidden]'));
-    if (root.matches && root.matches(TOGGLE + '[hidden]')) buttons.push(root);
+    if (root.matches?.(TOGGLE + '[hidden]')) buttons.push(root);
     buttons.forEach(function (b) {
       b.hidden = false;
     });
@@ -67,7 +67,7 @@
 
   function pickerOf(toggle) {
     var next = toggle.nextElementSibling;
-    return next && next.classList.contains('emoji-picker') ? next : null;
+    return next?.classList.contains('emoji-picker') ? next : null;
   }
 
   function setOpen(toggle, open) {
@@ -84,7 +84,7 @@
 
   function insert(button) {
     var form = button.closest('[data-composer]');
-    var ta = form && form.querySelector('textarea');
+    var ta = form?.querySelector('textarea');
     if (!ta || ta.disabled) return;
     // A textarea keeps its selection while focus is in the picker: replace it, caret after.
     ta.setRangeText(button.textContent, ta.selectionStart, ta.selectionEnd, 'end');
@@ -105,20 +105,20 @@
 
   document.addEventListener('click', function (e) {
     var t = e.target.closest ? e.target : e.target.parentElement;
-    var toggle = t && t.closest(TOGGLE);
+    var toggle = t?.closest(TOGGLE);
     if (toggle) {
       closeAll(toggle);
       setOpen(toggle, toggle.getAttribute('aria-expanded') !== 'true');
       return;
     }
-    var emoji = t && t.closest('.emoji-picker [data-emoji]');
+    var emoji = t?.closest('.emoji-picker [data-emoji]');
     if (emoji) {
       insert(emoji);
       var list = listOf(emoji.closest('.emoji-picker'));
       focusEmoji(list, list.indexOf(emoji));
       return;
     }
-    if (!(t && t.closest('.emoji-picker'))) closeAll(null);
+    if (!t?.closest('.emoji-picker')) closeAll(null);
   });
 
   // Capture phase: Esc here must not also cancel the composer's reply mode (app.js).
@@ -126,10 +126,10 @@
     'keydown',
     function (e) {
       var t = e.target;
-      var picker = t.closest && t.closest('.emoji-picker');
+      var picker = t.closest?.('.emoji-picker');
       if (e.key === 'Escape') {
-        var form = t.closest && t.closest('[data-composer]');
-        var toggle = form && form.querySelector(TOGGLE + '[aria-expanded="true"]');
+        var form = t.closest?.('[data-composer]');
+        var toggle = form?.querySelector(TOGGLE + '[aria-expanded="true"]');
         if (!toggle) return;
         e.preventDefault();
         e.stopPropagation();
@@ -150,6 +150,6 @@
 
   reveal(document);
   document.addEventListener('htmx:load', function (e) {
-    reveal(e.detail && e.detail.elt);
+    reveal(e.detail?.elt);
   });
 })();

@@ -15,7 +15,7 @@
   // Phones inside [data-no-hovercard] (the Chats page's client panel) have none: a compact
   // window there would duplicate the open chat's element ids.
   function phoneOf(node) {
-    var phone = node && node.closest ? node.closest('.phone[data-phone]') : null;
+    var phone = node?.closest ? node.closest('.phone[data-phone]') : null;
     return phone && !phone.closest('[data-no-hovercard]') ? phone : null;
   }
 
@@ -28,7 +28,7 @@
 
   function cardOf(phone) {
     var next = phone.nextElementSibling;
-    return next && next.classList.contains('hovercard') ? next : null;
+    return next?.classList.contains('hovercard') ? next : null;
   }
 
   function cancel() {
@@ -97,7 +97,7 @@
   window.addEventListener(
     'scroll',
     function (e) {
-      if (e.target && e.target.closest && e.target.closest('.hovercard')) return;
+      if (e.target?.closest?.('.hovercard')) return;
       document.querySelectorAll('.hovercard').forEach(function (card) {
         card.classList.add('hovercard--dismissed');
       });
@@ -107,7 +107,7 @@
 
   document.addEventListener('htmx:afterSettle', function (e) {
     var elt = e.detail.elt;
-    if (elt && elt.matches && elt.matches('.phone[data-hovercard-loaded]')) place(elt);
+    if (elt?.matches?.('.phone[data-hovercard-loaded]')) place(elt);
     var target = e.detail.target;
     if (target && target.id === 'mini-chat-dock') {
       var thread = target.querySelector('.thread');
@@ -121,7 +121,7 @@
   // than opened twice: its element ids (#thread-messages-<id>) must stay unique for live updates.
   document.addEventListener('htmx:beforeRequest', function (e) {
     var elt = e.detail.elt;
-    var id = elt && elt.getAttribute ? elt.getAttribute('data-mini-open') : null;
+    var id = elt?.getAttribute ? elt.getAttribute('data-mini-open') : null;
     if (!id || !document.getElementById('thread-messages-' + id)) return;
     e.preventDefault();
     var ta = document.querySelector('#composer-' + id + ' textarea');
@@ -134,7 +134,7 @@
     var opener = e.target.closest('.hovercard [data-mini-open], .hovercard [data-action="start-chat"]');
     if (opener) opener.closest('.hovercard').classList.add('hovercard--dismissed');
     var close = e.target.closest('[data-mini-close]');
-    var win = close && close.closest('.mini-chat');
+    var win = close?.closest('.mini-chat');
     if (win) win.remove();
   });
 
@@ -142,7 +142,7 @@
   // show it (htmx leaves 4xx answers unswapped by default).
   document.addEventListener('htmx:beforeSwap', function (e) {
     var elt = e.detail.elt;
-    if (e.detail.xhr && e.detail.xhr.status === 422 && elt && elt.closest && elt.closest('[data-swap-errors]')) {
+    if (e.detail.xhr && e.detail.xhr.status === 422 && elt?.closest?.('[data-swap-errors]')) {
       e.detail.shouldSwap = true;
       e.detail.isError = false;
     }

@@ -29,7 +29,7 @@
   function tokenAt(textarea) {
     if (textarea.selectionStart !== textarea.selectionEnd) return null;
     var before = textarea.value.slice(0, textarea.selectionStart);
-    var m = /(^|\s)\/([^\s\/]{0,30})$/.exec(before);
+    var m = /(^|\s)\/([^\s/]{0,30})$/.exec(before);
     if (m) return { start: before.length - m[2].length - 1, q: m[2] };
     if (!textarea.hasAttribute('data-mentions')) return null;
     m = /(^|\s)@([^\s@]{0,30})$/.exec(before);
@@ -96,7 +96,7 @@
     tpl.innerHTML = html;
     var box = tpl.content.querySelector('.saved-replies');
     if (!box) return close();
-    if (open && open.box.parentNode) open.box.parentNode.removeChild(open.box);
+    if (open?.box.parentNode) open.box.parentNode.removeChild(open.box);
     var row = textarea.closest('.composer__row') || textarea.parentNode;
     row.insertBefore(box, row.firstChild);
     open = { textarea: textarea, box: box, start: start };
@@ -203,7 +203,7 @@
 
   // The textarea keeps the focus while the mouse picks an option.
   document.addEventListener('mousedown', function (e) {
-    if (open && e.target.closest && e.target.closest('.saved-replies')) e.preventDefault();
+    if (open && e.target.closest?.('.saved-replies')) e.preventDefault();
   });
 
   document.addEventListener('click', function (e) {

@@ -35,9 +35,7 @@ function nameFor(text: string): string | undefined {
  */
 export const COMMITS_TRANSACTION = '/* and commit */';
 
-interface Callback {
-  (err: Error | null, result?: unknown): void;
-}
+type Callback = (err: Error | null, result?: unknown) => void;
 
 /**
  * pg's extended-protocol query, plus Parse/Bind/Execute of COMMIT before the Sync. If the

@@ -41,7 +41,7 @@ export async function readEngine(deps: EngineDeps): Promise<EngineView & { apiKe
   if (env.url)
     return { source: 'environment', engine: 'http', baseUrl: env.url, model: env.model, hasApiKey: Boolean(env.apiKey), apiKey: env.apiKey ?? null, language: env.language ?? null, command: null };
   const saved = await readSetting<SavedEngine & Record<string, unknown>>(deps.db, SETTINGS_KEY);
-  if (!saved || saved.engine !== 'http' || !saved.baseUrl || !saved.model) {
+  if (saved?.engine !== 'http' || !saved.baseUrl || !saved.model) {
     return { source: 'none', engine: 'none', baseUrl: null, model: null, hasApiKey: false, apiKey: null, language: null, command: null };
   }
   const apiKey = saved.apiKeyEnc ? decryptSecret(deps.config.secretKey, saved.apiKeyEnc) : null;

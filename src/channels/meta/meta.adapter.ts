@@ -1,7 +1,7 @@
 import type { ChannelAdapter, ChannelEvent, ChannelRuntime, HistoryOptions, OutboundMessage, PostInfo, Profile, SendPolicy, SendPolicyInput, SendResult } from '../adapter.ts';
 import { PlatformError } from '../adapter.ts';
 import type { MessageKey } from '../../platform/i18n/index.ts';
-import { GraphClient } from './graph-client.ts';
+import type { GraphClient } from './graph-client.ts';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;

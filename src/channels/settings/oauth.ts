@@ -41,7 +41,7 @@ export function facebookLoginConfigured(config: Pick<Config, 'meta'>): boolean {
 }
 
 function httpUrl(raw: string | undefined): string | undefined {
-  if (!raw || !raw.trim()) return undefined;
+  if (!raw?.trim()) return undefined;
   try {
     const u = new URL(raw.trim());
     return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString().replace(/\/+$/, '') : undefined;

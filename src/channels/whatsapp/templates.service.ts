@@ -160,7 +160,7 @@ export function templateValues(t: OfferedTemplate, raw: Array<string | undefined
 /** Fetches every page of the WABA's templates and replaces the cache. */
 export async function refreshTemplates(deps: Pick<ChannelsPorts, 'config' | 'db' | 'logger'>, channelId: number): Promise<number> {
   const channel = await loadRuntime(deps, channelId);
-  if (!channel || channel.kind !== 'whatsapp' || !channel.parentExternalId) return 0;
+  if (channel?.kind !== 'whatsapp' || !channel.parentExternalId) return 0;
   const token = String(channel.credentials.accessToken ?? '');
   const graph = createGraphClient(deps, { timeoutMs: 15_000 });
   const list: GraphTemplate[] = [];

@@ -2,7 +2,6 @@ import type { ChatsPorts, ChangePorts, RuntimePorts } from '../ports.ts';
 import { platformRefusal } from '../../channels/channels.service.ts';
 import { loadRuntime } from '../../channels/runtimes.ts';
 import { applyChannelEvents } from './ingest.service.ts';
-import { loadChatTarget } from '../chat-target.ts';
 import { followUpJobs } from './follow-up.ts';
 import { findChatContact } from './ingest.repository.ts';
 import { downloadMediaRef, fetchProfileRef, importHistoryRef } from './ingest.refs.ts';

@@ -265,7 +265,7 @@ async function applyOne(deps: ChangePorts, tx: Tx, channel: IngestChannel, e: Ch
           m = { ...ours, external_id: e.externalId };
         }
       }
-      if (!m || m.direction !== 'out') return none();
+      if (m?.direction !== 'out') return none();
       const previousLastRead = await lastReadOutboundId(tx.db, m.chat_id);
       // Statuses only move forward, whatever order they arrive in (§4.4): a late "delivered"
       // after "read" changes nothing, "failed" is final. The row's current status decides in

@@ -33,7 +33,7 @@ const EXT: Record<string, string> = {
 export function downloadMediaJob(deps: ChangePorts & RuntimePorts & Pick<ChatsPorts, 'storage'>) {
   return processorOf(downloadMediaRef, async ({ attachmentId }, ctx) => {
     const a = await findAttachmentToDownload(deps.db, attachmentId);
-    if (!a || a.status !== 'pending' || !a.source_url) return;
+    if (a?.status !== 'pending' || !a.source_url) return;
     let outcome: DownloadOutcome;
     try {
       const policy: DownloadPolicy = {

@@ -37,7 +37,7 @@ export function sendMessageJob(deps: ChangePorts & RuntimePorts & Pick<ChatsPort
   const runtimes = channelRuntimes(deps, { cache: 'credentials' });
   return processorOf(sendMessageRef, async ({ messageId }, ctx) => {
     const m = await findOutgoing(deps.db, messageId);
-    if (!m || m.status !== 'queued' || m.direction !== 'out') return;
+    if (m?.status !== 'queued' || m.direction !== 'out') return;
     if (m.external_id !== null) {
       // The platform already has it: its echo named this message (`metadata: parley:<id>`,
       // ingest's mergeEcho) while it was still queued. That happens when an earlier run sent it

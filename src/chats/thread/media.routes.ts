@@ -26,7 +26,7 @@ export function mediaRoutes(deps: ChatsPorts) {
       if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError();
       const channels = await channelsOf(deps, req.auth!);
       const a = await findAttachmentIn(deps.db, id, channels);
-      if (!a || a.status !== 'stored' || !a.storage_key) throw new NotFoundError();
+      if (a?.status !== 'stored' || !a.storage_key) throw new NotFoundError();
       const size = await deps.storage.size(a.storage_key);
       if (size === null) throw new NotFoundError();
       const mime = a.mime && /^[\w.+-]+\/[\w.+-]+$/.test(a.mime) ? a.mime.toLowerCase() : 'application/octet-stream';
