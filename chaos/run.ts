@@ -48,7 +48,7 @@ interface FaultScenario {
    * Runs the fault; resolves at its end: the component is back (the restarted process ready, or
    * PostgreSQL/Redis answering again), with a note. Recovery is counted from there.
    */
-  inject(s: Stack, watcher: LiveWatcher | undefined): Promise<string | void>;
+  inject(s: Stack, watcher: LiveWatcher | undefined): Promise<string | undefined>;
 }
 
 const SCENARIOS: FaultScenario[] = [
@@ -86,6 +86,7 @@ const SCENARIOS: FaultScenario[] = [
       s.pg.stopImmediate();
       await sleep(PG_DOWN_MS);
       await s.pg.start();
+      return undefined;
     },
   },
   {
@@ -95,6 +96,7 @@ const SCENARIOS: FaultScenario[] = [
       s.redis.kill();
       await sleep(2000);
       await s.redis.start();
+      return undefined;
     },
   },
   {
@@ -139,6 +141,7 @@ if (faults.length === 0 && withLive)
     title: 'SSE stream dropped and resumed during load (no other fault)',
     async inject() {
       await sleep(3000);
+      return undefined;
     },
   });
 

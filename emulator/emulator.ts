@@ -112,7 +112,6 @@ export class EmulatorCore {
     this.initial = structuredClone(config);
     const clock = new Clock();
     const ids = new Ids(config.seed);
-    const core = this;
     const ctx: Ctx = {
       config,
       clock,
@@ -122,8 +121,8 @@ export class EmulatorCore {
       webhooks: new WebhookDispatcher({ config: () => config, now: () => clock.now(), log }),
       guards: new Guards(() => clock.now()),
       log,
-      baseUrl: () => core.base,
-      mediaBaseUrl: () => (config.mediaBaseUrl ?? core.base).replace(/\/$/, ''),
+      baseUrl: () => this.base,
+      mediaBaseUrl: () => (config.mediaBaseUrl ?? this.base).replace(/\/$/, ''),
     };
     this.ctx = ctx;
     this.stt = new SttDouble(ctx.media);

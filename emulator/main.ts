@@ -9,7 +9,7 @@ import { startEmulator } from './index.ts';
 async function main(): Promise<void> {
   const logger = pino({ level: process.env.EMULATOR_LOG_LEVEL ?? 'info', base: { svc: 'meta-emulator' } });
   const log = fromPino(logger);
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.env);
   } catch (err) {

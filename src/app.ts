@@ -9,7 +9,7 @@ import { resolveSession, type PageContext } from './auth/auth.service.ts';
 import { AnonCsrf, anonCsrfCookie } from './auth/anon-csrf.ts';
 import { temporaryPasswordGate } from './auth/password-gate.ts';
 import { SESSION_COOKIE } from './auth/session-cookie.ts';
-import { pickLocale, translator, type Locale, type Translate } from './platform/i18n/index.ts';
+import { pickLocale, translator, type Locale, type MessageKey, type Translate } from './platform/i18n/index.ts';
 import { securityHeaders } from './platform/security.ts';
 import { loadAssets, staticRoutes } from './platform/assets.ts';
 import { formatters, type BaseViewData } from './platform/views.ts';
@@ -238,7 +238,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
           code: 422,
           title: t('common.form_errors'),
           body: Object.values(err.fields)
-            .map((k) => t(k as any))
+            .map((k) => t(k as MessageKey))
             .join(' '),
         },
         422,

@@ -82,11 +82,12 @@ export async function startChild(script: string, opts: { name: string; env: Reco
   );
 
   let nextId = 1;
-  const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   let readyResolve!: (m: { port?: number }) => void;
   let readyReject!: (e: Error) => void;
   const ready = new Promise<{ port?: number }>((res, rej) => ((readyResolve = res), (readyReject = rej)));
-  proc.on('message', (m: any) => {
+  proc.on('message', (raw) => {
+    const m = raw as FromChild; // our own child (serveCommands below, or a server's ready/fatal)
     if (m?.type === 'ready') return readyResolve(m);
     if (m?.type === 'fatal') return readyReject(new Error(`${opts.name}: ${m.error}`));
     const p = pending.get(m?.id);
@@ -134,7 +135,7 @@ export async function startChild(script: string, opts: { name: string; env: Reco
           pending.delete(id);
           reject(new Error(`${opts.name}: ${cmd} timed out`));
         }, timeoutMs);
-        pending.set(id, { resolve, reject, timer });
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer }); // the child answers with the T asked for
         proc.send({ id, cmd, args });
       });
     },
@@ -156,9 +157,15 @@ export async function startChild(script: string, opts: { name: string; env: Reco
   return child;
 }
 
+/** What a child sends its parent: ready/fatal once, then answers to `call`. */
+type FromChild = { type?: string; port?: number; error?: string; id: number; ok?: boolean; result?: unknown };
+/** What the parent sends a child (`call`). */
+type ToChild = { id: number; cmd: string; args?: unknown };
+
 /** Child side: answer the parent's commands. */
-export function serveCommands(handlers: Record<string, (args: any) => unknown>, onStop: () => Promise<void>) {
-  process.on('message', async (m: any) => {
+export function serveCommands(handlers: Record<string, (args: never) => unknown>, onStop: () => Promise<void>) {
+  process.on('message', async (raw) => {
+    const m = raw as ToChild; // sent by call() above
     if (m?.cmd === 'stop') {
       try {
         await onStop();
@@ -169,7 +176,7 @@ export function serveCommands(handlers: Record<string, (args: any) => unknown>, 
     const h = handlers[m?.cmd];
     if (!h) return process.send?.({ id: m?.id, ok: false, error: `unknown command ${m?.cmd}` });
     try {
-      const result = await h(m.args);
+      const result = await h(m.args as never); // each command takes the args its caller sends
       process.send?.({ id: m.id, ok: true, result });
     } catch (err) {
       process.send?.({ id: m.id, ok: false, error: (err as Error).stack ?? String(err) });

@@ -53,7 +53,7 @@ export interface LoadResult {
   serviceLatency?: LatencySummary;
 }
 
-const enum S {
+enum S {
   Head,
   Body,
   ChunkSize,

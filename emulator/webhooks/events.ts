@@ -61,7 +61,10 @@ function messageBody(ctx: Ctx, message: Message): Record<string, unknown> {
 
 /** A customer's message to a Page or Instagram account (§2.1, §2.2, §3.2). */
 export function emitInbound(ctx: Ctx, channel: Channel, person: Person, message: Message): void {
-  if (channel.platform === 'whatsapp') return emitWhatsAppInbound(ctx, channel, person, message);
+  if (channel.platform === 'whatsapp') {
+    emitWhatsAppInbound(ctx, channel, person, message);
+    return;
+  }
   messagingEvent(ctx, channel, 'messages', {
     sender: { id: scoped(person, channel) },
     recipient: { id: channel.id },

@@ -158,7 +158,7 @@
     var parts;
     try {
       parts = JSON.parse(fieldset.getAttribute('data-template-parts') || '[]');
-    } catch (err) {
+    } catch (_err) {
       return;
     }
     var values = Array.prototype.map.call(fieldset.querySelectorAll('input[name^="param_"]'), function (i) {

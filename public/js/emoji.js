@@ -30,7 +30,7 @@
     var labels = {};
     try {
       labels = JSON.parse(toggle.getAttribute('data-emoji-labels') || '{}');
-    } catch (err) {
+    } catch (_err) {
       /* headings stay empty */
     }
     var picker = document.createElement('div');

@@ -161,7 +161,7 @@ const sessionTemplates = new WeakMap<ChannelAccessColumns, Map<string, ReturnTyp
 
 function sessionContextTemplate(page: boolean, prefetch: PrefetchAsk | null, access: ChannelAccessColumns) {
   const { visibleChannelIdsColumn, redDotInChannelsColumn } = access;
-  return queryTemplate((db, p: { idHash: string; [slot: string]: any }) => {
+  return queryTemplate((db, p: { idHash: string; [slot: string]: unknown }) => {
     const who = { employee: sql.ref<number>('e.id'), channels: sql.ref<number[]>('vc.ids') };
     const extra = Object.entries(prefetch?.columns(p, who, db as Db) ?? {}).map(([name, e]) => sql`${e}`.as(PREFETCH_PREFIX + name));
     return (

@@ -15,7 +15,7 @@ function safeNext(next: unknown): string {
 
 export function authRoutes(deps: Pick<AuthPorts, 'config' | 'db' | 'logger' | 'live' | 'sessionPolicy'>) {
   return async (app: FastifyInstance) => {
-    app.get('/setup', { config: { access: 'public' } }, async (req, reply) => {
+    app.get('/setup', { config: { access: 'public' } }, async (_req, reply) => {
       if ((await countEmployees(deps.db)) > 0) return reply.redirect('/login', 303);
       return reply.view('auth/setup', { values: {}, errors: {} });
     });

@@ -16,8 +16,11 @@ export interface PrefetchAsk {
   key: string;
   /** The values the columns' slots stand for (route parameters, the list's state). */
   values: Record<string, unknown>;
-  /** `p.name` is the slot for `values.name` (typed any: a slot stands for a value of any type). */
-  columns(p: Record<string, any>, who: { employee: Expression<number>; channels: Expression<number[]> }, db: Db): Record<string, Expression<unknown>>;
+  /**
+   * `p.name` is the slot for `values.name` (src/db/query-template.ts): put it where that value goes,
+   * typed as that value (`p.chatId as number`).
+   */
+  columns(p: Record<string, unknown>, who: { employee: Expression<number>; channels: Expression<number[]> }, db: Db): Record<string, Expression<unknown>>;
 }
 
 export type Prefetch = (req: { params: unknown; query: unknown }) => PrefetchAsk | null;

@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder } from 'kysely';
+import { expressionBuilder, sql, type ExpressionBuilder } from 'kysely';
 import type { ClientsTable, DB } from '../db/schema.ts';
 import type { Conn } from '../db/database.ts';
 import { containsPattern } from './common.ts';
@@ -30,16 +30,19 @@ const tailOf = (ref: string) => sql<string>`right(${sql.ref(ref)}, ${sql.lit(PHO
  * (exact, same trailing digits) or contains those digits". Null when the text has no digits.
  * Shared by every list that searches by a client's phone.
  */
-export function phoneSearchCondition(eb: ExpressionBuilder<any, any>, clientIdRef: string, q: string) {
+export function phoneSearchCondition(clientIdRef: string, q: string) {
   const digits = phoneSearchDigits(q);
   if (!digits) return null;
   const keys = phoneMatchKeys(q);
+  // Its own builder: the condition goes into queries over different tables (clients, documents);
+  // the client id is the outer query's column, named by `clientIdRef`.
+  const eb = expressionBuilder<DB>();
   return eb.exists(
     eb
       .selectFrom('client_phones as p')
       .select(sql.lit(1).as('one'))
-      .whereRef('p.client_id', '=', clientIdRef)
-      .where((pb: ExpressionBuilder<any, any>) => {
+      .whereRef('p.client_id', '=', sql.ref<number>(clientIdRef))
+      .where((pb) => {
         const phoneOrs = [pb('p.normalized', 'like', containsPattern(digits))];
         if (keys) phoneOrs.push(pb('p.normalized', '=', keys.normalized));
         if (keys?.tail) phoneOrs.push(pb(tailOf('p.normalized'), '=', keys.tail));
@@ -51,7 +54,7 @@ export function phoneSearchCondition(eb: ExpressionBuilder<any, any>, clientIdRe
 function clientMatches(eb: ExpressionBuilder<DB & { c: ClientsTable }, 'c'>, q: string) {
   const pattern = containsPattern(q);
   const ors = [eb('c.name', 'ilike', pattern), eb('c.email', 'ilike', pattern)];
-  const phone = phoneSearchCondition(eb, 'c.id', q);
+  const phone = phoneSearchCondition('c.id', q);
   if (phone) {
     ors.push(phone);
   }

@@ -32,7 +32,7 @@ const DOC_COLUMNS = ['d.id', 'd.kind', 'd.number', 'd.client_id', 'd.status', 'd
 function documentMatches(eb: ExpressionBuilder<DB & { d: DocumentsTable } & { c: Nullable<ClientsTable> } & { ph: Nullable<{ raw: string; normalized: string }> }, 'd' | 'c' | 'ph'>, q: string) {
   const pattern = containsPattern(q);
   const ors = [eb('d.number', 'ilike', pattern), eb('c.name', 'ilike', pattern)];
-  const phone = phoneSearchCondition(eb, 'd.client_id', q);
+  const phone = phoneSearchCondition('d.client_id', q);
   if (phone) {
     ors.push(phone);
   }

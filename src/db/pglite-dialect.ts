@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { PostgresDialect } from 'kysely';
+import { PostgresDialect, type PostgresPool } from 'kysely';
 
 /**
  * PGlite is one in-process connection. Kysely's Postgres dialect wants a pg-style pool, so this
@@ -13,7 +13,7 @@ export function pgliteDialect(pg: PGlite): PostgresDialect {
 
   const client = {
     async query(sql: string, params: unknown[] = []) {
-      const res = await pg.query(sql, params as any[], { rowMode: 'object' });
+      const res = await pg.query(sql, params, { rowMode: 'object' });
       const command = sql.trimStart().slice(0, 6).toUpperCase();
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length, command };
     },
@@ -34,5 +34,6 @@ export function pgliteDialect(pg: PGlite): PostgresDialect {
       /* the PGlite instance is closed by its owner */
     },
   };
-  return new PostgresDialect({ pool: pool as any });
+  // The part of a pg pool Kysely uses without a cursor (no `stream()` here): not the whole PostgresPool type.
+  return new PostgresDialect({ pool: pool as unknown as PostgresPool });
 }

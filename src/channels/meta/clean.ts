@@ -27,6 +27,15 @@ export function cleanJson(v: unknown, depth = 0): unknown {
   return out;
 }
 
+/** A JSON object as the parsers read it: each property is checked before use. */
+export type JsonObject = Record<string, unknown>;
+
+/**
+ * `v`'s properties when it is an object, else none: `props(x).id` reads like `x?.id` did on an
+ * untyped value (absent, null or a primitive → undefined), without giving up the types.
+ */
+export const props = (v: unknown): JsonObject => (v !== null && typeof v === 'object' ? (v as JsonObject) : {});
+
 /** Platform ids are short (mids ~100 characters); a longer one cannot be a real id. */
 export const MAX_ID_LENGTH = 256;
 

@@ -236,7 +236,9 @@ export class MetaMessagingAdapter implements ChannelAdapter {
     });
     const convId = convs?.data?.[0]?.id;
     if (!convId) return [];
-    type Msg = { id: string; created_time?: string; from?: { id: string }; to?: { data?: Array<{ id: string }> }; message?: string; attachments?: { data?: Array<Record<string, any>> } };
+    /** The parts of a Graph attachment read below (Messenger and Instagram name them differently). */
+    type Attachment = { image_data?: { url?: string }; video_data?: { url?: string }; file_url?: string; payload?: { url?: string }; mime_type?: string; name?: string };
+    type Msg = { id: string; created_time?: string; from?: { id: string }; to?: { data?: Array<{ id: string }> }; message?: string; attachments?: { data?: Attachment[] } };
     const messages: Msg[] = [];
     let after: string | undefined;
     while (messages.length < opts.limit) {

@@ -1,6 +1,6 @@
 import type { AttachmentKind, ChannelEvent, InboundAttachment } from '../adapter.ts';
 import { isWhatsAppDelivery, parseWhatsAppEntries } from '../whatsapp/webhook-parser.ts';
-import { cleanJson, externalId, numeric, plausibleTime } from './clean.ts';
+import { cleanJson, externalId, type JsonObject, numeric, plausibleTime, props } from './clean.ts';
 
 /** The webhook objects of `/webhooks/meta`: the Messenger Platform's two (§2, §3) and WhatsApp's (§4). */
 export type MetaObject = 'page' | 'instagram' | 'whatsapp_business_account';
@@ -20,7 +20,7 @@ export interface ParsedDelivery {
 
 const MEDIA: Record<string, AttachmentKind> = { image: 'image', audio: 'audio', video: 'video', file: 'file' };
 
-type Json = Record<string, any>;
+type Json = JsonObject;
 
 export interface ParseOptions {
   /** When the delivery was received: the time of an item whose own time is absent or absurd. */
@@ -51,8 +51,8 @@ function attachmentsOf(message: Json): { kind: ChannelEvent extends never ? neve
 
 /** A phone number the person shared through the quick reply (meta-platform.md §2.9). */
 function sharedPhone(message: Json): string | undefined {
-  const qr = message.quick_reply;
-  if (qr && typeof qr.payload === 'string' && /^\+?[\d\s().-]{5,20}$/.test(qr.payload)) return qr.payload;
+  const qr = props(message.quick_reply);
+  if (typeof qr.payload === 'string' && /^\+?[\d\s().-]{5,20}$/.test(qr.payload)) return qr.payload;
   return undefined;
 }
 
@@ -61,8 +61,8 @@ function messagingEvent(accountId: string, item: Json, now: Date): ChannelEvent 
   // and sweep; it is an item Parley does not understand like any other: skipped and counted.
   if (!item || typeof item !== 'object') return null;
   // Ids that are not strings or numbers of a sane length refuse their item (R9).
-  const sender = externalId(item?.sender?.id);
-  const recipient = externalId(item?.recipient?.id);
+  const sender = externalId(props(item.sender).id);
+  const recipient = externalId(props(item.recipient).id);
   const timestamp = ts(item?.timestamp, now);
   if (item.message && typeof item.message === 'object') {
     const m = item.message as Json;
@@ -88,7 +88,7 @@ function messagingEvent(accountId: string, item: Json, now: Date): ChannelEvent 
       ...(typeof m.text === 'string' ? { text: m.text } : {}),
       ...(list.length ? { attachments: list } : {}),
       ...(phone ? { contactPhone: phone } : {}),
-      ...(externalId(m.reply_to?.mid) ? { replyToExternalId: externalId(m.reply_to.mid) } : {}),
+      ...(externalId(props(m.reply_to).mid) ? { replyToExternalId: externalId(props(m.reply_to).mid) } : {}),
       meta,
     };
   }
@@ -183,23 +183,25 @@ function commentEvent(object: string, accountId: string, change: Json, entryTime
   let timestamp: Date;
   if (object === 'page' && change.field === 'feed') {
     if (v.item !== 'comment' || !externalId(v.comment_id) || typeof v.post_id !== 'string' || !externalId(v.post_id)) return null;
-    id = v.comment_id;
+    id = v.comment_id as string; // what externalId() accepted just above, as sent
     from = (v.from ?? {}) as Json;
     text = typeof v.message === 'string' ? v.message : undefined;
     postId = v.post_id;
     // parent_id is the post for a top-level comment, the parent comment for a reply (§2.8).
     if (typeof v.parent_id === 'string' && externalId(v.parent_id) && v.parent_id !== v.post_id) parentCommentId = v.parent_id;
     verb = String(v.verb ?? 'add');
-    if (typeof v.post?.permalink_url === 'string' && /^https:\/\//i.test(v.post.permalink_url)) meta.postUrl = v.post.permalink_url;
+    const post = props(v.post);
+    if (typeof post.permalink_url === 'string' && /^https:\/\//i.test(post.permalink_url)) meta.postUrl = post.permalink_url;
     timestamp = epoch(v.created_time, now) ?? epoch(entryTime, now) ?? now;
   } else if (object === 'instagram' && (change.field === 'comments' || change.field === 'live_comments')) {
-    if (typeof v.id !== 'string' || !externalId(v.id) || typeof v.media?.id !== 'string' || !externalId(v.media.id)) return null;
+    const media = props(v.media);
+    if (typeof v.id !== 'string' || !externalId(v.id) || typeof media.id !== 'string' || !externalId(media.id)) return null;
     id = v.id;
     from = (v.from ?? {}) as Json;
     text = typeof v.text === 'string' ? v.text : undefined;
-    postId = v.media.id;
+    postId = media.id;
     if (typeof v.parent_id === 'string' && externalId(v.parent_id)) parentCommentId = v.parent_id;
-    if (typeof v.media.media_product_type === 'string') meta.mediaType = v.media.media_product_type;
+    if (typeof media.media_product_type === 'string') meta.mediaType = media.media_product_type;
     if (v.ad_id) meta.adId = String(v.ad_id);
     timestamp = epoch(v.timestamp, now) ?? epoch(entryTime, now) ?? now;
   } else return null;

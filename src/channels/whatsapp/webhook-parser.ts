@@ -9,9 +9,9 @@
  */
 import type { AttachmentKind, ChannelEvent, InboundAttachment } from '../adapter.ts';
 import { whatsappFailureReason } from './errors.ts';
-import { cleanJson, externalId, numeric, plausibleTime } from '../meta/clean.ts';
+import { cleanJson, externalId, type JsonObject, numeric, plausibleTime, props } from '../meta/clean.ts';
 
-type Json = Record<string, any>;
+type Json = JsonObject;
 
 export interface WhatsAppEntry {
   /** The phone number id (the channel's external id). */
@@ -43,7 +43,7 @@ function firstError(errors: unknown): Json | undefined {
 
 function errorText(e: Json | undefined): string | undefined {
   if (!e) return undefined;
-  return [str(e.title) ?? str(e.message), str(e.error_data?.details)].filter(Boolean).join(': ') || undefined;
+  return [str(e.title) ?? str(e.message), str(props(e.error_data).details)].filter(Boolean).join(': ') || undefined;
 }
 
 function message(accountId: string, m: Json, profiles: Map<string, string>, now: Date): ChannelEvent | null {
@@ -66,7 +66,7 @@ function message(accountId: string, m: Json, profiles: Map<string, string>, now:
   let text: string | undefined;
   const attachments: InboundAttachment[] = [];
   const mediaKind = Object.hasOwn(MEDIA, type) ? MEDIA[type] : undefined;
-  if (type === 'text') text = str(m.text?.body);
+  if (type === 'text') text = str(props(m.text).body);
   else if (mediaKind) {
     const media = (m[type] ?? {}) as Json;
     const mediaId = str(media.id);
@@ -93,7 +93,7 @@ function message(accountId: string, m: Json, profiles: Map<string, string>, now:
     }
   } else if (type === 'contacts') {
     const cards = (Array.isArray(m.contacts) ? m.contacts : []).slice(0, 20).map((c: Json) => ({
-      name: str(c?.name?.formatted_name) ?? ([str(c?.name?.first_name), str(c?.name?.last_name)].filter(Boolean).join(' ') || '?'),
+      name: str(props(c?.name).formatted_name) ?? ([str(props(c?.name).first_name), str(props(c?.name).last_name)].filter(Boolean).join(' ') || '?'),
       phones: (Array.isArray(c?.phones) ? c.phones : [])
         .map((p: Json) => str(p?.phone) ?? str(p?.wa_id))
         .filter((p: string | undefined): p is string => Boolean(p))
@@ -104,7 +104,7 @@ function message(accountId: string, m: Json, profiles: Map<string, string>, now:
     text = cards.map((c: { name: string; phones: string[] }) => [c.name, ...c.phones].join(' ')).join('\n') || undefined;
   } else if (type === 'button') {
     // A template's quick-reply button: reads like the person wrote its label.
-    text = str(m.button?.text) ?? str(m.button?.payload);
+    text = str(props(m.button).text) ?? str(props(m.button).payload);
     meta.button = true;
   } else if (type === 'interactive') {
     const i = (m.interactive ?? {}) as Json;
@@ -116,9 +116,9 @@ function message(accountId: string, m: Json, profiles: Map<string, string>, now:
     // `unsupported` (an edit, a poll, a view-once…), `system`, `errors`, or a type added later:
     // shown plainly as something WhatsApp did not pass on (§4.3).
     kind = 'unsupported';
-    const sub = str(m.unsupported?.type) ?? (type !== 'unsupported' ? type : undefined);
+    const sub = str(props(m.unsupported).type) ?? (type !== 'unsupported' ? type : undefined);
     if (sub) meta.unsupportedType = sub;
-    if (type === 'system') text = str(m.system?.body);
+    if (type === 'system') text = str(props(m.system).body);
   }
   const err = firstError(m.errors);
   if (err) {
@@ -127,9 +127,10 @@ function message(accountId: string, m: Json, profiles: Map<string, string>, now:
   }
   if (kind === 'text' && !text) kind = 'unsupported';
   if (m.context && typeof m.context === 'object') {
-    if (m.context.forwarded === true || m.context.frequently_forwarded === true) meta.forwarded = true;
+    const context = props(m.context);
+    if (context.forwarded === true || context.frequently_forwarded === true) meta.forwarded = true;
   }
-  const replyTo = externalId(m.context?.id);
+  const replyTo = externalId(props(m.context).id);
   const name = profiles.get(contact);
   const phone = str(m.from) && /^\d{5,20}$/.test(String(m.from)) ? '+' + String(m.from) : undefined;
   return {
@@ -164,7 +165,7 @@ function status(accountId: string, s: Json, now: Date): ChannelEvent | null {
     channelExternalId: accountId,
     externalId: id,
     status: mapped,
-    ...(mapped === 'failed' ? { reason: whatsappFailureReason(err ? Number(err.code) || undefined : undefined, str(err?.title) ?? str(err?.message), str(err?.error_data?.details)) } : {}),
+    ...(mapped === 'failed' ? { reason: whatsappFailureReason(err ? Number(err.code) || undefined : undefined, str(err?.title) ?? str(err?.message), str(props(err?.error_data).details)) } : {}),
     ...(parleyMessageId ? { parleyMessageId } : {}),
     timestamp: seconds(s.timestamp, now),
   };
@@ -192,7 +193,7 @@ export function parseWhatsAppEntries(body: unknown, now: Date): WhatsAppEntry[] 
       const value = change?.value as Json | undefined;
       // Account-level changes without a number (template status, account updates) are not
       // routed anywhere: nothing in them belongs to a chat.
-      const accountId = externalId(value?.metadata?.phone_number_id);
+      const accountId = externalId(props(value?.metadata).phone_number_id);
       if (!accountId) continue;
       let out = byNumber.get(accountId);
       if (!out) byNumber.set(accountId, (out = { accountId, events: [], ignored: 0 }));

@@ -109,10 +109,13 @@ export function chatsPagePrefetch(req: { params: unknown; query: unknown }): Pre
   return {
     key: `chats:${withChat ? 'chat' : ''}:${withList ? `${status}:${filter}` : ''}`,
     values: withChat ? { chatId } : {},
-    columns: (p, who, db) => ({
-      ...(withList ? { list_digest: inboxRepo.pagePrefetchColumns.listDigest(db, { status, filter, limit: PAGE_SIZE + 1 }, who) } : {}),
-      ...(withChat ? { chat: inboxRepo.pagePrefetchColumns.chat(db, p.chatId, who.channels), mentioned: inboxRepo.pagePrefetchColumns.mentioned(db, p.chatId, who.employee) } : {}),
-    }),
+    columns: (p, who, db) => {
+      const chatIdSlot = p.chatId as number; // the slot standing for values.chatId
+      return {
+        ...(withList ? { list_digest: inboxRepo.pagePrefetchColumns.listDigest(db, { status, filter, limit: PAGE_SIZE + 1 }, who) } : {}),
+        ...(withChat ? { chat: inboxRepo.pagePrefetchColumns.chat(db, chatIdSlot, who.channels), mentioned: inboxRepo.pagePrefetchColumns.mentioned(db, chatIdSlot, who.employee) } : {}),
+      };
+    },
   };
 }
 

@@ -7,7 +7,7 @@
  * items, other WhatsApp fields) produces no change.
  */
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
 
 export interface DeliveryChange {
   /** Where the change sat in its delivery (`<entry>.messaging.<i>`, `<entry>.<change>.messages.<i>`…): unique per delivery. */
@@ -23,7 +23,7 @@ const items = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** The changes of a delivery, or null when it is not a delivery Parley serves (§10.6). */
 export function splitDelivery(body: unknown): DeliveryChange[] | null {
   const b = body as Json;
-  if (!b || typeof b !== 'object' || !OBJECTS.has(b.object) || !Array.isArray(b.entry)) return null;
+  if (!b || typeof b !== 'object' || typeof b.object !== 'string' || !OBJECTS.has(b.object) || !Array.isArray(b.entry)) return null;
   const object = b.object as string;
   const out: DeliveryChange[] = [];
   b.entry.forEach((entry: unknown, e: number) => {

@@ -33,7 +33,7 @@ export async function listMessagesForLive(db: Conn, chatId: number, ids: readonl
       'e.name as sender_name',
       'c.read_up_to_message_id',
     ])
-    .select((eb) => [
+    .select((_eb) => [
       attachmentsColumn(db, 'm.id').as('attachments'),
       sql<number | null>`case when m.direction = 'out' and m.status = 'read' then (
         select x.id from messages x where x.chat_id = m.chat_id and x.direction = 'out' and x.status = 'read'

@@ -24,7 +24,7 @@ export async function findOutgoing(db: Conn, messageId: number) {
     .leftJoin('channels as ch', 'ch.id', 'c.channel_id')
     .leftJoin('employees as e', 'e.id', 'm.sender_employee_id')
     .leftJoin('messages as rt', 'rt.id', 'm.reply_to_message_id')
-    .select((eb) => [
+    .select((_eb) => [
       'm.id',
       'm.chat_id',
       'm.channel_id',

@@ -15,7 +15,7 @@ export interface JobOptions {
  * typed by its payload. Declared beside the processor; code that enqueues imports only this,
  * never the processor or the registry.
  */
-export interface JobRef<P = any> {
+export interface JobRef<P = unknown> {
   readonly name: string;
   /** Derive the job id from the domain key (e.g. `send-42`), so duplicates collapse. */
   jobId(payload: P): string;
@@ -23,7 +23,7 @@ export interface JobRef<P = any> {
 }
 
 /** A job ref bound to its processor (the registry in jobs.ts holds these). */
-export interface JobDefinition<P = any> extends JobRef<P> {
+export interface JobDefinition<P = unknown> extends JobRef<P> {
   /** Runs the job. Throw `PermanentJobError` for failures a retry cannot fix. */
   process(payload: P, ctx: JobContext): Promise<void>;
 }
