@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, login, makeEmployee, TEST_PASSWORD, type Session, type TestApp } from '../helpers.ts';
 import { postAs } from '../platform/support.ts';
-import { SseStream } from '../platform/sse.ts';
+import { LiveStreams } from '../platform/sse.ts';
 
 /**
  * A password change ends the employee's other sessions, and an administrator's temporary
@@ -11,25 +11,17 @@ import { SseStream } from '../platform/sse.ts';
 let t: TestApp;
 let base: string;
 let admin: Session;
-const open: SseStream[] = [];
 beforeAll(async () => {
   t = await createTestApp();
   base = await t.app.listen({ port: 0, host: '127.0.0.1' });
   const a = await makeEmployee(t.deps, { role: 'Admin', email: 'owner@shop.test' });
   admin = await login(t.app, a.email);
 });
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-});
+afterEach(() => streams.closeAll());
 afterAll(async () => t?.close());
 
-async function connect(s: Session): Promise<SseStream> {
-  const stream = await SseStream.open(`${base}/events`, { cookie: s.cookie });
-  open.push(stream);
-  expect(stream.status).toBe(200);
-  await stream.until(() => stream.comments.includes('retry: 2000'), 'the stream to open');
-  return stream;
-}
+const streams = new LiveStreams(() => base);
+const connect = (s: Session) => streams.openReady(s);
 
 describe('live streams and passwords', () => {
   it('changing one’s password closes the streams of the other sessions, not this one', async () => {

@@ -3,7 +3,7 @@ import { sha256 } from '../../src/platform/crypto.ts';
 import { inTransaction } from '../../src/platform/tx.ts';
 import { createTestApp, login, makeEmployee, usingRedis, type Session, type TestApp } from '../helpers.ts';
 import { postAs } from './support.ts';
-import { SseStream } from './sse.ts';
+import { LiveStreams, SseStream } from './sse.ts';
 
 /**
  * S11 "a stream ends with its session" (#21 finding 5): /events was bound to the employee, so an
@@ -23,7 +23,6 @@ let base: string;
 let admin: Session;
 let slow: { t: TestApp; base: string; admin: Session };
 let fast: { t: TestApp; base: string; admin: Session };
-const open: SseStream[] = [];
 
 async function startApp(liveSessionCheckMs?: number) {
   const app = await createTestApp({ liveSessionCheckMs });
@@ -38,9 +37,7 @@ function use(x: typeof slow) {
 beforeAll(async () => {
   [slow, fast] = await Promise.all([startApp(), startApp(CHECK_MS)]);
 });
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-});
+afterEach(() => streams.closeAll());
 afterAll(async () => Promise.all([slow?.t.close(), fast?.t.close()]));
 
 let seq = 0;
@@ -49,13 +46,8 @@ async function employee() {
   return { ...e, s1: await login(t.app, e.email), s2: await login(t.app, e.email) };
 }
 
-async function connect(s: Session): Promise<SseStream> {
-  const stream = await SseStream.open(`${base}/events`, { cookie: s.cookie });
-  open.push(stream);
-  expect(stream.status).toBe(200);
-  await stream.until(() => stream.comments.includes('retry: 2000'), 'the stream to open');
-  return stream;
-}
+const streams = new LiveStreams(() => base);
+const connect = (s: Session) => streams.openReady(s);
 
 const hashOf = (s: Session) => sha256(s.cookie.slice('parley_session='.length));
 
@@ -126,8 +118,7 @@ describe('internal signals', () => {
     // Missed while away: an access change for everyone (a colleague disabled) and a marker.
     const other = await employee();
     expect((await postAs(t.app, admin, `/settings/employees/${other.id}/disable`)).statusCode).toBe(303);
-    const again = await SseStream.open(`${base}/events`, { cookie: e.s1.cookie, lastEventId: seen.id });
-    open.push(again);
+    const again = await streams.open(e.s1, { lastEventId: seen.id });
     await stillLive(again);
     expect(again.events.map((x) => x.event)).toEqual(['ping']);
   });

@@ -150,9 +150,17 @@ export class LiveStreams {
   private readonly open_: SseStream[] = [];
   constructor(private readonly baseUrl: () => string) {}
 
-  async open(s: { cookie: string }): Promise<SseStream> {
-    const stream = await SseStream.open(`${this.baseUrl()}/events`, { cookie: s.cookie });
+  async open(s: { cookie: string }, o: { lastEventId?: string | number } = {}): Promise<SseStream> {
+    const stream = await SseStream.open(`${this.baseUrl()}/events`, { cookie: s.cookie, ...o });
     this.open_.push(stream);
+    return stream;
+  }
+
+  /** Opens a stream and waits until the hub has it (its first bytes, the retry hint, arrived). */
+  async openReady(s: { cookie: string }): Promise<SseStream> {
+    const stream = await this.open(s);
+    if (stream.status !== 200) throw new Error(`/events answered ${stream.status}`);
+    await stream.until(() => stream.comments.includes('retry: 2000'), 'the stream to open');
     return stream;
   }
 
